@@ -1,0 +1,166 @@
+"""Structure: points in space (Å) with species, optional per-point features and an optional cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import SymcheckError
+
+
+def irreps_dim(irreps: str) -> int:
+    """Dimension of an e3nn irreps string such as ``"2x0e+1o"``, parsed without importing e3nn."""
+    return sum(mul * (2 * l + 1) for mul, l, _ in parse_irreps(irreps))
+
+
+def parse_irreps(irreps: str) -> list[tuple[int, int, int]]:
+    """Parse an e3nn irreps string into ``(multiplicity, l, parity)`` triples (parity ±1).
+
+    Accepts the e3nn grammar: terms like ``"0e"``, ``"3x1o"``, ``"1y"`` (y: parity (-1)^l),
+    joined by ``+``. Raises SymcheckError on anything else.
+    """
+    text = str(irreps).strip()
+    if not text:
+        return []
+    out = []
+    for term in text.split("+"):
+        term = term.strip()
+        mul = 1
+        if "x" in term:
+            m, term = term.split("x", 1)
+            if not m.strip().isdigit():
+                raise SymcheckError(f"unknown irreps string {irreps!r}: bad multiplicity in {m!r}")
+            mul = int(m)
+        term = term.strip()
+        if len(term) < 2 or not term[:-1].isdigit() or term[-1] not in "eoy":
+            raise SymcheckError(f"unknown irreps string {irreps!r}: cannot read {term!r} (expected e.g. 2x1o)")
+        l = int(term[:-1])
+        p = {"e": 1, "o": -1, "y": (-1) ** l}[term[-1]]
+        out.append((mul, l, p))
+    return out
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A set of points (atoms) with what distinguishes them.
+
+    Parameters
+    ----------
+    positions : (N, 3) array, Å.
+    species : N labels (element symbols or any strings); all ``"X"`` when not given.
+    features : (N, d) array of per-point features, transforming as ``feature_irreps`` under O(3).
+    feature_irreps : e3nn irreps string of the features, e.g. ``"0e+1o"``; ``"{d}x0e"`` if not given.
+    cell : (3, 3) lattice vectors as rows, Å, for periodic structures.
+    pbc : three booleans, periodicity along each cell vector.
+    """
+
+    positions: np.ndarray
+    species: tuple[str, ...] | None = None
+    features: np.ndarray | None = None
+    feature_irreps: str | None = None
+    cell: np.ndarray | None = None
+    pbc: np.ndarray | None = None
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        where = f"{self.source}: " if self.source else ""
+        try:
+            pos = np.array(self.positions, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise SymcheckError(f"{where}positions are not numbers ({exc})") from None
+        if pos.ndim != 2 or pos.shape[1] != 3:
+            raise SymcheckError(f"{where}positions must have shape (N, 3), got {pos.shape}")
+        if len(pos) == 0:
+            raise SymcheckError(f"{where}the structure has no points")
+        if not np.all(np.isfinite(pos)):
+            bad = int(np.argwhere(~np.isfinite(pos))[0, 0])
+            raise SymcheckError(f"{where}position of point {bad} is not finite (NaN or inf)")
+        pos.setflags(write=False)
+        object.__setattr__(self, "positions", pos)
+
+        n = len(pos)
+        species = tuple(str(s) for s in self.species) if self.species is not None else ("X",) * n
+        if len(species) != n:
+            raise SymcheckError(f"{where}{len(species)} species for {n} points")
+        object.__setattr__(self, "species", species)
+
+        if self.features is not None:
+            feats = np.array(self.features, dtype=float)
+            if feats.ndim == 1:
+                feats = feats[:, None]
+            if feats.ndim != 2 or len(feats) != n:
+                raise SymcheckError(f"{where}features must have shape (N, d) with N = {n}, got {feats.shape}")
+            if not np.all(np.isfinite(feats)):
+                raise SymcheckError(f"{where}features contain NaN or inf")
+            irreps = self.feature_irreps if self.feature_irreps is not None else f"{feats.shape[1]}x0e"
+            if irreps_dim(irreps) != feats.shape[1]:
+                raise SymcheckError(
+                    f"{where}feature irreps {irreps!r} have dimension {irreps_dim(irreps)}, "
+                    f"but the features have {feats.shape[1]} columns"
+                )
+            feats.setflags(write=False)
+            object.__setattr__(self, "features", feats)
+            object.__setattr__(self, "feature_irreps", str(irreps))
+        elif self.feature_irreps not in (None, ""):
+            raise SymcheckError(f"{where}feature irreps given without features")
+        else:
+            object.__setattr__(self, "feature_irreps", None)
+
+        if self.cell is not None:
+            cell = np.array(self.cell, dtype=float).reshape(3, 3)
+            if not np.all(np.isfinite(cell)):
+                raise SymcheckError(f"{where}cell contains NaN or inf")
+            cell.setflags(write=False)
+            object.__setattr__(self, "cell", cell)
+            pbc = np.array(self.pbc if self.pbc is not None else [True] * 3, dtype=bool).reshape(3)
+            pbc.setflags(write=False)
+            object.__setattr__(self, "pbc", pbc)
+        else:
+            object.__setattr__(self, "pbc", None)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Structure):
+            return NotImplemented
+        same = lambda a, b: (a is None and b is None) or (  # noqa: E731
+            a is not None and b is not None and np.shape(a) == np.shape(b) and np.array_equal(a, b)
+        )
+        return (
+            same(self.positions, other.positions)
+            and self.species == other.species
+            and same(self.features, other.features)
+            and self.feature_irreps == other.feature_irreps
+            and same(self.cell, other.cell)
+            and same(self.pbc, other.pbc)
+        )
+
+    __hash__ = None  # arrays inside: compare, do not hash
+
+    @property
+    def periodic(self) -> bool:
+        """True when the structure has a cell and is periodic along at least one cell vector."""
+        return self.cell is not None and bool(np.any(self.pbc))
+
+    def with_features(self, features: np.ndarray | None, feature_irreps: str | None) -> Structure:
+        """A copy with the features replaced (None removes them)."""
+        return Structure(self.positions, self.species, features, feature_irreps, self.cell, self.pbc, self.source)
+
+    def transformed(self, rotation: np.ndarray, translation=(0.0, 0.0, 0.0), order=None) -> Structure:
+        """A copy rotated by the 3×3 ``rotation`` (positions become R r + t), points reordered by ``order``.
+
+        Features are rotated with their irreps (needs e3nn when they are not scalars).
+        """
+        R = np.asarray(rotation, dtype=float)
+        idx = np.arange(len(self)) if order is None else np.asarray(order)
+        pos = (self.positions @ R.T + np.asarray(translation, dtype=float))[idx]
+        feats = self.features
+        if feats is not None:
+            from .reps import wigner_D
+
+            feats = (feats @ wigner_D(self.feature_irreps, R).T)[idx]
+        cell = None if self.cell is None else self.cell @ R.T
+        species = tuple(self.species[i] for i in idx)
+        return Structure(pos, species, feats, self.feature_irreps, cell, self.pbc, self.source)
