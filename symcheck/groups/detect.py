@@ -1,0 +1,386 @@
+"""Point-group detection for finite point sets, with one distance tolerance for every decision.
+
+The method:
+
+1. Every symmetry operation fixes the centroid and maps each *class* onto itself, where a class
+   is a single-linkage cluster of atoms with the same species and distances from the centroid
+   within ``tol`` of each other.
+2. An orthogonal map is fixed by the images of two atoms a, b that are not collinear with the
+   centroid (and by its determinant). Taking a and b from small classes, every candidate is
+   (a → a', b → b', det ±1) with a', b' in those classes at the right mutual distance.
+3. Candidates are matched class by class (nearest neighbours, bijective), refined by orthogonal
+   Procrustes on the matched atoms, and kept when every atom lands within ``tol`` of its image.
+   The survivors, closed under composition, are made an exact group by averaging
+   (R_g ← polar(mean_h R_gh R_hᵀ)), so that closure holds to machine precision.
+4. Features must match: D(R) a_i = a_σ(i) within ``tol`` (e3nn Wigner matrices).
+
+Collinear sets and single points have infinite groups; with non-scalar features those are
+reduced by scanning the one-parameter families of operations about the axis (see ``infinite``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SymcheckError
+from ..structure import Structure
+from .naming import classify, mirror_label, operation_kind, rotation_axis_angle
+from .pointgroup import PointGroup, SymmetryOperation
+
+DEFAULT_TOL = 0.01  # Å
+
+
+def check_tolerance(tol, where: str = "") -> float:
+    """Validate a distance tolerance (Å): a finite positive number."""
+    try:
+        t = float(tol)
+    except (TypeError, ValueError):
+        raise SymcheckError(f"{where}tolerance must be a number of Å, got {tol!r}") from None
+    if not np.isfinite(t) or t <= 0:
+        raise SymcheckError(f"{where}tolerance must be a positive distance in Å, got {tol!r}")
+    return t
+
+
+def point_group(structure: Structure, tol: float = DEFAULT_TOL) -> PointGroup:
+    """The point group of a structure: every (R, σ) that maps points onto points.
+
+    Parameters
+    ----------
+    structure : the points; species and features must match under each operation.
+    tol : distance tolerance in Å, used for every decision: an operation belongs to the group
+        when it moves every point to within ``tol`` of a point of the same species (and the
+        features, in their own units, to within ``tol`` of the image point's features).
+    """
+    where = f"{structure.source}: " if structure.source else ""
+    tol = check_tolerance(tol, where)
+    X = structure.positions
+    center = X.mean(axis=0)
+    Y = X - center
+    _check_separation(Y, tol, where)
+    labels = _labels(structure)
+
+    if len(Y) == 1 or np.max(np.linalg.norm(Y, axis=1)) <= tol:
+        from .infinite import single_point_group
+
+        return single_point_group(structure, center, tol)
+    axis = _line_axis(Y)
+    perp = Y - np.outer(Y @ axis, axis)
+    if np.max(np.linalg.norm(perp, axis=1)) <= tol:
+        from .infinite import linear_group
+
+        return linear_group(structure, Y, labels, axis, center, tol)
+
+    mats, perms, key_atoms = _finite_operations(Y, labels, tol)
+    if structure.features is not None:
+        mats, perms = _keep_feature_preserving(structure, mats, perms, tol, key_atoms)
+    return build_point_group(mats, perms, center, tol)
+
+
+def _check_separation(Y: np.ndarray, tol: float, where: str) -> None:
+    if len(Y) < 2:
+        return
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(Y).query_pairs(tol, output_type="ndarray")
+    if len(pairs):
+        i, j = (int(k) for k in pairs[0])
+        d = float(np.linalg.norm(Y[i] - Y[j]))
+        raise SymcheckError(
+            f"{where}points {i} and {j} are {d:.3g} Å apart, closer than the tolerance {tol:g} Å "
+            "(coincident points)"
+        )
+
+
+def _labels(structure: Structure) -> np.ndarray:
+    """Integer label per point: its species. (Features are checked exactly later.)"""
+    _, inv = np.unique(np.array(structure.species, dtype=object).astype(str), return_inverse=True)
+    return inv.astype(np.int64)
+
+
+def _line_axis(Y: np.ndarray) -> np.ndarray:
+    _, _, vt = np.linalg.svd(Y, full_matrices=False)
+    return vt[0]
+
+
+def _classes(Y: np.ndarray, labels: np.ndarray, tol: float) -> np.ndarray:
+    """Class id per atom: same label, radii chained within tol (invariant under every operation)."""
+    r = np.linalg.norm(Y, axis=1)
+    order = np.lexsort((r, labels))
+    new = np.ones(len(Y), dtype=bool)
+    new[1:] = (labels[order][1:] != labels[order][:-1]) | (np.diff(r[order]) > tol)
+    cls = np.empty(len(Y), dtype=np.int64)
+    cls[order] = np.cumsum(new) - 1
+    return cls
+
+
+def _frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Orthonormal frames (…, 3, 3), columns (â, b̂⊥, â × b̂⊥), from stacked vectors a, b."""
+    e1 = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b_perp = b - np.sum(b * e1, axis=-1, keepdims=True) * e1
+    e2 = b_perp / np.linalg.norm(b_perp, axis=-1, keepdims=True)
+    e3 = np.cross(e1, e2)
+    return np.stack([e1, e2, e3], axis=-1)
+
+
+def _polar(M: np.ndarray, det: np.ndarray) -> np.ndarray:
+    """Nearest orthogonal matrices with the given determinants to a stack of 3×3 matrices."""
+    U, _, Vt = np.linalg.svd(M)
+    D = np.ones(M.shape[:-1])
+    D[..., 2] = det * np.sign(np.linalg.det(U @ Vt))
+    return (U * D[..., None, :]) @ Vt
+
+
+def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
+    """All (R, σ) mapping the centred points onto themselves within tol (a finite group)."""
+    n = len(Y)
+    r = np.linalg.norm(Y, axis=1)
+    cls = _classes(Y, labels, tol)
+    sizes = np.bincount(cls)
+
+    # a: an atom off the centre in a smallest class (ties: farthest out, for angular precision)
+    off = np.flatnonzero(r > tol)
+    a = off[np.lexsort((-r[off], sizes[cls[off]]))[0]]
+    ua = Y[a] / r[a]
+    h = np.linalg.norm(Y - np.outer(Y @ ua, ua), axis=1)
+    cand_b = np.flatnonzero(h > tol)
+    b = cand_b[np.lexsort((-h[cand_b], sizes[cls[cand_b]]))[0]]
+
+    A = np.flatnonzero(cls == cls[a])
+    B = np.flatnonzero(cls == cls[b])
+    dab = np.linalg.norm(Y[a] - Y[b])
+    pa, pb = np.repeat(A, len(B)), np.tile(B, len(A))
+    ok = (pa != pb) & (np.abs(np.linalg.norm(Y[pa] - Y[pb], axis=1) - dab) <= 2 * tol + 1e-12)
+    pa, pb = pa[ok], pb[ok]
+    F0 = _frames(Y[a], Y[b])
+    F1 = _frames(Y[pa], Y[pb])
+    flip = np.diag([1.0, 1.0, -1.0])
+    R = np.concatenate([F1 @ F0.T, (F1 @ flip) @ F0.T])  # proper, then improper
+    det = np.concatenate([np.ones(len(pa)), -np.ones(len(pa))])
+    perm = np.full((len(R), n), -1, dtype=np.int64)
+    H = np.zeros((len(R), 3, 3))  # Procrustes cross-covariance of matched atoms
+    alive = np.ones(len(R), dtype=bool)
+
+    # classes in order: those of a and b first (they fix R best), then small ones (cheap pruning)
+    order = sorted(range(len(sizes)), key=lambda c: (c not in (cls[a], cls[b]), sizes[c]))
+    for step, c in enumerate(order):
+        idx = np.flatnonzero(cls == c)
+        P = Y[idx]
+        if len(idx) > 1:
+            d_c = np.min(_pair_distances(P)) if len(idx) <= 512 else tol
+            loose = max(tol, 0.45 * d_c)
+        else:
+            loose = max(tol, 0.45 * max(r[idx[0]], tol))
+        live = np.flatnonzero(alive)
+        if len(live) == 0:
+            break
+        img = P @ R[live].transpose(0, 2, 1)  # (K, m, 3)
+        j, dist = _nearest(img, P)
+        good = np.all(dist <= loose, axis=1)
+        # bijective within the class
+        srt = np.sort(j, axis=1)
+        good &= np.all(srt[:, 1:] != srt[:, :-1], axis=1) if len(idx) > 1 else True
+        alive[live[~good]] = False
+        live = live[good]
+        perm[live[:, None], idx[None, :]] = idx[j[good]]
+        H[live] += np.einsum("kmi,mj->kij", Y[idx[j[good]]], P)
+        if step == 1 or step == len(order) - 1 or len(live) and step % 8 == 7:
+            R[live] = _polar(H[live], det[live])
+    live = np.flatnonzero(alive)
+    R[live] = _polar(H[live], det[live])
+    err = np.max(np.linalg.norm(Y @ R[live].transpose(0, 2, 1) - Y[perm[live]], axis=-1), axis=1)
+    live = live[err <= tol]
+
+    seen, mats, perms = set(), [], []
+    for k in live:
+        key = (perm[k].tobytes(), det[k] > 0)
+        if key not in seen:
+            seen.add(key)
+            mats.append(R[k])
+            perms.append(perm[k])
+    key_atoms = np.union1d(A, B)
+    mats, perms = close_group(mats, perms, key_atoms)
+    return mats, perms, key_atoms
+
+
+def _pair_distances(P: np.ndarray) -> np.ndarray:
+    d = np.linalg.norm(P[:, None, :] - P[None, :, :], axis=-1)
+    return d[np.triu_indices(len(P), 1)]
+
+
+def _nearest(img: np.ndarray, P: np.ndarray):
+    """Index of and distance to the nearest point of P for each image point (K, m, 3)."""
+    K, m, _ = img.shape
+    if m <= 512:
+        # |x − p|² = |x|² + |p|² − 2 x·p: one matrix product instead of a (K, m, m, 3) difference
+        d2 = np.sum(img**2, axis=-1)[..., None] + np.sum(P**2, axis=-1) - 2 * img @ P.T
+        j = np.argmin(d2, axis=-1)
+        d2j = np.take_along_axis(d2, j[..., None], axis=-1)[..., 0]
+        return j, np.sqrt(np.maximum(d2j, 0.0))
+    from scipy.spatial import cKDTree
+
+    dist, j = cKDTree(P).query(img.reshape(-1, 3))
+    return j.reshape(K, m), dist.reshape(K, m)
+
+
+def close_group(mats: list[np.ndarray], perms: list[np.ndarray], key_atoms: np.ndarray):
+    """Close a set of operations under composition and make it an exact group.
+
+    Elements are identified by their determinant and their permutation of ``key_atoms``, a set
+    of atoms that every operation maps onto itself and that is not collinear with the centre
+    (so the identification is faithful). Products are σ_gh = σ_g ∘ σ_h; matrices are then
+    averaged into an exact representation: R_g ← polar(mean_h R_gh R_hᵀ).
+    """
+    mats = np.array(mats, dtype=float).reshape(-1, 3, 3)
+    perms = np.array(perms, dtype=np.int64).reshape(len(mats), -1)
+    local = np.full(perms.shape[1], -1, dtype=np.int64)
+    local[key_atoms] = np.arange(len(key_atoms))
+    while True:
+        dets = np.where(np.linalg.det(mats) > 0, 1, -1)
+        sub = local[perms[:, key_atoms]]  # (G, k): each element on the key atoms, locally indexed
+        keys = {row.tobytes(): i for i, row in enumerate(np.concatenate([sub, dets[:, None]], axis=1))}
+        prod = np.take_along_axis(np.broadcast_to(sub[:, None, :], (len(sub), len(sub), sub.shape[1])),
+                                  sub[None, :, :], axis=2)  # [g, h] = σ_g ∘ σ_h on the key atoms
+        pdet = dets[:, None] * dets[None, :]
+        prod = np.concatenate([prod, pdet[:, :, None]], axis=2)
+        table = np.empty((len(sub), len(sub)), dtype=np.int64)
+        missing = []
+        for g in range(len(sub)):
+            for h in range(len(sub)):
+                k = keys.get(prod[g, h].tobytes())
+                if k is None:
+                    missing.append((g, h))
+                    k = -1
+                table[g, h] = k
+        if not missing:
+            return idealize(mats, table), list(perms)
+        new_m, new_p, seen = [], [], set()
+        for g, h in missing:
+            key = prod[g, h].tobytes()
+            if key not in seen:
+                seen.add(key)
+                new_m.append(mats[g] @ mats[h])
+                new_p.append(perms[g][perms[h]])
+        mats = np.concatenate([mats, np.array(new_m)])
+        perms = np.concatenate([perms, np.array(new_p)])
+
+
+def idealize(R: np.ndarray, table: np.ndarray, iterations: int = 6) -> list[np.ndarray]:
+    """Nearest exact representation of a group given its multiplication table (table[g, h] = gh)."""
+    dets = np.sign(np.linalg.det(R))
+    for _ in range(iterations):
+        # mean over h of R_{gh} R_hᵀ, for every g
+        M = np.einsum("ghij,hkj->gik", R[table], R) / len(R)
+        new = _polar(M, dets)
+        if np.max(np.abs(new - R)) < 1e-15:
+            R = new
+            break
+        R = new
+    return list(R)
+
+
+def _keep_feature_preserving(structure: Structure, mats, perms, tol, key_atoms):
+    from ..reps import wigner_D
+
+    a = structure.features
+    D = wigner_D(structure.feature_irreps, np.array(mats))
+    keep = [k for k in range(len(mats)) if np.max(np.abs(a @ D[k].T - a[perms[k]]), initial=0.0) <= tol]
+    return close_group([mats[k] for k in keep], [perms[k] for k in keep], key_atoms)
+
+
+def build_point_group(mats, perms, center, tol) -> PointGroup:
+    """Name a finite group of operations, label its elements and pick generators."""
+    name, frame = classify(mats)
+    kinds = [operation_kind(R) for R in mats]
+    c2_axes = [u for (kind, u) in kinds if kind == "C2"]
+    ops = []
+    for R, p, (kind, u) in zip(mats, perms, kinds):
+        if kind == "σ":
+            kind = mirror_label(u, name, frame, c2_axes)
+        ops.append(SymmetryOperation(np.array(R), np.array(p), kind, u))
+    ops = sorted(ops, key=_sort_key)
+    return PointGroup(
+        name=name,
+        order=len(ops),
+        operations=tuple(ops),
+        generators=tuple(_generators(ops)),
+        center=np.array(center),
+        frame=frame,
+        equivalent_atoms=_orbits([op.permutation for op in ops], len(perms[0])),
+        tol=tol,
+    )
+
+
+def _sort_key(op: SymmetryOperation):
+    """E first, then rotations by order (high first), then i, mirrors, improper rotations."""
+    kind = op.kind
+    if kind == "E":
+        return (0, 0, 0, "")
+    if kind.startswith("C"):
+        n, _, k = kind[1:].partition("^")
+        return (1, -int(n), int(k or 1), "" if op.axis is None else str(np.round(op.axis, 6)))
+    if kind == "i":
+        return (2, 0, 0, "")
+    if kind.startswith("σ"):
+        return (3, 0, 0, kind + str(np.round(op.axis, 6)))
+    n, _, k = kind[1:].partition("^")
+    return (4, -int(n), int(k or 1), str(np.round(op.axis, 6)))
+
+
+def _generators(ops: list[SymmetryOperation]) -> list[SymmetryOperation]:
+    """A small generating set, greedily from the sorted elements (highest rotations first)."""
+    keys = [_matrix_key(op.matrix) for op in ops]
+    table = {k: i for i, k in enumerate(keys)}
+    gens: list[int] = []
+    reached = {table[keys[0]]}
+    for i in range(1, len(ops)):
+        if i in reached:
+            continue
+        gens.append(i)
+        frontier = list(reached)
+        reached = set(reached)
+        while frontier:
+            nxt = []
+            for x in frontier:
+                for g in gens:
+                    y = table[_matrix_key(ops[g].matrix @ ops[x].matrix)]
+                    if y not in reached:
+                        reached.add(y)
+                        nxt.append(y)
+            frontier = nxt
+        if len(reached) == len(ops):
+            break
+    return [ops[g] for g in gens] if gens else [ops[0]]
+
+
+def _matrix_key(R: np.ndarray) -> bytes:
+    """Identity of an exact (idealized) operation: its matrix rounded to 1e-6 (−0.0 folded to 0.0)."""
+    return (np.round(R, 6) + 0.0).tobytes()
+
+
+def _orbits(perms, n: int) -> tuple[tuple[int, ...], ...]:
+    """Orbits of the atoms under the group generated by the permutations."""
+    lab = np.arange(n)
+    P = np.array(perms, dtype=np.int64).reshape(-1, n)
+    while True:
+        new = lab.copy()
+        for p in P:  # an atom and its image share the smaller label
+            np.minimum.at(new, p, new)
+            new = np.minimum(new, new[p])
+        if np.array_equal(new, lab):
+            break
+        lab = new
+    groups: dict[int, list[int]] = {}
+    for i, l in enumerate(lab.tolist()):
+        groups.setdefault(l, []).append(i)
+    return tuple(tuple(g) for g in groups.values())
+
+
+def rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation matrix about a unit axis by an angle in radians (right-handed)."""
+    u = np.asarray(axis, dtype=float)
+    u = u / np.linalg.norm(u)
+    K = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+
+
+__all__ = ["point_group", "rotation", "rotation_axis_angle", "DEFAULT_TOL", "check_tolerance"]

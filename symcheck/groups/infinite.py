@@ -1,0 +1,337 @@
+"""Groups of collinear point sets and single points (C∞v, D∞h, Kh) and their subgroups.
+
+Without features the group is known from the geometry. Non-scalar features can lower it to
+any closed subgroup; the elements that keep an axis fixed form four one-parameter families
+
+    rotations Rot(u, α), improper rotations −Rot(u, α), C2 about n(φ) ⟂ u, mirrors with normal n(φ),
+
+and on each family the feature mismatch is a trigonometric polynomial of degree ≤ 2·L_max in the
+parameter. Sampling it at more than 4·L_max + 1 points therefore tells "zero everywhere" (a
+continuous symmetry) from isolated zeros, which are then refined. Continuous rotations become
+the generator Rot(u, 2π(√2 − 1)), an irrational turn, so fixed spaces built on generators are exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..structure import Structure, parse_irreps
+from .detect import build_point_group, idealize, rotation
+from .naming import canonical_axis
+from .pointgroup import PointGroup, SymmetryOperation
+
+IRRATIONAL_TURN = 2 * np.pi * (np.sqrt(2) - 1)
+
+
+def _perp_basis(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    trial = np.eye(3)[int(np.argmin(np.abs(u)))]
+    n1 = trial - np.dot(trial, u) * u
+    n1 = canonical_axis(n1 / np.linalg.norm(n1))
+    return n1, np.cross(u, n1)
+
+
+def _nontrivial_features(structure: Structure) -> bool:
+    if structure.features is None:
+        return False
+    return any(not (l == 0 and p == 1) for _, l, p in parse_irreps(structure.feature_irreps))
+
+
+class _Families:
+    """The one-parameter families of operations about an axis u, and the feature mismatch on them."""
+
+    def __init__(self, structure: Structure, u: np.ndarray, perm_inv: np.ndarray | None, tol: float):
+        self.s, self.u, self.tol = structure, u, tol
+        self.n1, self.n2 = _perp_basis(u)
+        self.ident = np.arange(len(structure))
+        self.perm_inv = perm_inv
+        lmax = max((l for _, l, _ in parse_irreps(structure.feature_irreps or "")), default=0)
+        self.samples = 8 * lmax + 16
+
+    def matrices(self, family: str, t: np.ndarray) -> np.ndarray:
+        t = np.atleast_1d(t)
+        if family in ("rot", "improper"):
+            R = np.stack([rotation(self.u, x) for x in t])
+            return R if family == "rot" else -R
+        n = np.cos(t)[:, None] * self.n1 + np.sin(t)[:, None] * self.n2
+        nn = n[:, :, None] * n[:, None, :]
+        return (2 * nn - np.eye(3)) if family == "c2perp" else (np.eye(3) - 2 * nn)
+
+    def perm(self, family: str) -> np.ndarray:
+        return self.ident if family in ("rot", "mirror") else self.perm_inv
+
+    def period(self, family: str) -> float:
+        return 2 * np.pi if family in ("rot", "improper") else np.pi
+
+    def mismatch(self, family: str, t) -> np.ndarray:
+        """Largest feature change |D(R) a_i − a_σ(i)| for each parameter value."""
+        from ..reps import wigner_D
+
+        a = self.s.features
+        if a is None:
+            return np.zeros(np.size(t))
+        D = wigner_D(self.s.feature_irreps, self.matrices(family, t))
+        moved = np.einsum("kij,nj->kni", D, a)
+        return np.max(np.abs(moved - a[self.perm(family)][None]), axis=(1, 2))
+
+    def zeros(self, family: str):
+        """Parameters where the family preserves the features: "all", or a sorted array."""
+        from scipy.optimize import minimize_scalar
+
+        period = self.period(family)
+        t = np.arange(self.samples) * period / self.samples
+        e = self.mismatch(family, t)
+        if np.all(e <= self.tol):
+            return "all"
+        step = period / self.samples
+        found = []
+        for k in np.flatnonzero((e <= np.roll(e, 1)) & (e <= np.roll(e, -1))):
+            res = minimize_scalar(
+                lambda x: float(self.mismatch(family, x)[0]),
+                bounds=(t[k] - step, t[k] + step),
+                method="bounded",
+                options={"xatol": 1e-12},
+            )
+            if res.fun <= self.tol:
+                x = res.x % period
+                if not any(min(abs(x - y), period - abs(x - y)) < 1e-6 for y in found):
+                    found.append(x)
+        return np.sort(np.array(found))
+
+
+def _inversion_perm(Y: np.ndarray, labels: np.ndarray, tol: float) -> np.ndarray | None:
+    d = np.linalg.norm(-Y[:, None, :] - Y[None, :, :], axis=-1)
+    j = np.argmin(d, axis=1)
+    if np.max(d[np.arange(len(Y)), j]) > tol or len(set(j.tolist())) != len(Y) or np.any(labels[j] != labels):
+        return None
+    return j
+
+
+def linear_group(structure: Structure, Y, labels, axis, center, tol) -> PointGroup:
+    """Group of collinear points: C∞v or D∞h from the geometry, lowered by non-scalar features."""
+    u = canonical_axis(axis / np.linalg.norm(axis))
+    perm_inv = _inversion_perm(Y, labels, tol)
+    if perm_inv is not None and structure.features is not None:
+        a = structure.features  # scalar features must also agree under inversion
+        scalar_cols = _scalar_columns(structure.feature_irreps)
+        if np.max(np.abs(a[:, scalar_cols] - a[perm_inv][:, scalar_cols]), initial=0.0) > tol:
+            perm_inv = None
+    return _axial_group(structure, u, perm_inv, center, tol)
+
+
+def _scalar_columns(irreps: str) -> np.ndarray:
+    cols, k = [], 0
+    for mul, l, p in parse_irreps(irreps):
+        for _ in range(mul):
+            if l == 0 and p == 1:
+                cols.append(k)
+            k += 2 * l + 1
+    return np.array(cols, dtype=int)
+
+
+def _axial_group(structure: Structure, u, perm_inv, center, tol) -> PointGroup:
+    fam = _Families(structure, u, perm_inv, tol)
+    names = ["rot", "mirror"] + (["improper", "c2perp"] if perm_inv is not None else [])
+    zeros = {f: (fam.zeros(f) if _nontrivial_features(structure) else "all") for f in names}
+    if isinstance(zeros["rot"], str):
+        return _continuous(structure, fam, zeros, center, tol)
+    mats, perms = [], []
+    for f in names:
+        z = zeros[f]
+        for t in (np.arange(fam.samples) * fam.period(f) / fam.samples if isinstance(z, str) else z):
+            mats.append(fam.matrices(f, t)[0])
+            perms.append(fam.perm(f))
+    mats, perms = close_by_matrix(mats, perms)
+    return build_point_group(mats, perms, center, tol)
+
+
+def _continuous(structure, fam: _Families, zeros, center, tol) -> PointGroup:
+    def nonempty(f):
+        z = zeros.get(f)
+        return z is not None and (isinstance(z, str) or len(z) > 0)
+
+    def first(f):
+        z = zeros[f]
+        return 0.0 if isinstance(z, str) else float(z[0])
+
+    mirror, improper, c2 = nonempty("mirror"), nonempty("improper"), nonempty("c2perp")
+    name = {
+        (True, True): "Dinfh",
+        (True, False): "Cinfv",
+        (False, True): "Cinfh",
+    }.get((mirror, improper), "Dinf" if c2 else "Cinf")
+    gens = [SymmetryOperation(rotation(fam.u, IRRATIONAL_TURN), fam.ident, "C∞", fam.u)]
+    frame_x = fam.n1
+    if mirror:
+        n = fam.matrices("mirror", first("mirror"))[0]
+        normal = fam.n1 * np.cos(first("mirror")) + fam.n2 * np.sin(first("mirror"))
+        gens.append(SymmetryOperation(n, fam.ident, "σv", canonical_axis(normal)))
+        frame_x = np.cross(normal, fam.u)
+    if improper:
+        # with continuous rotations, inversion is among the improper elements
+        gens.append(SymmetryOperation(-np.eye(3), fam.perm_inv, "i", None))
+    if c2 and not (mirror and improper):
+        phi = first("c2perp")
+        n = fam.n1 * np.cos(phi) + fam.n2 * np.sin(phi)
+        gens.append(SymmetryOperation(fam.matrices("c2perp", phi)[0], fam.perm_inv, "C2'", canonical_axis(n)))
+        frame_x = n
+    frame_x = frame_x - np.dot(frame_x, fam.u) * fam.u
+    frame_x = canonical_axis(frame_x / np.linalg.norm(frame_x))
+    frame = np.array([frame_x, np.cross(fam.u, frame_x), fam.u])
+    from .detect import _orbits
+
+    return PointGroup(name, None, tuple(gens), tuple(gens), np.array(center), frame,
+                      _orbits([g.permutation for g in gens], len(structure)), tol)
+
+
+def close_by_matrix(mats, perms):
+    """Close operations under composition, identifying elements by their (rounded) matrices."""
+
+    def key(R):
+        return (np.round(R, 6) + 0.0).tobytes()
+
+    index = {}
+    out_m, out_p = [], []
+    for R, p in zip(mats, perms):
+        if key(R) not in index:
+            index[key(R)] = len(out_m)
+            out_m.append(np.asarray(R))
+            out_p.append(np.asarray(p))
+    gens = list(range(len(out_m)))
+    k = 0
+    while k < len(out_m):
+        for g in gens:
+            R = out_m[g] @ out_m[k]
+            if key(R) not in index:
+                index[key(R)] = len(out_m)
+                out_m.append(R)
+                out_p.append(out_p[g][out_p[k]])
+        k += 1
+        if len(out_m) > 20000:
+            raise RuntimeError("internal error: operations do not close into a finite group")
+    table = np.array([[index[key(a @ b)] for b in out_m] for a in out_m])
+    return idealize(np.array(out_m), table), out_p
+
+
+def _candidate_axes(structure: Structure) -> list[np.ndarray]:
+    """Lines that every rotation axis of the features' stabilizer lies among (for a single point)."""
+    import torch
+    from e3nn import o3
+
+    a = structure.features[0]
+    axes = []
+    k = 0
+    grid = _fibonacci(1500)
+    for mul, l, _ in parse_irreps(structure.feature_irreps):
+        for _ in range(mul):
+            v = a[k:k + 2 * l + 1]
+            k += 2 * l + 1
+            if l == 0 or np.linalg.norm(v) < 1e-12:
+                continue
+            if l == 1:
+                axes.append(v / np.linalg.norm(v))
+                continue
+            Y = o3.spherical_harmonics(l, torch.as_tensor(grid), normalize=True).numpy()
+            f = Y @ v
+            if l == 2:
+                # f(u) = uᵀ Q u: the eigenvectors of Q are its axes
+                M = np.stack([grid[:, i] * grid[:, j] for i in range(3) for j in range(3)], axis=1)
+                Q = np.linalg.lstsq(M, f, rcond=None)[0].reshape(3, 3)
+                axes.extend(np.linalg.eigh((Q + Q.T) / 2)[1].T)
+            axes.extend(_extrema(grid, f))
+    # rotation axes of a stabilizer also lie on cross products and bisectors of other axes
+    base = _unique_lines(axes)
+    extra = []
+    for i in range(len(base)):
+        for j in range(i + 1, len(base)):
+            c = np.cross(base[i], base[j])
+            if np.linalg.norm(c) > 1e-6:
+                extra.append(c / np.linalg.norm(c))
+            for s in (1, -1):
+                b = base[i] + s * base[j]
+                if np.linalg.norm(b) > 1e-6:
+                    extra.append(b / np.linalg.norm(b))
+    return _unique_lines(base + extra)
+
+
+def _fibonacci(n: int) -> np.ndarray:
+    k = np.arange(n) + 0.5
+    phi = np.arccos(1 - 2 * k / n)
+    theta = np.pi * (1 + 5**0.5) * k
+    return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], axis=1)
+
+
+def _extrema(grid: np.ndarray, f: np.ndarray) -> list[np.ndarray]:
+    """Local maxima and minima of a function sampled on the sphere, refined by a local quadratic fit."""
+    from scipy.spatial import cKDTree
+
+    _, nb = cKDTree(grid).query(grid, k=9)
+    out = []
+    for sign in (1, -1):
+        g = sign * f
+        is_max = np.all(g[:, None] >= g[nb[:, 1:]], axis=1)
+        for i in np.flatnonzero(is_max):
+            w = np.exp(10 * (g[nb[i]] - g[i]))
+            p = (w[:, None] * grid[nb[i]]).sum(0)
+            out.append(p / np.linalg.norm(p))
+    return out
+
+
+def _unique_lines(axes) -> list[np.ndarray]:
+    out: list[np.ndarray] = []
+    for u in axes:
+        u = np.asarray(u, dtype=float)
+        u = u / np.linalg.norm(u)
+        if not any(abs(abs(np.dot(u, w)) - 1) < 1e-6 for w in out):
+            out.append(canonical_axis(u))
+    return out
+
+
+def single_point_group(structure: Structure, center, tol) -> PointGroup:
+    """Group of one point: Kh (O(3)), lowered by the point's features."""
+    n = len(structure)
+    ident = np.arange(n)
+    z, x = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
+    frame = np.eye(3)
+    if not _nontrivial_features(structure):
+        return _full(structure, "Kh", center, tol)
+    a = structure.features
+    only_scalars = all(l == 0 for _, l, _ in parse_irreps(structure.feature_irreps))
+    if only_scalars:
+        pseudo = [k for k, (mul, l, p) in enumerate(_expand(structure.feature_irreps)) if p == -1]
+        name = "K" if np.max(np.abs(a[:, pseudo]), initial=0.0) > tol else "Kh"
+        return _full(structure, name, center, tol)
+    mats, perms = [], []
+    for u in _candidate_axes(structure):
+        fam = _Families(structure, u, ident, tol)
+        rz = fam.zeros("rot")
+        if isinstance(rz, str):
+            return _axial_group(structure, u, ident, center, tol)
+        for f in ("rot", "improper"):
+            for t in fam.zeros(f):
+                mats.append(fam.matrices(f, t)[0])
+                perms.append(ident)
+    if not mats:
+        mats, perms = [np.eye(3)], [ident]
+    mats, perms = close_by_matrix(mats, perms)
+    del z, x, frame
+    return build_point_group(mats, perms, center, tol)
+
+
+def _expand(irreps: str):
+    out = []
+    for mul, l, p in parse_irreps(irreps):
+        out.extend([(1, l, p)] * mul * (2 * l + 1))
+    return out
+
+
+def _full(structure, name: str, center, tol) -> PointGroup:
+    ident = np.arange(len(structure))
+    x, z = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
+    gens = [
+        SymmetryOperation(rotation(z, IRRATIONAL_TURN), ident, "C∞", z),
+        SymmetryOperation(rotation(x, IRRATIONAL_TURN), ident, "C∞", x),
+    ]
+    if name == "Kh":
+        gens.append(SymmetryOperation(-np.eye(3), ident, "i", None))
+    return PointGroup(name, None, tuple(gens), tuple(gens), np.array(center), np.eye(3),
+                      tuple((i,) for i in range(len(structure))), tol)
