@@ -73,17 +73,31 @@ class _Families:
         moved = np.einsum("kij,nj->kni", D, a)
         return np.max(np.abs(moved - a[self.perm(family)][None]), axis=(1, 2))
 
-    def zeros(self, family: str):
-        """Parameters where the family preserves the features: "all", or a sorted array."""
-        from scipy.optimize import minimize_scalar
+    def all_or_none(self, family: str):
+        """For a family known to be all-or-nothing: "all", or an empty array."""
+        t = np.arange(self.samples) * self.period(family) / self.samples
+        return "all" if np.all(self.mismatch(family, t) <= self.tol) else np.array([])
 
+    def zeros(self, family: str):
+        """Parameters where the family preserves the features: "all", or a sorted array.
+
+        Rotations of a finite stabilizer about a fixed axis have angles 2πk/n with n ≤ 2·L_max + 2,
+        so those are tested exactly; mirror and C2' directions can lie at any angle and are found
+        as refined minima of the sampled mismatch.
+        """
         period = self.period(family)
         t = np.arange(self.samples) * period / self.samples
         e = self.mismatch(family, t)
         if np.all(e <= self.tol):
             return "all"
+        if family in ("rot", "improper"):
+            nmax = max(2, (self.samples - 16) // 4 + 2)
+            angles = np.unique(np.round([2 * np.pi * k / n for n in range(1, nmax + 1) for k in range(n)], 12))
+            return angles[self.mismatch(family, angles) <= self.tol]
+        from scipy.optimize import minimize_scalar
+
         step = period / self.samples
-        found = []
+        found: list[float] = []
         for k in np.flatnonzero((e <= np.roll(e, 1)) & (e <= np.roll(e, -1))):
             res = minimize_scalar(
                 lambda x: float(self.mismatch(family, x)[0]),
@@ -131,7 +145,13 @@ def _scalar_columns(irreps: str) -> np.ndarray:
 def _axial_group(structure: Structure, u, perm_inv, center, tol) -> PointGroup:
     fam = _Families(structure, u, perm_inv, tol)
     names = ["rot", "mirror"] + (["improper", "c2perp"] if perm_inv is not None else [])
-    zeros = {f: (fam.zeros(f) if _nontrivial_features(structure) else "all") for f in names}
+    if not _nontrivial_features(structure):
+        zeros = dict.fromkeys(names, "all")
+    else:
+        zeros = {"rot": fam.zeros("rot")}
+        for f in names[1:]:
+            # with continuous rotations every family is all-or-nothing: samples decide
+            zeros[f] = fam.zeros(f) if not isinstance(zeros["rot"], str) else fam.all_or_none(f)
     if isinstance(zeros["rot"], str):
         return _continuous(structure, fam, zeros, center, tol)
     mats, perms = [], []
@@ -237,7 +257,7 @@ def _candidate_axes(structure: Structure) -> list[np.ndarray]:
                 M = np.stack([grid[:, i] * grid[:, j] for i in range(3) for j in range(3)], axis=1)
                 Q = np.linalg.lstsq(M, f, rcond=None)[0].reshape(3, 3)
                 axes.extend(np.linalg.eigh((Q + Q.T) / 2)[1].T)
-            axes.extend(_extrema(grid, f))
+            axes.extend(_refine(l, v, u, sign) for u, sign in _extrema(grid, f))
     # rotation axes of a stabilizer also lie on cross products and bisectors of other axes
     base = _unique_lines(axes)
     extra = []
@@ -260,8 +280,30 @@ def _fibonacci(n: int) -> np.ndarray:
     return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], axis=1)
 
 
-def _extrema(grid: np.ndarray, f: np.ndarray) -> list[np.ndarray]:
-    """Local maxima and minima of a function sampled on the sphere, refined by a local quadratic fit."""
+def _refine(l: int, v: np.ndarray, u0: np.ndarray, sign: int) -> np.ndarray:
+    """The local maximum of sign·(v · Y_l(u)) on the sphere near u0, to full precision."""
+    import torch
+    from e3nn import o3
+    from scipy.optimize import minimize
+
+    t1 = np.cross(u0, np.eye(3)[int(np.argmin(np.abs(u0)))])
+    t1 /= np.linalg.norm(t1)
+    t2 = np.cross(u0, t1)
+
+    def point(ab):
+        p = u0 + ab[0] * t1 + ab[1] * t2
+        return p / np.linalg.norm(p)
+
+    def value(ab):
+        Y = o3.spherical_harmonics(l, torch.as_tensor(point(ab)[None]), normalize=True).numpy()[0]
+        return -sign * float(Y @ v)
+
+    res = minimize(value, np.zeros(2), method="BFGS", options={"gtol": 1e-12})
+    return point(res.x)
+
+
+def _extrema(grid: np.ndarray, f: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """Grid points that are local maxima (sign 1) or minima (sign −1) of a sampled function."""
     from scipy.spatial import cKDTree
 
     _, nb = cKDTree(grid).query(grid, k=9)
@@ -269,10 +311,7 @@ def _extrema(grid: np.ndarray, f: np.ndarray) -> list[np.ndarray]:
     for sign in (1, -1):
         g = sign * f
         is_max = np.all(g[:, None] >= g[nb[:, 1:]], axis=1)
-        for i in np.flatnonzero(is_max):
-            w = np.exp(10 * (g[nb[i]] - g[i]))
-            p = (w[:, None] * grid[nb[i]]).sum(0)
-            out.append(p / np.linalg.norm(p))
+        out.extend((grid[i], sign) for i in np.flatnonzero(is_max))
     return out
 
 
