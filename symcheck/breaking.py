@@ -1,0 +1,308 @@
+"""Symmetry-breaking features: the most symmetric extra inputs that make a task learnable (DESIGN §6).
+
+A feature v (global, appended to every point, or a field on one orbit of points) lowers the
+input group G to G' = Stab_G(v). The task becomes learnable iff G' ⊆ H = Stab_G(target); since
+every candidate lies in W = Fix_H(V) ⊖ Fix_G(V), G' ⊇ H, and the most symmetric fix has G' = H.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .groups.pointgroup import PointGroup
+from .groups.stabilizer import stabilizer
+from .reps import fixed_space, null_space
+from .structure import Structure, parse_irreps
+
+MAX_SITE_ORBITS = 8  # per-point fields are tried on this many of the smallest orbits
+MAX_ORBIT_SIZE = 240
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One symmetry-breaking input.
+
+    Parameters
+    ----------
+    irreps : e3nn irreps of the feature, e.g. ``"2e"`` (``"1o+2e"`` for a pair).
+    scope : ``"global"`` (the same vector on every point) or ``"per-point"`` (a field on ``sites``).
+    vector : (d,) for global features, (N, d) for per-point fields, e3nn basis, unit norm.
+    polynomial : Cartesian polynomial in the file's x, y, z (e.g. ``x**2 - y**2``); plain words for
+        pseudo-tensors and fields.
+    stabilizer : name of Stab_G(v), the input group left once v is added.
+    stabilizer_order : its order (None if infinite).
+    reaches_target : True when the stabilizer is exactly H, so the task becomes learnable.
+    candidate_dim : dimension of W = Fix_H ⊖ Fix_G for this irrep and scope.
+    sites : atoms that carry a per-point field (None for global features).
+    """
+
+    irreps: str
+    scope: str
+    vector: np.ndarray
+    polynomial: str
+    stabilizer: str
+    stabilizer_order: int | None
+    reaches_target: bool
+    candidate_dim: int
+    sites: tuple[int, ...] | None = None
+
+    @property
+    def L(self) -> int:
+        """Highest L of the feature."""
+        return max(l for _, l, _ in parse_irreps(self.irreps))
+
+    @property
+    def even(self) -> bool:
+        """True when every irrep of the feature has even parity."""
+        return all(p == 1 for _, _, p in parse_irreps(self.irreps))
+
+    @property
+    def description(self) -> str:
+        """One line: what to add, e.g. ``the global L=2 feature x**2 - y**2 (2e)``."""
+        if self.scope == "global":
+            return f"the global L={self.L} feature {self.polynomial} ({self.irreps})"
+        return f"a per-point {self.irreps} field on atoms {_fmt_sites(self.sites)}: {self.polynomial}"
+
+    def rank_key(self) -> tuple:
+        """Ranking: fixes first, then global before per-point, lowest L, smallest W, smallest orbit, even."""
+        return (
+            not self.reaches_target,
+            self.scope != "global",
+            self.L,
+            "+" in self.irreps,
+            self.candidate_dim,
+            len(self.sites) if self.sites else 0,
+            not self.even,
+        )
+
+    def as_dict(self) -> dict:
+        """Plain-JSON form."""
+        return {
+            "irreps": self.irreps,
+            "scope": self.scope,
+            "polynomial": self.polynomial,
+            "stabilizer": self.stabilizer,
+            "stabilizer_order": self.stabilizer_order,
+            "reaches_target": self.reaches_target,
+            "candidate_dim": self.candidate_dim,
+            "sites": None if self.sites is None else list(self.sites),
+            "vector": np.round(self.vector, 12).tolist(),
+            "description": self.description,
+        }
+
+
+def _fmt_sites(sites) -> str:
+    s = ",".join(str(i) for i in sites[:12])
+    return s + ("…" if len(sites) > 12 else "")
+
+
+def irrep_name(l: int, p: int) -> str:
+    """e3nn name of one irrep, e.g. (2, 1) → ``"2e"``."""
+    return f"{l}{'e' if p == 1 else 'o'}"
+
+
+def candidate_space(G: PointGroup, H: PointGroup, irreps: str, per_point: bool, sub=None) -> np.ndarray:
+    """Orthonormal basis (columns) of W = Fix_H(V) ⊖ Fix_G(V).
+
+    ``sub`` restricts a per-point field to a set of atoms that both groups map onto itself.
+    """
+    gens_G, gens_H = G.generators, H.generators
+    if sub is not None:
+        gens_G, gens_H = _restricted(gens_G, sub), _restricted(gens_H, sub)
+    FG = fixed_space(gens_G, irreps, per_point)
+    FH = fixed_space(gens_H, irreps, per_point)
+    return _orth(FH - FG @ (FG.T @ FH))
+
+
+def _orth(A: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
+    if A.size == 0:
+        return A.reshape(A.shape[0], 0)
+    U, s, _ = np.linalg.svd(A, full_matrices=False)
+    return U[:, s > rtol * max(1.0, s[0] if len(s) else 0.0)]
+
+
+class _Restricted:
+    def __init__(self, op, sub):
+        local = {int(a): k for k, a in enumerate(sub)}
+        self.matrix = op.matrix
+        self.permutation = np.array([local[int(op.permutation[a])] for a in sub])
+
+
+def _restricted(gens, sub):
+    return [_Restricted(g, sub) for g in gens]
+
+
+def _polynomial(v: np.ndarray, l: int, p: int) -> str:
+    from .polynomials import describe
+
+    return describe(v, l, p)
+
+
+def _canonical_sign(v: np.ndarray, l: int, p: int) -> np.ndarray:
+    """v or −v, whichever reads better: a breaking direction's sign is free (both break alike),
+    so pick the one whose polynomial (at the first site) does not start with a minus sign."""
+    first = v if v.ndim == 1 else v[0]
+    if np.linalg.norm(first) < 1e-12:
+        return v
+    return -v if _polynomial(first, l, p).startswith("-") else v
+
+
+def suggest(
+    G: PointGroup,
+    H: PointGroup,
+    structure: Structure,
+    lmax: int = 4,
+    target: np.ndarray | None = None,
+    target_irreps: str | None = None,
+    per_point_target: bool = True,
+    tol: float = 1e-6,
+) -> list[Suggestion]:
+    """Ranked symmetry-breaking features that lower G towards H, for every irrep (L ≤ lmax, both parities).
+
+    Parameters
+    ----------
+    G, H : the input group and the target's stabilizer in it.
+    structure : the input structure (its points carry per-point fields).
+    lmax : highest L of the candidate features.
+    target, target_irreps, per_point_target : the task's target, whose own field is never suggested.
+    tol : tolerance for deciding that a unit feature is unchanged by an operation.
+    """
+    if _same_group(G, H):
+        return []
+    out: list[Suggestion] = []
+    global_spaces = {}
+    for l in range(lmax + 1):
+        for p in (1, -1):
+            irr = irrep_name(l, p)
+            W = candidate_space(G, H, irr, per_point=False)
+            global_spaces[irr] = W
+            if W.shape[1]:
+                out.append(_best(G, H, structure, W, l, p, "global", None, tol))
+    out.extend(_per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol))
+    if not any(s.reaches_target for s in out):
+        out.extend(_pairs(G, H, structure, [s for s in out if s.scope == "global"], tol))
+    return sorted(out, key=Suggestion.rank_key)
+
+
+def _same_group(A: PointGroup, B: PointGroup) -> bool:
+    return A.name == B.name and A.order == B.order
+
+
+def _candidates(W: np.ndarray, shape, seed: int = 0):
+    """Representatives of W: projections of basis vectors (simple polynomials first), then a generic one."""
+    proj = W @ W.T
+    norms = np.linalg.norm(proj, axis=0)
+    for m in np.argsort(-norms, kind="stable"):
+        if norms[m] > 1e-6:
+            yield (proj[:, m] / norms[m]).reshape(shape)
+    rng = np.random.default_rng(seed)
+    v = W @ rng.normal(size=W.shape[1])
+    yield (v / np.linalg.norm(v)).reshape(shape)
+
+
+def _best(G, H, structure, W, l, p, scope, sites, tol) -> Suggestion:
+    """The first representative whose stabilizer is exactly H, else the least symmetric one tried."""
+    irr = irrep_name(l, p)
+    n = len(structure)
+    best = None
+    tried = 0
+    for v in _candidates(W, (-1,) if scope == "global" else (len(sites), 2 * l + 1)):
+        v = _canonical_sign(v, l, p)
+        field = v if scope == "global" else _embed(v, sites, n)
+        S = stabilizer(G, structure, field, irr, scope != "global", tol)
+        exact = _same_group(S, H)
+        if best is None or exact or _smaller(S, best[1]):
+            best = (field, S)
+        tried += 1
+        if exact or tried >= 2 * l + 2:
+            break
+    field, S = best
+    if scope == "global":
+        text = _polynomial(field, l, p)
+    else:
+        first = sites[0]
+        text = f"at atom {first}: {_polynomial(field[first], l, p)}"
+    return Suggestion(irr, scope, field, text, S.name, S.order, _same_group(S, H), W.shape[1],
+                      None if sites is None else tuple(int(s) for s in sites))
+
+
+def _smaller(A: PointGroup, B: PointGroup) -> bool:
+    if A.order is None:
+        return False
+    return B.order is None or A.order < B.order
+
+
+def _embed(v: np.ndarray, sites, n: int) -> np.ndarray:
+    out = np.zeros((n, v.shape[1]))
+    out[list(sites)] = v
+    return out
+
+
+def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol):
+    orbits = sorted((o for o in G.equivalent_atoms if len(o) <= MAX_ORBIT_SIZE), key=len)[:MAX_SITE_ORBITS]
+    out = []
+    for orbit in orbits:
+        sub = np.array(orbit)
+        for l in range(lmax + 1):
+            for p in (1, -1):
+                irr = irrep_name(l, p)
+                W = candidate_space(G, H, irr, per_point=True, sub=sub)
+                if not W.shape[1]:
+                    continue
+                # what a global feature already offers (the same vector on every site) adds nothing new
+                d = 2 * l + 1
+                Wg = global_spaces[irr]
+                known = [np.tile(Wg[:, k], len(sub)) for k in range(Wg.shape[1])]
+                known += _target_directions(target, target_irreps, per_point_target, sub, l, p, G)
+                if known:
+                    K = _orth(np.array(known).T)
+                    W = _orth(W - K @ (K.T @ W))
+                if W.shape[1]:
+                    out.append(_best(G, H, structure, W, l, p, "per-point", sub, tol))
+                del d
+    return out
+
+
+def _target_directions(target, target_irreps, per_point_target, sub, l, p, G) -> list[np.ndarray]:
+    """The target's own (L, p) components on these sites: the trivial 'breaking' never suggested."""
+    if target is None or not per_point_target:
+        return []
+    from .reps import project
+
+    dirs, start = [], 0
+    for mul, tl, tp in parse_irreps(target_irreps):
+        for _ in range(mul):
+            block = target[:, start:start + 2 * tl + 1]
+            if (tl, tp) == (l, p):
+                moved = block - project(G, irrep_name(l, p), block, per_point=True)
+                part = moved[sub].reshape(-1)
+                if np.linalg.norm(part) > 1e-12:
+                    dirs.append(part / np.linalg.norm(part))
+            start += 2 * tl + 1
+    return dirs
+
+
+def _pairs(G, H, structure, singles: list[Suggestion], tol) -> list[Suggestion]:
+    """Pairs of global features whose common stabilizer is exactly H (when no single one reaches it)."""
+    out = []
+    for i in range(len(singles)):
+        for j in range(i + 1, len(singles)):
+            a, b = singles[i], singles[j]
+            irreps = f"{a.irreps}+{b.irreps}"
+            v = np.concatenate([a.vector, b.vector]) / np.sqrt(2)
+            S = stabilizer(G, structure, v, irreps, False, tol)
+            if _same_group(S, H):
+                out.append(Suggestion(irreps, "global", v, f"{a.polynomial} and {b.polynomial}", S.name,
+                                      S.order, True, a.candidate_dim + b.candidate_dim))
+    return out
+
+
+def neumann_table(G: PointGroup, lmax: int = 4) -> dict[str, int]:
+    """Number of G-invariant components of each irrep (L ≤ lmax, both parities): the global outputs G allows."""
+    return {irrep_name(l, p): fixed_space(G.generators, irrep_name(l, p), False).shape[1]
+            for l in range(lmax + 1) for p in (1, -1)}
+
+
+__all__ = ["Suggestion", "suggest", "candidate_space", "neumann_table", "null_space", "irrep_name"]

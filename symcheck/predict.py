@@ -1,0 +1,149 @@
+"""analyze(task): can an equivariant network learn it, what is the loss floor, and what would fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .breaking import Suggestion, neumann_table, suggest
+from .groups import DEFAULT_TOL, PointGroup, check_tolerance, point_group
+from .groups.stabilizer import field_change, proper_part, stabilizer
+from .reps import project
+from .task import Task
+
+
+@dataclass(frozen=True)
+class Obstruction:
+    """An element of G that moves the target, and by how much (max |g·y − y| over entries)."""
+
+    operation: str
+    change: float
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What symcheck predicts for a task.
+
+    Parameters
+    ----------
+    input_group : G, the symmetry group of the input (G ∩ SO(3) when ``so3``).
+    target_group : H = Stab_G(target), the part of G the target keeps.
+    learnable : H = G: some G-equivariant model can output the target exactly.
+    loss_floor : exact minimal MSE (mean over all target entries, as torch.nn.MSELoss) of any
+        G-equivariant model: ‖y − P_G y‖² / (number of entries).
+    mean_square : mean of the target's squared entries (the loss of predicting zero).
+    best_output : P_G y, the closest output any equivariant model can give.
+    end_group : for displacement tasks, the end structure's own group (for information).
+    obstructions : elements of G that move the target.
+    suggestions : ranked symmetry-breaking inputs (empty when learnable).
+    neumann : invariant components per irrep of the input group: the global outputs it allows.
+    so3 : the analysis is for a rotation-only model.
+    tol : distance tolerance (Å) used for the groups.
+    """
+
+    task: Task
+    input_group: PointGroup
+    target_group: PointGroup
+    learnable: bool
+    loss_floor: float
+    mean_square: float
+    best_output: np.ndarray
+    end_group: PointGroup | None
+    obstructions: tuple[Obstruction, ...]
+    suggestions: tuple[Suggestion, ...]
+    neumann: dict
+    so3: bool
+    tol: float
+
+    @property
+    def floor_fraction(self) -> float:
+        """loss_floor as a fraction of the target's mean square."""
+        return self.loss_floor / self.mean_square if self.mean_square > 0 else 0.0
+
+    @property
+    def verdict(self) -> str:
+        """One line: learnable or not, with the groups and the floor."""
+        G, H = self.input_group.pretty_name, self.target_group.pretty_name
+        if self.learnable:
+            return f"LEARNABLE: input {G}, target keeps all of {H}; loss floor {self.loss_floor:.3e}"
+        return (
+            f"NOT LEARNABLE: input {G}, target keeps only {H}; loss floor {self.loss_floor:.3e} "
+            f"({100 * self.floor_fraction:.0f}% of the target's mean square)"
+        )
+
+    @property
+    def fix(self) -> str | None:
+        """One line: the best fix, or None when learnable or nothing found."""
+        if self.learnable or not self.suggestions:
+            return None
+        best = self.suggestions[0]
+        if not best.reaches_target:
+            return f"no single feature up to L={max(s.L for s in self.suggestions)} reaches " \
+                   f"{self.target_group.pretty_name}; the closest is {best.description}"
+        return f"add {best.description}"
+
+    def as_dict(self) -> dict:
+        """Plain-JSON form used by ``symcheck analyze --json``."""
+
+        def group(g: PointGroup | None):
+            if g is None:
+                return None
+            return {"point_group": g.name, "order": g.order, "hermann_mauguin": g.hermann_mauguin}
+
+        return {
+            "task": self.task.name,
+            "irreps": self.task.irreps,
+            "per_point": self.task.per_point,
+            "encoding": self.task.encoding,
+            "input": group(self.input_group),
+            "target": group(self.target_group),
+            "end_structure": group(self.end_group),
+            "learnable": self.learnable,
+            "loss_floor": self.loss_floor,
+            "mean_square": self.mean_square,
+            "floor_fraction": self.floor_fraction,
+            "verdict": self.verdict,
+            "fix": self.fix,
+            "obstructions": [{"operation": o.operation, "change": o.change} for o in self.obstructions],
+            "suggestions": [s.as_dict() for s in self.suggestions],
+            "neumann": self.neumann,
+            "so3": self.so3,
+            "tol": self.tol,
+        }
+
+
+def analyze(task: Task, tol: float = DEFAULT_TOL, so3: bool = False, lmax: int = 4) -> Analysis:
+    """Predict whether an equivariant network can learn the task, its loss floor, and the fixes.
+
+    Parameters
+    ----------
+    task : the input structure and target.
+    tol : distance tolerance in Å for the symmetry groups (targets are compared with the same
+        number in their own units).
+    so3 : analyse a rotation-only model (G ∩ SO(3); parity ignored).
+    lmax : highest L of the candidate symmetry-breaking features.
+    """
+    tol = check_tolerance(tol)
+    s, y = task.structure, task.target
+    G = point_group(s, tol)
+    if so3:
+        G = proper_part(G, s)
+    H = stabilizer(G, s, y, task.irreps, task.per_point, tol)
+    best = project(G, task.irreps, y, task.per_point)
+    floor = float(np.mean((y - best) ** 2))
+    learnable = H.name == G.name and H.order == G.order
+    change = field_change(G, y, task.irreps, task.per_point)
+    obstructions = tuple(
+        Obstruction(op.label(), float(c)) for op, c in zip(G.operations, change) if c > tol
+    )
+    suggestions = () if learnable else tuple(
+        suggest(G, H, s, lmax, y, task.irreps, task.per_point)
+    )
+    end_group = None
+    if task.end is not None:
+        end_group = point_group(task.end, tol)
+        if so3:
+            end_group = proper_part(end_group, task.end)
+    return Analysis(task, G, H, learnable, floor, task.mean_square, best, end_group, obstructions,
+                    suggestions, neumann_table(G, lmax), so3, tol)

@@ -1,0 +1,155 @@
+"""Task: an input structure and the target an equivariant network should produce from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import SymcheckError
+from .structure import Structure, irreps_dim, parse_irreps
+
+ENCODINGS = ("signal", "vector")
+
+
+def signal_irreps(lmax: int) -> str:
+    """Irreps of the tutorial's spherical signal: 0e+1o+2e+…, parity (−1)^l."""
+    return "+".join(f"{l}{'e' if l % 2 == 0 else 'o'}" for l in range(lmax + 1))
+
+
+def peak_signal(vectors: np.ndarray, lmax: int) -> np.ndarray:
+    """Per-row spherical signal with its peak at each vector (e3nn ``SphericalTensor(lmax, 1, -1)``).
+
+    The tutorial's encoding of a displacement; a zero vector gives a zero signal.
+    """
+    import torch
+    from e3nn.io import SphericalTensor
+
+    st = SphericalTensor(lmax, 1, -1)
+    out = np.zeros((len(vectors), st.dim))
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        for i, d in enumerate(np.asarray(vectors, dtype=float)):
+            if np.linalg.norm(d) > 0:
+                out[i] = st.with_peaks_at(torch.as_tensor(d[None])).numpy()
+    finally:
+        torch.set_default_dtype(old)
+    return out
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a network is asked to learn: ``structure`` ↦ ``target``.
+
+    Parameters
+    ----------
+    structure : the input (positions in Å, species, optional features).
+    target : (N, d) per point, or (d,) for a global quantity, rows in the basis of ``irreps``.
+    irreps : e3nn irreps string of one target row, e.g. ``"1o"`` (a vector), ``"0e+2e"``.
+    per_point : True for a field on the points, False for one global quantity.
+    end : for displacement tasks, the structure the points move to.
+    encoding : for displacement tasks, ``"signal"`` or ``"vector"``.
+    """
+
+    structure: Structure
+    target: np.ndarray
+    irreps: str = "1o"
+    per_point: bool = True
+    end: Structure | None = field(default=None, compare=False)
+    encoding: str | None = None
+    name: str = ""
+
+    def __post_init__(self):
+        parse_irreps(self.irreps)  # raises on an unknown irreps string
+        try:
+            y = np.array(self.target, dtype=float)
+        except (TypeError, ValueError):
+            raise SymcheckError("target is not an array of numbers") from None
+        d = irreps_dim(self.irreps)
+        n = len(self.structure)
+        want = (n, d) if self.per_point else (d,)
+        if self.per_point and y.ndim == 1 and d == 1:
+            y = y[:, None]
+        if y.shape != want:
+            raise SymcheckError(
+                f"target of shape {y.shape} does not match irreps {self.irreps!r} "
+                f"({'per point' if self.per_point else 'global'}: expected {want})"
+            )
+        if not np.all(np.isfinite(y)):
+            raise SymcheckError("target contains NaN or inf")
+        y.setflags(write=False)
+        object.__setattr__(self, "target", y)
+
+    @classmethod
+    def displacement(
+        cls, start: Structure, end: Structure, encoding: str = "signal", lmax: int = 5, match: bool = False
+    ) -> Task:
+        """Move each point of ``start`` to its place in ``end``; the target is d_i = end_i − start_i.
+
+        Parameters
+        ----------
+        start, end : structures with the same number of points and species (points correspond
+            by order unless ``match``).
+        encoding : ``"signal"`` (the tutorial's spherical signal peaked at d_i, L ≤ lmax) or
+            ``"vector"`` (d_i itself, irreps 1o, Å).
+        lmax : highest L of the signal encoding.
+        match : find the correspondence by a minimal total squared displacement (per species).
+        """
+        names = f"{start.source or 'start'} → {end.source or 'end'}"
+        if encoding not in ENCODINGS:
+            raise SymcheckError(f"unknown encoding {encoding!r} (use one of: {', '.join(ENCODINGS)})")
+        if not isinstance(lmax, (int, np.integer)) or lmax < 1:
+            raise SymcheckError(f"lmax must be a positive integer, got {lmax!r}")
+        if len(start) != len(end):
+            raise SymcheckError(
+                f"{names}: different atom counts ({len(start)} in {start.source or 'start'}, "
+                f"{len(end)} in {end.source or 'end'})"
+            )
+        if match:
+            end = _matched(start, end)
+        elif start.species != end.species:
+            i = next(k for k, (a, b) in enumerate(zip(start.species, end.species)) if a != b)
+            raise SymcheckError(
+                f"{names}: species differ at point {i} ({start.species[i]} vs {end.species[i]}); "
+                "give the points in the same order or use match=True (--match)"
+            )
+        d = end.positions - start.positions
+        if encoding == "vector":
+            return cls(start, d, "1o", True, end=end, encoding="vector", name=names)
+        return cls(start, peak_signal(d, lmax), signal_irreps(lmax), True, end=end, encoding="signal", name=names)
+
+    @property
+    def displacements(self) -> np.ndarray | None:
+        """end − start per point (Å) for displacement tasks, else None."""
+        return None if self.end is None else self.end.positions - self.structure.positions
+
+    @property
+    def lmax(self) -> int:
+        """Highest L in the target's irreps."""
+        return max(l for _, l, _ in parse_irreps(self.irreps))
+
+    @property
+    def mean_square(self) -> float:
+        """Mean of the target's squared entries (the loss of predicting zero)."""
+        return float(np.mean(self.target**2))
+
+
+def _matched(start: Structure, end: Structure) -> Structure:
+    """``end`` reordered so that point i corresponds to start's point i (minimal squared displacement)."""
+    from scipy.optimize import linear_sum_assignment
+
+    order = np.empty(len(start), dtype=int)
+    sp_s, sp_e = np.array(start.species), np.array(end.species)
+    if sorted(start.species) != sorted(end.species):
+        raise SymcheckError(
+            f"{start.source or 'start'} → {end.source or 'end'}: the two structures have different species"
+        )
+    for sp in np.unique(sp_s):
+        i, j = np.flatnonzero(sp_s == sp), np.flatnonzero(sp_e == sp)
+        cost = np.sum((start.positions[i][:, None] - end.positions[j][None]) ** 2, axis=-1)
+        r, c = linear_sum_assignment(cost)
+        order[i[r]] = j[c]
+    feats = None if end.features is None else end.features[order]
+    return Structure(end.positions[order], [end.species[k] for k in order], feats, end.feature_irreps,
+                     end.cell, end.pbc, end.source)
