@@ -14,38 +14,59 @@ import numpy as np
 from .structure import parse_irreps
 
 
-@lru_cache(maxsize=64)
-def _irreps(irreps: str):
+@lru_cache(maxsize=32)
+def _sample_inverse(l: int):
+    """Fixed well-spread unit vectors U and the pseudo-inverse of e3nn's Y_l(U)."""
+    import torch
     from e3nn import o3
 
-    return o3.Irreps(irreps)
+    rng = np.random.default_rng(12345)
+    U = rng.normal(size=(4 * l + 8, 3))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    Y = o3.spherical_harmonics(l, torch.as_tensor(U, dtype=torch.float64), normalize=True).numpy()
+    return U, np.linalg.pinv(Y)
+
+
+def _wigner_l(l: int, R: np.ndarray) -> np.ndarray:
+    """e3nn's D_l of proper rotations R (K, 3, 3), from Y_l(R u) = D_l(R) Y_l(u) on fixed samples.
+
+    Equal to e3nn's ``D_from_matrix`` to ~1e-14, without its per-call generator construction.
+    """
+    import torch
+    from e3nn import o3
+
+    if l == 0:
+        return np.ones((len(R), 1, 1))
+    U, Yinv = _sample_inverse(l)
+    RU = np.einsum("kij,sj->ksi", R, U)  # rotated samples
+    Y = o3.spherical_harmonics(l, torch.as_tensor(RU.reshape(-1, 3)), normalize=True).numpy()
+    Y = Y.reshape(len(R), len(U), 2 * l + 1)
+    return np.einsum("ms,ksn->knm", Yinv, Y)
 
 
 def wigner_D(irreps: str, R: np.ndarray) -> np.ndarray:
-    """The matrix of the orthogonal 3×3 ``R`` (or a stack of them, (..., 3, 3)) on ``irreps``.
+    """The matrix of the orthogonal 3×3 ``R`` (or a stack of them, (..., 3, 3)) on ``irreps`` (e3nn basis).
 
-    Pure-scalar irreps skip e3nn: 0e is 1 and 0o is det R.
+    Improper R act through each irrep's parity: D_{l,p}(R) = p^[det R < 0] · D_l(det R · R).
     """
     R = np.asarray(R, dtype=float)
+    batch = R.shape[:-2]
+    Rs = R.reshape(-1, 3, 3)
+    det = np.sign(np.linalg.det(Rs))
+    proper = Rs * det[:, None, None]
     parsed = parse_irreps(irreps)
-    if all(l == 0 for _, l, _ in parsed):
-        det = np.sign(np.linalg.det(R))
-        diag = np.concatenate([np.full(mul, 1.0) if p == 1 else np.full(mul, np.nan) for mul, _, p in parsed])
-        out = np.zeros(R.shape[:-2] + (len(diag), len(diag)))
-        idx = np.arange(len(diag))
-        out[..., idx, idx] = np.where(np.isnan(diag), det[..., None], diag)
-        return out
-    import torch
-
-    # e3nn builds its generators in the default dtype: float32 would cost D about 1e-6 of accuracy
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        with torch.no_grad():
-            D = _irreps(irreps).D_from_matrix(torch.as_tensor(R, dtype=torch.float64))
-    finally:
-        torch.set_default_dtype(old)
-    return D.numpy()
+    dim = sum(mul * (2 * l + 1) for mul, l, _ in parsed)
+    out = np.zeros((len(Rs), dim, dim))
+    cache: dict[int, np.ndarray] = {}
+    k = 0
+    for mul, l, p in parsed:
+        if l not in cache:
+            cache[l] = _wigner_l(l, proper)
+        sign = np.where(det < 0, float(p), 1.0)[:, None, None]
+        for _ in range(mul):
+            out[:, k:k + 2 * l + 1, k:k + 2 * l + 1] = sign * cache[l]
+            k += 2 * l + 1
+    return out.reshape(batch + (dim, dim))
 
 
 def act(irreps: str, R: np.ndarray, permutation: np.ndarray | None, y: np.ndarray, D=None) -> np.ndarray:
@@ -59,14 +80,18 @@ def act(irreps: str, R: np.ndarray, permutation: np.ndarray | None, y: np.ndarra
     return out
 
 
-def null_space(A: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
-    """Orthonormal basis (columns) of the null space of A; singular values below rtol·max(1, ‖A‖) count as 0."""
+def null_space(A: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
+    """Orthonormal basis (columns) of the null space of A.
+
+    Singular values below rtol·max(1, ‖A‖) count as zero. Our matrices are exact to ~1e-13 and
+    their nonzero singular values are O(0.1) or more, so the eigenvectors of AᵀA (much faster
+    than an SVD here) separate the two cleanly.
+    """
     if A.shape[0] == 0:
         return np.eye(A.shape[1])
-    _, s, vt = np.linalg.svd(A, full_matrices=True)
-    scale = max(1.0, s[0] if len(s) else 0.0)
-    rank = int(np.sum(s > rtol * scale))
-    return vt[rank:].T.copy()
+    w, V = np.linalg.eigh(A.T @ A)
+    scale = max(1.0, float(w[-1]))
+    return V[:, w <= (rtol**2) * scale].copy()
 
 
 def representation_matrix(irreps: str, R: np.ndarray, permutation: np.ndarray | None) -> np.ndarray:

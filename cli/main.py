@@ -1,0 +1,190 @@
+"""The `symcheck` command: a thin shell over the public API (arguments, printing, exit codes)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import symcheck as sc
+from symcheck.errors import SymcheckError
+from symcheck.groups import DEFAULT_TOL
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Can an E(3)-equivariant network learn this map? Symmetry, loss floors and symmetry-breaking inputs.",
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+TOL_HELP = "Distance tolerance in Å for every symmetry decision."
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def reports_errors(fn: Callable) -> Callable:
+    """Turn SymcheckError (bad input) into one line on stderr and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SymcheckError as exc:
+            _fail(str(exc))
+
+    return wrapper
+
+
+def _emit_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(obj):
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def _read_pair(input_file: Path | None, target_file: Path | None):
+    if (input_file is None) != (target_file is None):
+        _fail("give both INPUT and TARGET files, or neither (the tutorial's square → rectangle)")
+    if input_file is None:
+        return sc.example("square"), sc.example("rectangle")
+    return sc.read(input_file), sc.read(target_file)
+
+
+def _operations_table(pg) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("kind")
+    table.add_column("count", justify="right")
+    table.add_column("axes / normals")
+    groups: dict[str, list] = {}
+    for op in pg.operations:
+        base = op.kind.split("^")[0]
+        groups.setdefault(base, []).append(op)
+    for base, ops in groups.items():
+        labels = sorted({op.label()[len(op.kind):].strip(" ()") for op in ops} - {""})
+        table.add_row(base, str(len(ops)), "; ".join(labels[:6]) + (" …" if len(labels) > 6 else ""))
+    return table
+
+
+@app.command()
+@reports_errors
+def group(
+    file: Path = typer.Argument(..., help="Structure file (xyz, extxyz, cif, POSCAR, … through ASE)."),
+    tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """The point group of a structure: name, order, operations by kind, equivalent atoms."""
+    structure = sc.read(file)
+    pg = sc.point_group(structure, tol=tol)
+    if as_json:
+        data = pg.as_dict()
+        data["file"] = str(file)
+        data["atoms"] = len(structure)
+        _emit_json(data)
+        return
+    order = "infinite" if pg.order is None else str(pg.order)
+    hm = f" ({pg.hermann_mauguin})" if pg.hermann_mauguin else ""
+    out.print(f"[bold]{file}[/]: {len(structure)} atoms, point group [bold]{pg.pretty_name}[/]{hm}, order {order}")
+    if pg.order is None:
+        out.print("generators: " + ", ".join(op.label() for op in pg.generators))
+    else:
+        out.print(_operations_table(pg))
+    orbits = ["{" + ",".join(str(i) for i in o) + "}" for o in pg.equivalent_atoms]
+    out.print(f"equivalent atoms ({len(orbits)} sets): " + " ".join(orbits[:20]) + (" …" if len(orbits) > 20 else ""))
+
+
+@app.command()
+@reports_errors
+def analyze(
+    input_file: Path | None = typer.Argument(None, metavar="[INPUT]", help="Start structure."),
+    target_file: Path | None = typer.Argument(None, metavar="[TARGET]", help="End structure (same atoms)."),
+    encoding: str = typer.Option("signal", help="Target encoding: signal (the tutorial's) or vector (1o)."),
+    lmax: int = typer.Option(4, help="Highest L of the candidate symmetry-breaking features."),
+    signal_lmax: int = typer.Option(5, help="Highest L of the signal encoding."),
+    tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
+    so3: bool = typer.Option(False, "--so3", help="Analyse a rotation-only model (parity ignored)."),
+    match: bool = typer.Option(False, "--match", help="Pair the atoms by minimal displacement, not by order."),
+    check: bool = typer.Option(False, "--check", help="Exit with code 1 when the task is not learnable."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Predict learnability, the exact loss floor and the most symmetric symmetry-breaking input."""
+    if lmax < 0:
+        _fail(f"--lmax must be at least 0, got {lmax}")
+    start, end = _read_pair(input_file, target_file)
+    task = sc.Task.displacement(start, end, encoding=encoding, lmax=signal_lmax, match=match)
+    report = sc.analyze(task, tol=tol, so3=so3, lmax=lmax)
+    if as_json:
+        _emit_json(report.as_dict())
+    else:
+        _print_analysis(report)
+    if check and not report.learnable:
+        raise typer.Exit(1)
+
+
+def _print_analysis(report) -> None:
+    style = "green" if report.learnable else "red"
+    out.print(f"[bold {style}]{report.verdict}[/]")
+    if report.fix:
+        out.print(f"[bold]fix:[/] {report.fix}")
+    G, H, E = report.input_group, report.target_group, report.end_group
+    info = Table(box=None, show_header=False, pad_edge=False)
+    info.add_column(style="bold")
+    info.add_column()
+    info.add_row("task", f"{report.task.name}  ({report.task.encoding} encoding, irreps {report.task.irreps})")
+    info.add_row("input group G", f"{G.pretty_name} (order {G.order or '∞'})" + (" — rotations only" if report.so3 else ""))
+    info.add_row("target keeps H", f"{H.pretty_name} (order {H.order or '∞'})")
+    if E is not None:
+        info.add_row("end structure", f"{E.pretty_name} (order {E.order or '∞'}), for information")
+    info.add_row("loss floor", f"{report.loss_floor:.4e}  (target mean square {report.mean_square:.4e})")
+    out.print(info)
+    if report.obstructions:
+        kinds: dict[str, int] = {}
+        for o in report.obstructions:
+            kinds[o.operation.split(" ")[0].split("^")[0]] = kinds.get(o.operation.split(" ")[0].split("^")[0], 0) + 1
+        worst = max(report.obstructions, key=lambda o: o.change)
+        out.print(
+            "obstructing operations: "
+            + ", ".join(f"{n}× {k}" if n > 1 else k for k, n in kinds.items())
+            + f" (largest change {worst.change:.3g}, by {worst.operation})"
+        )
+    if report.suggestions:
+        table = Table(title="symmetry-breaking inputs (best first)", header_style="bold", title_justify="left")
+        for col in ("#", "irreps", "scope", "feature", "G becomes", "fixes?", "dim W"):
+            table.add_column(col)
+        for k, s in enumerate(report.suggestions[:12], 1):
+            table.add_row(
+                str(k), s.irreps, s.scope if s.scope == "global" else f"atoms {_sites(s.sites)}",
+                s.polynomial, s.stabilizer, "yes" if s.reaches_target else "no", str(s.candidate_dim),
+            )
+        out.print(table)
+        if len(report.suggestions) > 12:
+            out.print(f"… and {len(report.suggestions) - 12} more (--json lists all)")
+
+
+def _sites(sites) -> str:
+    return ",".join(str(i) for i in sites[:8]) + ("…" if len(sites) > 8 else "")
+
+
+def main() -> None:  # pragma: no cover - console-script entry point
+    app(prog_name="symcheck")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
