@@ -1,0 +1,315 @@
+"""Cartesian polynomial names for features in e3nn's irrep bases.
+
+A feature v of irrep (l, p) has 2l+1 components in e3nn's basis. The function on the sphere
+it represents is the harmonic homogeneous polynomial
+
+    p_v(x, y, z) = sum_m v_m Y_lm(x, y, z),
+
+where Y_lm are e3nn's ``spherical_harmonics(l, xyz, normalize=False, normalization="component")``.
+This module converts v to that polynomial (rescaled to small integers where possible, always by a
+*positive* factor: v and -v are different features), back again, and into the plain-words
+names used in reports.
+
+e3nn conventions verified by ``tests/test_polynomials.py`` (e3nn 0.6.0):
+
+- l = 1: ``Y_1 = sqrt(3) * (x, y, z)``, so the components are in the order x, y, z.
+- l = 2: y is the polar axis; component 2 is ``(sqrt(5)/2) (2y^2 - x^2 - z^2)`` and
+  component 4 is ``(sqrt(15)/2) (z^2 - x^2)``. Hence x^2 - y^2 is a combination of
+  components 2 and 4 (indices 6 and 8 of ``0e+1o+2e``), never a single one.
+- ``Irrep(l, p).D_from_matrix(R)`` satisfies ``Y_l(R u) = D(R) Y_l(u)`` when p = (-1)^l. So the
+  feature ``D(R) v`` has the polynomial ``p_v(R^T x)``: the polynomial rotated by R. For a
+  pseudo-tensor (p = -(-1)^l) an improper R adds a factor -1.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from functools import cache
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .errors import SymcheckError
+
+__all__ = ["polynomial", "polynomial_string", "vector_from_polynomial", "describe", "SYMBOLS"]
+
+#: The Cartesian symbols of the structure file's frame, as used in every polynomial.
+SYMBOLS: tuple[sympy.Symbol, sympy.Symbol, sympy.Symbol] = sympy.symbols("x y z")
+
+# Relative tolerance for "this float is really that exact number". Features come out of SVDs and
+# projectors in float64, so their noise is ~1e-13; 1e-9 leaves room and still rejects chance fits.
+_RTOL = 1e-9
+# Largest denominator tried when rationalising coefficient ratios (after dividing by one reference
+# coefficient; every coefficient is tried as the reference, so this rarely limits anything).
+_MAX_DENOMINATOR = 60
+# Largest integer coefficient of an "exact" form: beyond this, floats say more than digits do.
+_MAX_INTEGER = 10_000
+# Square roots allowed as coefficient factors: hexagonal and cubic settings give directions such as
+# x + sqrt(3)*y; sqrt(6) covers a mix of sqrt(2) and sqrt(3) coefficients.
+_RADICALS = (2, 3, 6)
+# A float polynomial (rounded coefficients) is accepted as harmonic within this relative residual.
+_FLOAT_RTOL = 1e-3
+
+
+@cache
+def _exponents(l: int) -> tuple[tuple[int, int, int], ...]:
+    """Exponents (a, b, c) of the monomials x^a y^b z^c of degree l, x^l first.
+
+    :param l: the degree.
+    """
+    return tuple((a, b, l - a - b) for a in range(l, -1, -1) for b in range(l - a, -1, -1))
+
+
+@cache
+def _monomials(l: int) -> tuple[sympy.Expr, ...]:
+    """The sympy monomials of degree l, in the order of :func:`_exponents`.
+
+    :param l: the degree.
+    """
+    x, y, z = SYMBOLS
+    return tuple(x**a * y**b * z**c for a, b, c in _exponents(l))
+
+
+def _monomial_values(l: int, xyz: np.ndarray) -> np.ndarray:
+    """Values of the degree-l monomials at points xyz (n, 3) -> (n, n_monomials).
+
+    :param l: the degree.
+    :param xyz: the points.
+    """
+    e = np.array(_exponents(l), dtype=float)  # (n_mon, 3)
+    return np.prod(xyz[:, None, :] ** e[None, :, :], axis=-1)
+
+
+@cache
+def _sh_matrix(l: int) -> np.ndarray:
+    """Monomial coefficients of e3nn's Y_lm: a read-only (2l+1, n_monomials) array.
+
+    Fitted by least squares on random points. e3nn's normalize=False harmonics are homogeneous
+    polynomials of degree l, so the fit is exact up to float64 rounding; we check that.
+
+    :param l: the degree.
+    """
+    import torch
+    from e3nn import o3
+
+    n_mon = len(_exponents(l))
+    # Fixed seed: the basis must not depend on the global RNG state. Gaussian points in R^3
+    # (not only the sphere) keep the monomial matrix well conditioned.
+    xyz = np.random.default_rng(12345).normal(size=(max(4 * n_mon, 64), 3))
+    sh = o3.spherical_harmonics(l, torch.from_numpy(xyz), normalize=False, normalization="component").numpy()
+    a = _monomial_values(l, xyz)
+    coef, *_ = np.linalg.lstsq(a, sh, rcond=None)  # (n_mon, 2l+1)
+    if np.abs(a @ coef - sh).max() > 1e-9 * np.abs(sh).max():
+        raise RuntimeError(f"e3nn's spherical harmonics of l={l} are not homogeneous polynomials")
+    coef[np.abs(coef) < 1e-12 * np.abs(coef).max()] = 0.0  # exact zeros, not 1e-17 noise
+    out = np.ascontiguousarray(coef.T)
+    out.flags.writeable = False
+    return out
+
+
+def _as_vector(v: Any, l: int) -> np.ndarray:
+    """Feature v (array, tensor or sequence) as a float64 vector of length 2l+1.
+
+    :param v: the feature.
+    :param l: its degree.
+    """
+    if not isinstance(l, (int, np.integer)) or l < 0:
+        raise SymcheckError(f"l must be a non-negative integer, got {l!r}")
+    if hasattr(v, "detach"):  # torch tensor
+        v = v.detach().cpu().numpy()
+    arr = np.asarray(v, dtype=float).reshape(-1)
+    if arr.shape[0] != 2 * l + 1:
+        raise SymcheckError(f"a feature of l={l} has {2 * l + 1} components, got {arr.shape[0]}")
+    if not np.all(np.isfinite(arr)):
+        raise SymcheckError("the feature has non-finite components")
+    return arr
+
+
+def _rationalize(r: float, tol: float) -> Fraction | None:
+    """The fraction with a small denominator within tol of r, or None.
+
+    :param r: the number.
+    :param tol: the absolute tolerance.
+    """
+    q = Fraction(r).limit_denominator(_MAX_DENOMINATOR)
+    return q if abs(float(q) - r) <= tol else None
+
+
+def _exact_coefficients(c: np.ndarray) -> list[sympy.Expr] | None:
+    """Small-integer coefficients n (times sqrt(k) at most) with n = s * c for some s > 0, or None.
+
+    :param c: float coefficients, not all zero.
+    """
+    norm = float(np.linalg.norm(c))
+    unit = c / norm
+    nonzero = [i for i in range(len(c)) if abs(unit[i]) > _RTOL]
+    big = float(np.abs(unit).max())
+    # A tiny reference coefficient (noise) would make every ratio huge and trivially "rational".
+    refs = [i for i in nonzero if abs(unit[i]) >= 1e-3 * big]
+    # Try the plain rationals first, then one radical: the first success is the simplest form.
+    for k in (1, *_RADICALS):
+        best: tuple[int, list[sympy.Expr]] | None = None
+        for ref in refs:
+            ratios = unit / abs(unit[ref])
+            tol = 1e-7 * float(np.abs(ratios).max())  # loose here; the final check is strict
+            parts: list[tuple[Fraction, int]] = []
+            for i in nonzero:
+                q = _rationalize(float(ratios[i]), tol)
+                if q is not None:
+                    parts.append((q, 1))
+                    continue
+                q = _rationalize(float(ratios[i]) / math.sqrt(k), tol) if k > 1 else None
+                if q is None:
+                    break
+                parts.append((q, k))
+            else:
+                lcm = math.lcm(*(q.denominator for q, _ in parts))
+                ints = [int(q * lcm) for q, _ in parts]
+                g = math.gcd(*ints)
+                ints = [n // g for n in ints]
+                if max(abs(n) for n in ints) > _MAX_INTEGER:
+                    continue
+                vals = np.zeros_like(c)
+                for i, n, (_, s) in zip(nonzero, ints, parts, strict=True):
+                    vals[i] = n * math.sqrt(s)
+                if np.linalg.norm(vals / np.linalg.norm(vals) - unit) > _RTOL:
+                    continue
+                exprs: list[sympy.Expr] = [sympy.Integer(0)] * len(c)
+                for i, n, (_, s) in zip(nonzero, ints, parts, strict=True):
+                    exprs[i] = sympy.Integer(n) * (sympy.sqrt(s) if s > 1 else 1)
+                size = max(abs(n) for n in ints)
+                if best is None or size < best[0]:
+                    best = (size, exprs)
+        if best is not None:
+            return best[1]
+    return None
+
+
+def polynomial(v: Any, l: int, digits: int = 4) -> sympy.Expr:
+    """The harmonic polynomial of feature v: a positive multiple of sum_m v_m Y_lm(x, y, z).
+
+    The factor makes the coefficients the smallest integers (possibly times one sqrt(2), sqrt(3)
+    or sqrt(6)) when such a form exists, e.g. ``x**2 - y**2``; otherwise the coefficients are
+    floats scaled so the largest magnitude is 1, rounded to ``digits`` significant digits.
+    The zero vector gives 0.
+
+    :param v: the feature, 2l+1 components in e3nn's basis (array, tensor or sequence).
+    :param l: its degree.
+    :param digits: significant digits of float coefficients when no exact form exists.
+    """
+    vec = _as_vector(v, l)
+    c = vec @ _sh_matrix(l)
+    scale = float(np.abs(c).max())
+    if scale == 0.0:
+        return sympy.Integer(0)
+    c = np.where(np.abs(c) > _RTOL * scale, c, 0.0)
+    coeffs = _exact_coefficients(c)
+    if coeffs is None:
+        coeffs = [sympy.Float(float(a) / scale, digits) if a != 0 else sympy.Integer(0) for a in c]
+    return sympy.Add(*(a * m for a, m in zip(coeffs, _monomials(l), strict=True)))
+
+
+def polynomial_string(v: Any, l: int, digits: int = 4) -> str:
+    """:func:`polynomial` as a string such as ``x**2 - y**2`` (parseable by ``sympy.sympify``).
+
+    :param v: the feature, 2l+1 components in e3nn's basis.
+    :param l: its degree.
+    :param digits: significant digits of float coefficients when no exact form exists.
+    """
+    return str(sympy.expand(polynomial(v, l, digits)))
+
+
+def vector_from_polynomial(expr: sympy.Expr | str, l: int) -> np.ndarray:
+    """The e3nn-basis vector v (2l+1,) with sum_m v_m Y_lm equal to the given polynomial.
+
+    Exact input must be harmonic to float precision; input with float coefficients (e.g. the
+    rounded output of :func:`polynomial`) is projected onto the harmonics if it is within 0.1%.
+
+    :param expr: a homogeneous harmonic polynomial of degree l in x, y, z (sympy or string).
+    :param l: its degree.
+    :raises SymcheckError: (a ValueError) when it is not such a polynomial.
+    """
+    if not isinstance(l, (int, np.integer)) or l < 0:
+        raise SymcheckError(f"l must be a non-negative integer, got {l!r}")
+    if isinstance(expr, str):
+        try:
+            expr = sympy.sympify(expr, locals=dict(zip("xyz", SYMBOLS, strict=True)))
+        except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+            raise SymcheckError(f"cannot read polynomial {expr!r}: {exc}") from exc
+    expr = sympy.sympify(expr)
+    extra = expr.free_symbols - set(SYMBOLS)
+    if extra:
+        raise SymcheckError(f"polynomial {expr} has symbols other than x, y, z: {sorted(map(str, extra))}")
+    try:
+        poly = sympy.Poly(sympy.expand(expr), *SYMBOLS)
+    except sympy.PolynomialError as exc:
+        raise SymcheckError(f"{expr} is not a polynomial in x, y, z") from exc
+    index = {e: i for i, e in enumerate(_exponents(l))}
+    c = np.zeros(len(index))
+    has_float = False
+    for monom, coeff in poly.terms():
+        if coeff == 0:
+            continue
+        if sum(monom) != l:
+            raise SymcheckError(f"{expr} is not homogeneous of degree {l}")
+        if not coeff.is_real:
+            raise SymcheckError(f"{expr} has a non-real coefficient {coeff}")
+        has_float |= bool(coeff.atoms(sympy.Float))
+        c[index[tuple(monom)]] = float(coeff)
+    norm = float(np.linalg.norm(c))
+    if norm == 0.0:
+        return np.zeros(2 * l + 1)
+    m = _sh_matrix(l)  # (2l+1, n_mon): c = v @ m
+    v, *_ = np.linalg.lstsq(m.T, c, rcond=None)
+    resid = float(np.linalg.norm(v @ m - c)) / norm
+    if resid > (_FLOAT_RTOL if has_float else _RTOL):
+        raise SymcheckError(f"{expr} is not harmonic (its Laplacian is not zero)")
+    v[np.abs(v) < 1e-12 * np.abs(v).max()] = 0.0  # exact zeros rather than 1e-17 noise
+    return v
+
+
+def _fmt(a: float) -> str:
+    """A direction component rounded to 3 decimals, without a trailing zero or '-0'.
+
+    :param a: the number.
+    """
+    s = f"{round(a, 3):g}"
+    return "0" if s in ("-0", "0") else s
+
+
+def describe(v: Any, l: int, p: int) -> str:
+    """The name of feature v of irrep (l, p) used in reports.
+
+    True tensors (p = (-1)^l) are named by their polynomial (``x**2 - y**2``; l=0: ``scalar``).
+    Pseudo-tensors are named in words: ``pseudoscalar``, ``axial vector along z``,
+    ``pseudotensor of rank 2 with the shape of x*y (changes sign under inversion)``.
+
+    :param v: the feature, 2l+1 components in e3nn's basis.
+    :param l: its degree.
+    :param p: its parity, 1 (even) or -1 (odd).
+    """
+    if p not in (1, -1):
+        raise SymcheckError(f"parity must be 1 or -1, got {p!r}")
+    vec = _as_vector(v, l)
+    if not np.any(vec):
+        return "zero"
+    if p == (-1) ** l:
+        return "scalar" if l == 0 else polynomial_string(vec, l)
+    if l == 0:
+        return "pseudoscalar"
+    if l == 1:
+        # Y_1 = sqrt(3) (x, y, z): the polynomial's coefficients are the direction.
+        d = vec / np.linalg.norm(vec)
+        for i, name in enumerate("xyz"):
+            if abs(abs(d[i]) - 1.0) < 1e-6:
+                return f"axial vector along {'-' if d[i] < 0 else ''}{name}"
+        return f"axial vector along ({', '.join(_fmt(a) for a in d)})"
+    shape = polynomial_string(vec, l)
+    # A pseudo-tensor transforms like its polynomial under rotations, but with the other sign
+    # under inversion: odd (p = -1) pseudo-tensors change sign, even ones do not.
+    inversion = "changes sign under inversion" if p == -1 else "unchanged under inversion"
+    if l == 2:
+        return f"pseudotensor of rank 2 with the shape of {shape} ({inversion})"
+    return f"pseudotensor (l={l}) with the shape of {shape} ({inversion})"
