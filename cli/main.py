@@ -148,7 +148,8 @@ def _print_analysis(report) -> None:
     info.add_column(style="bold")
     info.add_column()
     info.add_row("task", f"{report.task.name}  ({report.task.encoding} encoding, irreps {report.task.irreps})")
-    info.add_row("input group G", f"{G.pretty_name} (order {G.order or '∞'})" + (" — rotations only" if report.so3 else ""))
+    only = " — rotations only" if report.so3 else ""
+    info.add_row("input group G", f"{G.pretty_name} (order {G.order or '∞'}){only}")
     info.add_row("target keeps H", f"{H.pretty_name} (order {H.order or '∞'})")
     if E is not None:
         info.add_row("end structure", f"{E.pretty_name} (order {E.order or '∞'}), for information")
@@ -157,7 +158,8 @@ def _print_analysis(report) -> None:
     if report.obstructions:
         kinds: dict[str, int] = {}
         for o in report.obstructions:
-            kinds[o.operation.split(" ")[0].split("^")[0]] = kinds.get(o.operation.split(" ")[0].split("^")[0], 0) + 1
+            kind = o.operation.split(" ")[0].split("^")[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
         worst = max(report.obstructions, key=lambda o: o.change)
         out.print(
             "obstructing operations: "

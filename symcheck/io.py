@@ -17,15 +17,20 @@ _NOT_FEATURES = {"numbers", "positions", "species", "symbols", "Z", "mass", "mas
 def from_ase(atoms, source: str = "") -> Structure:
     """A Structure from an ``ase.Atoms``: positions (Å), symbols, cell and pbc when periodic.
 
-    Per-atom arrays beyond positions and numbers (extxyz columns) become scalar features (``0e``),
-    except a 3-column array named ``vectors``/``forces``/``dipole*``, read as a polar vector (``1o``)
-    and ``magmoms`` with 3 columns, read as an axial vector (``1e``).
+    Per-atom arrays beyond positions and numbers (extxyz columns, also those ASE files under a
+    calculator, such as forces and charges) become features, in alphabetical order of their
+    names: scalars (``0e``), except 3-column ``vectors``/``forces``/``dipole*``, read as polar
+    vectors (``1o``), and 3-column ``magmoms``, read as axial vectors (``1e``).
     """
     feats, irreps = [], []
-    for name in sorted(atoms.arrays):
-        if name in _NOT_FEATURES:
-            continue
-        arr = np.asarray(atoms.arrays[name])
+    per_atom = {k: v for k, v in atoms.arrays.items() if k not in _NOT_FEATURES}
+    # extxyz columns such as forces or charges end up in a calculator's results
+    results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+    for k, v in results.items():
+        if np.ndim(v) >= 1 and np.shape(v)[0] == len(atoms) and k not in per_atom:
+            per_atom[k] = v
+    for name in sorted(per_atom):
+        arr = np.asarray(per_atom[name])
         if not np.issubdtype(arr.dtype, np.number) or arr.dtype == bool:
             continue
         arr = arr.reshape(len(atoms), -1).astype(float)

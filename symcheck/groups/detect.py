@@ -53,6 +53,11 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL) -> PointGroup:
     """
     where = f"{structure.source}: " if structure.source else ""
     tol = check_tolerance(tol, where)
+    if structure.periodic:
+        raise SymcheckError(
+            f"{where}the structure is periodic (it has a cell): point_group describes finite point sets; "
+            "space groups of crystals are not supported yet"
+        )
     X = structure.positions
     center = X.mean(axis=0)
     Y = X - center
@@ -312,7 +317,6 @@ def _keep_feature_preserving(structure: Structure, mats, perms, tol, key_atoms):
     from ..reps import wigner_D
 
     a = structure.features
-    D = wigner_D(structure.feature_irreps, np.array(mats))
     def change(M, P):
         D = wigner_D(structure.feature_irreps, np.array(M))
         return np.array([np.max(np.abs(a @ Dk.T - a[p]), initial=0.0) for Dk, p in zip(D, P)])
