@@ -3,13 +3,13 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from symcheck_cli.main import app
 from typer.testing import CliRunner
 
 runner = CliRunner()
-from pathlib import Path
 
 SQUARE = Path(__file__).resolve().parents[1] / "examples" / "square.xyz"
 RECTANGLE = SQUARE.with_name("rectangle.xyz")
