@@ -88,15 +88,19 @@ def _operations_table(pg) -> Table:
 def group(
     file: Path = typer.Argument(..., help="Structure file (xyz, extxyz, cif, POSCAR, … through ASE)."),
     tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
+    ladder: bool = typer.Option(False, "--ladder", help="Also the group at tolerances from 1e-6 to 0.5 Å."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """The point group of a structure: name, order, operations by kind, equivalent atoms."""
     structure = sc.read(file)
     pg = sc.point_group(structure, tol=tol)
+    steps = sc.tolerance_ladder(structure) if ladder else None
     if as_json:
         data = pg.as_dict()
         data["file"] = str(file)
         data["atoms"] = len(structure)
+        if steps is not None:
+            data["ladder"] = [step.as_dict() for step in steps]
         _emit_json(data)
         return
     order = "infinite" if pg.order is None else str(pg.order)
@@ -108,6 +112,35 @@ def group(
         out.print(_operations_table(pg))
     orbits = ["{" + ",".join(str(i) for i in o) + "}" for o in pg.equivalent_atoms]
     out.print(f"equivalent atoms ({len(orbits)} sets): " + " ".join(orbits[:20]) + (" …" if len(orbits) > 20 else ""))
+    if steps is not None:
+        table = Table(title="tolerance ladder", title_justify="left", header_style="bold")
+        for col in ("tol (Å)", "group", "order", "distance to it (Å)"):
+            table.add_column(col, justify="right" if col != "group" else "left")
+        for step in steps:
+            table.add_row(f"{step.tol:g}", step.group.pretty_name, str(step.group.order or "∞"),
+                          f"{step.distance:.3g}")
+        out.print(table)
+
+
+@app.command()
+@reports_errors
+def symmetrize(
+    file: Path = typer.Argument(..., help="Structure file."),
+    out_file: Path = typer.Option(..., "--out", help="Where to write the symmetrized structure."),
+    group_name: str | None = typer.Option(None, "--group", help="Wanted group (Schoenflies); default: detected."),
+    tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Write the nearest structure with the group (positions projected onto its fixed space)."""
+    structure = sc.read(file)
+    result = sc.symmetrize(structure, group=group_name, tol=tol)
+    sc.write(out_file, result)
+    moved = float(abs(result.positions - structure.positions).max())
+    name = group_name or sc.point_group(structure, tol=tol).name
+    if as_json:
+        _emit_json({"file": str(file), "out": str(out_file), "point_group": name, "max_displacement": moved})
+        return
+    out.print(f"wrote {out_file}: {name}, atoms moved by at most {moved:.3g} Å")
 
 
 @app.command()
@@ -121,6 +154,7 @@ def analyze(
     tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
     so3: bool = typer.Option(False, "--so3", help="Analyse a rotation-only model (parity ignored)."),
     match: bool = typer.Option(False, "--match", help="Pair the atoms by minimal displacement, not by order."),
+    near_tol: float = typer.Option(0.1, help="Warn about higher groups this close (Å) that the target breaks."),
     check: bool = typer.Option(False, "--check", help="Exit with code 1 when the task is not learnable."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
@@ -129,7 +163,7 @@ def analyze(
         _fail(f"--lmax must be at least 0, got {lmax}")
     start, end = _read_pair(input_file, target_file)
     task = sc.Task.displacement(start, end, encoding=encoding, lmax=signal_lmax, match=match)
-    report = sc.analyze(task, tol=tol, so3=so3, lmax=lmax)
+    report = sc.analyze(task, tol=tol, so3=so3, lmax=lmax, near_tol=near_tol)
     if as_json:
         _emit_json(report.as_dict())
     else:
@@ -143,6 +177,8 @@ def _print_analysis(report) -> None:
     out.print(f"[bold {style}]{report.verdict}[/]")
     if report.fix:
         out.print(f"[bold]fix:[/] {report.fix}")
+    for warning in report.warnings:
+        out.print(f"[bold yellow]warning:[/] {warning}")
     G, H, E = report.input_group, report.target_group, report.end_group
     info = Table(box=None, show_header=False, pad_edge=False)
     info.add_column(style="bold")

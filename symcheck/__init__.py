@@ -32,6 +32,8 @@ _LAZY = {
     "analyze": ".predict",
     "Analysis": ".predict",
     "Suggestion": ".breaking",
+    "symmetrize": ".near",
+    "tolerance_ladder": ".near",
     "train": ".train",
     "TrainResult": ".train",
 }

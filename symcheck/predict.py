@@ -9,6 +9,7 @@ import numpy as np
 from .breaking import Suggestion, neumann_table, suggest
 from .groups import DEFAULT_TOL, PointGroup, check_tolerance, point_group
 from .groups.stabilizer import field_change, proper_part, stabilizer
+from .near import NEAR_TOL, NearSymmetry, near_symmetry
 from .reps import project
 from .task import Task
 
@@ -40,6 +41,8 @@ class Analysis:
     neumann : invariant components per irrep of the input group: the global outputs it allows.
     so3 : the analysis is for a rotation-only model.
     tol : distance tolerance (Å) used for the groups.
+    near_symmetry : a higher group close to the input that the target breaks (or None).
+    warnings : plain-words warnings (near symmetry).
     """
 
     task: Task
@@ -55,6 +58,8 @@ class Analysis:
     neumann: dict
     so3: bool
     tol: float
+    near_symmetry: NearSymmetry | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def floor_fraction(self) -> float:
@@ -110,10 +115,14 @@ class Analysis:
             "neumann": self.neumann,
             "so3": self.so3,
             "tol": self.tol,
+            "near_symmetry": None if self.near_symmetry is None else self.near_symmetry.as_dict(),
+            "warnings": list(self.warnings),
         }
 
 
-def analyze(task: Task, tol: float = DEFAULT_TOL, so3: bool = False, lmax: int = 4) -> Analysis:
+def analyze(
+    task: Task, tol: float = DEFAULT_TOL, so3: bool = False, lmax: int = 4, near_tol: float = NEAR_TOL
+) -> Analysis:
     """Predict whether an equivariant network can learn the task, its loss floor, and the fixes.
 
     Parameters
@@ -123,6 +132,8 @@ def analyze(task: Task, tol: float = DEFAULT_TOL, so3: bool = False, lmax: int =
         number in their own units).
     so3 : analyse a rotation-only model (G ∩ SO(3); parity ignored).
     lmax : highest L of the candidate symmetry-breaking features.
+    near_tol : look this far (Å) for a higher group that the input nearly has and the target
+        breaks (a near-symmetry warning); 0 turns the check off.
     """
     tol = check_tolerance(tol)
     s, y = task.structure, task.target
@@ -145,5 +156,7 @@ def analyze(task: Task, tol: float = DEFAULT_TOL, so3: bool = False, lmax: int =
         end_group = point_group(task.end, tol)
         if so3:
             end_group = proper_part(end_group, task.end)
+    near = near_symmetry(task, G, tol, near_tol) if not so3 else None
+    warnings = (near.warning,) if near is not None else ()
     return Analysis(task, G, H, learnable, floor, task.mean_square, best, end_group, obstructions,
-                    suggestions, neumann_table(G, lmax), so3, tol)
+                    suggestions, neumann_table(G, lmax), so3, tol, near, warnings)

@@ -70,7 +70,9 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL) -> PointGroup:
         return single_point_group(structure, center, tol)
     axis = _line_axis(Y)
     perp = Y - np.outer(Y @ axis, axis)
-    if np.max(np.linalg.norm(perp, axis=1)) <= tol:
+    along = np.sort(Y @ axis)
+    # collinear within tol, and still distinct points once put on the line
+    if np.max(np.linalg.norm(perp, axis=1)) <= tol and np.all(np.diff(along) > tol):
         from .infinite import linear_group
 
         return linear_group(structure, Y, labels, axis, center, tol)
@@ -148,6 +150,11 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
     ua = Y[a] / r[a]
     h = np.linalg.norm(Y - np.outer(Y @ ua, ua), axis=1)
     cand_b = np.flatnonzero(h > tol)
+    if len(cand_b) == 0:
+        raise SymcheckError(
+            f"at tolerance {tol:g} Å the points lie within tol of a line but two of them would merge on it; "
+            "use a smaller tolerance"
+        )
     b = cand_b[np.lexsort((-h[cand_b], sizes[cls[cand_b]]))[0]]
 
     A = np.flatnonzero(cls == cls[a])
@@ -157,7 +164,8 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
     ok = (pa != pb) & (np.abs(np.linalg.norm(Y[pa] - Y[pb], axis=1) - dab) <= 2 * tol + 1e-12)
     pa, pb = pa[ok], pb[ok]
     F0 = _frames(Y[a], Y[b])
-    F1 = _frames(Y[pa], Y[pb])
+    with np.errstate(invalid="ignore", divide="ignore"):  # b′ collinear with a′: NaN, rejected below
+        F1 = _frames(Y[pa], Y[pb])
     flip = np.diag([1.0, 1.0, -1.0])
     R = np.concatenate([F1 @ F0.T, (F1 @ flip) @ F0.T])  # proper, then improper
     det = np.concatenate([np.ones(len(pa)), -np.ones(len(pa))])

@@ -108,7 +108,8 @@ def classify(mats: list[np.ndarray]) -> tuple[str, np.ndarray]:
         return _check(name, order), _frame(z, None)
 
     n = max(k for _, k in axes)
-    z = next(u for u, k in axes if k == n)
+    # several axes of the top order (D2, D2h, D2d…): prefer the one nearest the input's z, then y
+    z = max((u for u, k in axes if k == n), key=lambda u: (round(abs(u[2]), 9), round(abs(u[1]), 9)))
     c2_perp = [u for u, k in axes if k == 2 and abs(np.dot(u, z)) < AXIS_TOL]
     sigma_h = any(abs(abs(np.dot(m, z)) - 1) < AXIS_TOL for m in mirrors)
     sigma_v = [m for m in mirrors if abs(np.dot(m, z)) < AXIS_TOL]
@@ -183,7 +184,7 @@ def mirror_label(normal: np.ndarray, name: str, frame: np.ndarray, c2_axes: list
         return "σd"
     if name.startswith("D") and name.endswith("h"):
         n = _n_of(name)
-        if n % 2 == 1:
+        if n % 2 == 1 or n == 2:  # D2h: the two vertical mirrors are both called σv
             return "σv"
         # even n: the C2' axes at angles jπ/n from frame x come in two classes (j even, j odd);
         # σv contains the class of x, σd the other

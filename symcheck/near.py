@@ -1,0 +1,175 @@
+"""Near symmetry: groups over a ladder of tolerances, the nearest symmetric structure, and warnings.
+
+Symmetry depends on the tolerance. An input 0.001 Å from D4h trains as badly as an exactly
+symmetric one, because the network must amplify that tiny asymmetry into the whole target.
+The distance of a structure to the nearest structure with a group G is the largest atom
+displacement of the orthogonal projection of its (centred) positions onto Fix_G — the same
+fixed-space projection that gives the loss floor, applied to positions as a per-point 1o field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import SymcheckError
+from .groups import DEFAULT_TOL, PointGroup, check_tolerance, expected_order, point_group
+from .reps import project
+from .structure import Structure
+
+LADDER_TOLS = (1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)  # Å
+NEAR_TOL = 0.1  # Å: how far the near-symmetry check looks for a higher group
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """The group found at one tolerance, and how far the structure is from having it exactly.
+
+    Parameters
+    ----------
+    tol : tolerance, Å.
+    group : the point group found at ``tol``.
+    distance : largest atom displacement (Å) to the nearest structure with exactly this group.
+    """
+
+    tol: float
+    group: PointGroup
+    distance: float
+
+    def as_dict(self) -> dict:
+        """Plain-JSON form: ``{tol, point_group, order, distance}``."""
+        return {"tol": self.tol, "point_group": self.group.name, "order": self.group.order,
+                "distance": self.distance}
+
+
+@dataclass(frozen=True)
+class NearSymmetry:
+    """The input is close to a higher group that the target does not keep.
+
+    Parameters
+    ----------
+    group : the higher group (found at a larger tolerance).
+    distance : largest atom displacement (Å) that would make the input exactly symmetric under it.
+    target_size : size of the part of the target that group forbids (Å for displacement tasks:
+        the largest displacement it forbids; target units otherwise).
+    amplification : target_size / distance, how much the network must amplify the asymmetry.
+    """
+
+    group: PointGroup
+    distance: float
+    target_size: float
+    amplification: float
+
+    @property
+    def warning(self) -> str:
+        """One line in plain words."""
+        return (
+            f"the input is {self.distance:.3g} Å from {self.group.pretty_name}, which the target breaks by "
+            f"{self.target_size:.3g}: the network must amplify a {self.distance:.3g} Å asymmetry "
+            f"×{self.amplification:.3g}, which trains like an obstruction"
+        )
+
+    def as_dict(self) -> dict:
+        """Plain-JSON form: ``{point_group, distance, target_size, amplification}``."""
+        return {"point_group": self.group.name, "distance": self.distance, "target_size": self.target_size,
+                "amplification": self.amplification}
+
+
+def symmetry_distance(structure: Structure, group: PointGroup) -> float:
+    """Largest atom displacement (Å) to the nearest structure that has exactly ``group``."""
+    return float(np.max(np.linalg.norm(_symmetrized_positions(structure, group) - structure.positions, axis=1)))
+
+
+def _symmetrized_positions(structure: Structure, group: PointGroup) -> np.ndarray:
+    Y = structure.positions - group.center
+    return project(group, "1o", Y, per_point=True) + group.center
+
+
+def tolerance_ladder(structure: Structure, tols=LADDER_TOLS) -> list[LadderStep]:
+    """The group at each tolerance (Å), smallest first; each group is a subgroup of the next.
+
+    Tolerances at which two atoms would count as one point end the ladder.
+    """
+    steps = []
+    for tol in sorted(tols):
+        try:
+            g = point_group(structure, tol)
+        except SymcheckError as exc:
+            if "closer than the tolerance" in str(exc):
+                break
+            raise
+        steps.append(LadderStep(float(tol), g, symmetry_distance(structure, g)))
+    return steps
+
+
+def symmetrize(structure: Structure, group: str | None = None, tol: float = DEFAULT_TOL) -> Structure:
+    """The nearest structure with the given group (projection of positions and features onto Fix_G).
+
+    Parameters
+    ----------
+    structure : the input.
+    group : Schoenflies name of the wanted group; it must be the group found at ``tol`` or at
+        some larger tolerance on the ladder. None: the group found at ``tol``.
+    tol : tolerance (Å) of the detection the wanted group must contain.
+    """
+    tol = check_tolerance(tol)
+    where = f"{structure.source}: " if structure.source else ""
+    G = point_group(structure, tol)
+    if group is not None and group != G.name:
+        _check_group_name(group, where)
+        found = None
+        for step in tolerance_ladder(structure, [t for t in LADDER_TOLS if t > tol]):
+            if step.group.name == group:
+                found = step.group
+                break
+        if found is None:
+            raise SymcheckError(
+                f"{where}{group} is not a supergroup of {G.name} (found at tol {tol:g} Å) at any tolerance up to "
+                f"{LADDER_TOLS[-1]:g} Å"
+            )
+        G = found
+    positions = _symmetrized_positions(structure, G)
+    features = structure.features
+    if features is not None:
+        features = project(G, structure.feature_irreps, features, per_point=True)
+    return Structure(positions, structure.species, features, structure.feature_irreps, structure.cell,
+                     structure.pbc, structure.source)
+
+
+def _check_group_name(name: str, where: str) -> None:
+    try:
+        expected_order(name)
+    except (ValueError, IndexError):
+        raise SymcheckError(f"{where}unknown point group name {name!r} (Schoenflies, e.g. D4h, C3v, Ih, Dinfh)") \
+            from None
+
+
+def near_symmetry(task, G: PointGroup, tol: float, near_tol: float = NEAR_TOL) -> NearSymmetry | None:
+    """A higher group than G within ``near_tol`` Å of the input that the target breaks, or None."""
+    if near_tol <= tol:
+        return None
+    higher = None
+    for step in tolerance_ladder(task.structure, [t for t in LADDER_TOLS if tol < t <= near_tol]):
+        if _larger(step.group, G):
+            higher = step
+    if higher is None:
+        return None
+    H = higher.group
+    if task.displacements is not None and task.per_point:
+        d = task.displacements - G.center * 0
+        forbidden = d - project(H, "1o", d, per_point=True)
+        size = float(np.max(np.linalg.norm(forbidden, axis=1)))
+    else:
+        y = task.target
+        size = float(np.max(np.abs(y - project(H, task.irreps, y, task.per_point))))
+    if size <= tol:
+        return None  # the higher group keeps the target: nearly symmetric, but harmless
+    distance = max(higher.distance, 1e-300)
+    return NearSymmetry(H, higher.distance, size, size / distance)
+
+
+def _larger(A: PointGroup, B: PointGroup) -> bool:
+    if A.order is None:
+        return B.order is not None or A.name != B.name
+    return B.order is not None and A.order > B.order
