@@ -8,13 +8,14 @@ from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 import symcheck as sc
 from symcheck.errors import SymcheckError
-from symcheck.groups import DEFAULT_TOL
+from symcheck.groups import DEFAULT_TOL, symmetry_group
 
 app = typer.Typer(
     add_completion=False,
@@ -69,17 +70,23 @@ def _read_pair(input_file: Path | None, target_file: Path | None):
 
 
 def _operations_table(pg) -> Table:
+    """Operations grouped by kind (C4, σh, S4 …) with their distinct axes or mirror normals."""
+    from symcheck.groups.pointgroup import _fmt_axis
+
+    crystal = isinstance(pg, sc.groups.SpaceGroup)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("kind")
-    table.add_column("count", justify="right")
-    table.add_column("axes / normals")
+    for col in ("kind", "count") + (("with translation",) if crystal else ()) + ("axes / normals",):
+        table.add_column(col, justify="right" if col in ("count", "with translation") else "left")
     groups: dict[str, list] = {}
     for op in pg.operations:
-        base = op.kind.split("^")[0]
-        groups.setdefault(base, []).append(op)
-    for base, ops in groups.items():
-        labels = sorted({op.label()[len(op.kind):].strip(" ()") for op in ops} - {""})
-        table.add_row(base, str(len(ops)), "; ".join(labels[:6]) + (" …" if len(labels) > 6 else ""))
+        groups.setdefault(op.kind.split("^")[0], []).append(op)
+    for kind, ops in groups.items():
+        axes = sorted({_fmt_axis(op.axis) for op in ops if op.axis is not None})
+        shown = "; ".join(axes[:6]) + (" …" if len(axes) > 6 else "")
+        row = [kind, str(len(ops))]
+        if crystal:
+            row.append(str(sum(bool(np.any(np.abs(op.translation_frac) > 1e-9)) for op in ops)))
+        table.add_row(*row, shown)
     return table
 
 
@@ -93,7 +100,7 @@ def group(
 ) -> None:
     """The point group of a structure: name, order, operations by kind, equivalent atoms."""
     structure = sc.read(file)
-    pg = sc.point_group(structure, tol=tol)
+    pg = symmetry_group(structure, tol=tol)
     steps = sc.tolerance_ladder(structure) if ladder else None
     if as_json:
         data = pg.as_dict()
@@ -104,8 +111,15 @@ def group(
         _emit_json(data)
         return
     order = "infinite" if pg.order is None else str(pg.order)
-    hm = f" ({pg.hermann_mauguin})" if pg.hermann_mauguin else ""
-    out.print(f"[bold]{file}[/]: {len(structure)} atoms, point group [bold]{pg.pretty_name}[/]{hm}, order {order}")
+    if isinstance(pg, sc.groups.SpaceGroup):
+        out.print(f"[bold]{file}[/]: {len(structure)} atoms in the cell, space group [bold]{pg.pretty_name}[/], "
+                  f"crystal class {pg.point_group}; {order} operations of the cell (translations included)")
+        sites = [f"{structure.species[o[0]]}: {pg.wyckoffs[o[0]]} ({pg.site_symmetry[o[0]]}) ×{len(o)}"
+                 for o in pg.equivalent_atoms]
+        out.print("Wyckoff sites: " + "; ".join(sites))
+    else:
+        hm = f" ({pg.hermann_mauguin})" if pg.hermann_mauguin else ""
+        out.print(f"[bold]{file}[/]: {len(structure)} atoms, point group [bold]{pg.pretty_name}[/]{hm}, order {order}")
     if pg.order is None:
         out.print("generators: " + ", ".join(op.label() for op in pg.generators))
     else:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .groups.pointgroup import PointGroup
 from .groups.stabilizer import stabilizer
-from .reps import fixed_space, null_space
+from .reps import field_fixed_space, fixed_space, null_space
 from .structure import Structure, parse_irreps
 
 MAX_SITE_ORBITS = 8  # per-point fields are tried on this many of the smallest orbits
@@ -63,7 +63,7 @@ class Suggestion:
         """One line: what to add, e.g. ``the global L=2 feature x**2 - y**2 (2e)``."""
         if self.scope == "global":
             return f"the global L={self.L} feature {self.polynomial} ({self.irreps})"
-        return f"a per-point {self.irreps} field on atoms {_fmt_sites(self.sites)}: {self.polynomial}"
+        return f"a per-point {self.irreps} field: {self.polynomial}"
 
     def rank_key(self) -> tuple:
         """Ranking: fixes first, then global before per-point, lowest L, smallest W, smallest orbit, even."""
@@ -108,11 +108,11 @@ def candidate_space(G: PointGroup, H: PointGroup, irreps: str, per_point: bool, 
 
     ``sub`` restricts a per-point field to a set of atoms that both groups map onto itself.
     """
-    gens_G, gens_H = G.generators, H.generators
     if sub is not None:
-        gens_G, gens_H = _restricted(gens_G, sub), _restricted(gens_H, sub)
-    FG = fixed_space(gens_G, irreps, per_point)
-    FH = fixed_space(gens_H, irreps, per_point)
+        FG, FH = field_fixed_space(G, irreps, sub), field_fixed_space(H, irreps, sub)
+    else:
+        FG = fixed_space(G.generators, irreps, per_point)
+        FH = fixed_space(H.generators, irreps, per_point)
     return _orth(FH - FG @ (FG.T @ FH))
 
 
@@ -121,17 +121,6 @@ def _orth(A: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
         return A.reshape(A.shape[0], 0)
     U, s, _ = np.linalg.svd(A, full_matrices=False)
     return U[:, s > rtol * max(1.0, s[0] if len(s) else 0.0)]
-
-
-class _Restricted:
-    def __init__(self, op, sub):
-        local = {int(a): k for k, a in enumerate(sub)}
-        self.matrix = op.matrix
-        self.permutation = np.array([local[int(op.permutation[a])] for a in sub])
-
-
-def _restricted(gens, sub):
-    return [_Restricted(g, sub) for g in gens]
 
 
 def _polynomial(v: np.ndarray, l: int, p: int) -> str:
@@ -222,10 +211,39 @@ def _best(G, H, structure, W, l, p, scope, sites, tol) -> Suggestion:
     if scope == "global":
         text = _polynomial(field, l, p)
     else:
-        first = sites[0]
-        text = f"at atom {first}: {_polynomial(field[first], l, p)}"
+        text = _field_text(field, sites, l, p, structure, G)
     return Suggestion(irr, scope, field, text, S.name, S.order, _same_group(S, H), W.shape[1],
                       None if sites is None else tuple(int(s) for s in sites))
+
+
+def _field_text(field: np.ndarray, sites, l: int, p: int, structure: Structure, G: PointGroup) -> str:
+    """Plain words for a field on one orbit: its value at the first site, which sites, the pattern."""
+    first = next((int(a) for a in sites if np.linalg.norm(field[a]) > 1e-9), int(sites[0]))
+    species = structure.species[first]
+    wyckoffs = getattr(G, "wyckoffs", ())
+    where = f"the {len(sites)} {species} sites" + (f" (Wyckoff {wyckoffs[first]})" if wyckoffs else "")
+    pattern = _pattern(field, sites, first, structure)
+    return f"{_polynomial(field[first], l, p)} at atom {first}; on {where}, {pattern}"
+
+
+def _pattern(field: np.ndarray, sites, ref: int, structure: Structure) -> str:
+    """'the same on every site', 'alternating along x, z', or 'varying from site to site'."""
+    v0 = field[ref]
+    c = np.array([field[s] @ v0 / (v0 @ v0) for s in sites])
+    if not all(np.allclose(field[s], ci * v0, atol=1e-6) for s, ci in zip(sites, c)) or not np.allclose(
+        np.abs(c), 1, atol=1e-6
+    ):
+        return "varying from site to site (rotated copies)"
+    if np.all(c > 0):
+        return "the same on every site"
+    # which axes the sign alternates along: sign = (−1)^(Σ over those axes of the site's index along it)
+    pos = structure.positions[list(sites)]
+    index = np.stack([np.unique(np.round(pos[:, k], 3), return_inverse=True)[1] for k in range(3)], axis=1)
+    for mask in range(1, 8):
+        axes = [k for k in range(3) if mask >> k & 1]
+        if np.all(np.sign(c) == (-1.0) ** index[:, axes].sum(axis=1)):
+            return "alternating along " + ", ".join("xyz"[k] for k in axes)
+    return "with signs alternating between sites"
 
 
 def _smaller(A: PointGroup, B: PointGroup) -> bool:

@@ -146,8 +146,11 @@ def _check_group_name(name: str, where: str) -> None:
 
 
 def near_symmetry(task, G: PointGroup, tol: float, near_tol: float = NEAR_TOL) -> NearSymmetry | None:
-    """A higher group than G within ``near_tol`` Å of the input that the target breaks, or None."""
-    if near_tol <= tol:
+    """A higher group than G within ``near_tol`` Å of the input that the target breaks, or None.
+
+    Finite structures only for now (crystals: None).
+    """
+    if near_tol <= tol or task.structure.periodic:
         return None
     higher = None
     for step in tolerance_ladder(task.structure, [t for t in LADDER_TOLS if tol < t <= near_tol]):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .breaking import Suggestion, neumann_table, suggest
-from .groups import DEFAULT_TOL, PointGroup, check_tolerance, point_group
+from .groups import DEFAULT_TOL, PointGroup, check_tolerance, symmetry_group
 from .groups.stabilizer import field_change, proper_part, stabilizer
 from .near import NEAR_TOL, NearSymmetry, near_symmetry
 from .reps import project
@@ -137,7 +137,7 @@ def analyze(
     """
     tol = check_tolerance(tol)
     s, y = task.structure, task.target
-    G = point_group(s, tol)
+    G = symmetry_group(s, tol)
     if so3:
         G = proper_part(G, s)
     H = stabilizer(G, s, y, task.irreps, task.per_point, tol)
@@ -153,7 +153,7 @@ def analyze(
     )
     end_group = None
     if task.end is not None:
-        end_group = point_group(task.end, tol)
+        end_group = symmetry_group(task.end, tol)
         if so3:
             end_group = proper_part(end_group, task.end)
     near = near_symmetry(task, G, tol, near_tol) if not so3 else None

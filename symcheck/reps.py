@@ -123,6 +123,59 @@ def fixed_space(generators, irreps: str, per_point: bool) -> np.ndarray:
     return null_space(np.vstack(blocks))
 
 
+def field_fixed_space(group, irreps: str, sites: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the group's fixed space for per-point fields on ``sites`` (a union of orbits).
+
+    For finite groups this is built orbit by orbit, without ever forming the (m·d)² matrix of
+    the permutation representation: on an orbit O = G·a, an invariant field is fixed by its
+    value v at a, which must be invariant under the site stabilizer G_a, and then
+    y_{g·a} = D(R_g) v. Infinite groups use the generators (``fixed_space``).
+    Rows of the basis run over (site, component) in the order of ``sites``.
+    """
+    sites = np.asarray(sites)
+    d = sum(mul * (2 * l + 1) for mul, l, _ in parse_irreps(irreps))
+    local = {int(a): k for k, a in enumerate(sites)}
+    if group.order is None:
+        gens = [_Restricted(g, sites, local) for g in group.generators]
+        return fixed_space(gens, irreps, per_point=True)
+    ops = group.operations
+    perms = np.array([op.permutation for op in ops])
+    Ds = wigner_D(irreps, np.stack([op.matrix for op in ops]))
+    columns = []
+    done = set()
+    for a in sites.tolist():
+        if a in done:
+            continue
+        images = perms[:, a]
+        orbit = sorted(set(images.tolist()))
+        done.update(orbit)
+        stab = images == a
+        P = Ds[stab].mean(axis=0)  # projector onto Fix_{G_a}(V): the site-stabilizer average
+        w, V = np.linalg.eigh((P + P.T) / 2)
+        site_basis = V[:, w > 0.5]
+        if site_basis.shape[1] == 0:
+            continue
+        # one coset representative per orbit atom: the first g with g·a = b
+        first = {}
+        for k, b in enumerate(images.tolist()):
+            first.setdefault(b, k)
+        block = np.zeros((len(sites), d, site_basis.shape[1]))
+        for b, k in first.items():
+            block[local[b]] = Ds[k] @ site_basis
+        columns.append(block.reshape(len(sites) * d, -1) / np.sqrt(len(orbit)))
+    if not columns:
+        return np.zeros((len(sites) * d, 0))
+    return np.concatenate(columns, axis=1)
+
+
+class _Restricted:
+    """An operation seen on a subset of atoms that it maps onto itself (local indices)."""
+
+    def __init__(self, op, sites, local):
+        self.matrix = op.matrix
+        self.permutation = np.array([local[int(op.permutation[a])] for a in sites])
+
+
 def project(group, irreps: str, y: np.ndarray, per_point: bool) -> np.ndarray:
     """P_G y: the orthogonal projection of the field y onto the fixed space of the group.
 

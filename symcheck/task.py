@@ -115,6 +115,12 @@ class Task:
                 "give the points in the same order or use match=True (--match)"
             )
         d = end.positions - start.positions
+        if start.periodic:
+            if end.cell is None or not np.allclose(start.cell, end.cell, atol=1e-6):
+                raise SymcheckError(f"{names}: the two periodic structures have different cells")
+            # the shortest displacement through the periodic images
+            frac = np.linalg.solve(start.cell.T, d.T).T
+            d = (frac - np.round(frac)) @ start.cell
         if encoding == "vector":
             return cls(start, d, "1o", True, end=end, encoding="vector", name=names)
         return cls(start, peak_signal(d, lmax), signal_irreps(lmax), True, end=end, encoding="signal", name=names)

@@ -56,7 +56,7 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL) -> PointGroup:
     if structure.periodic:
         raise SymcheckError(
             f"{where}the structure is periodic (it has a cell): point_group describes finite point sets; "
-            "space groups of crystals are not supported yet"
+            "use symmetry_group (or space_group) for its space group"
         )
     X = structure.positions
     center = X.mean(axis=0)

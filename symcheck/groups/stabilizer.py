@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..structure import Structure
+from .crystal import SpaceGroup, crystal_subgroup
 from .detect import build_point_group, point_group
 from .infinite import close_by_matrix
 from .pointgroup import PointGroup, SymmetryOperation
@@ -58,6 +59,8 @@ def subgroup(group: PointGroup, ops: list[SymmetryOperation]) -> PointGroup:
     """
     if not ops:
         ops = [group.operations[0]]
+    if isinstance(group, SpaceGroup):
+        return crystal_subgroup(group, ops)
     mats, perms = close_by_matrix([op.matrix for op in ops], [op.permutation for op in ops])
     return build_point_group(mats, perms, group.center, group.tol)
 

@@ -1,0 +1,697 @@
+"""Character tables of finite point groups, computed from the group's elements, with Mulliken labels.
+
+Nothing is typed in: the conjugacy classes come from the multiplication table of the exact
+matrices, the complex characters from the class algebra (Burnside's method: the class
+multiplication matrices commute and their common eigenvectors are the characters, made
+well-conditioned by Dixon's normalisation so that one Hermitian eigenproblem finds them), and the
+labels from the characters of a few named operations (the principal rotation, a C2′ or σv, i, σh).
+
+Rows are the irreducible representations **over the reals**: a pair of complex-conjugate
+one-dimensional irreps (as in Cn, Cnh, S2n, T, Th) is combined into one two-dimensional row
+labelled E, whose character is χ + χ̄, as in the standard (Cotton, Atkins) tables. Every irrep of
+a finite subgroup of O(3) whose character is real is realisable over the reals, so there are no
+other cases (a quaternionic irrep would be doubled in the same way).
+
+Labels follow the usual conventions: A/B (dimension 1, symmetric/antisymmetric under the
+principal rotation Cn, or S2n in S4n and D2nd), E, T, G, H (dimensions 2–5; T/Th/O/Oh/Td/I/Ih use
+A/E/T/G/H throughout); g/u under inversion; ′/″ (written ``'`` and ``''``) under σh where there is
+σh but no inversion; subscripts 1/2 on A and B for symmetric/antisymmetric under a C2 perpendicular
+to the principal axis (C2′), or, where there is none, under σv; numbered E's by χ(Cn) = 2cos(2πk/n);
+B1/B2/B3 of D2 and D2h symmetric under C2(z)/C2(y)/C2(x); T1/T2 of O, Oh, Td by χ(C4) or χ(S4) = ±1,
+of I, Ih by χ(C5) = (1 ± √5)/2. Subscripts appear only where two labels would otherwise coincide.
+
+The setting (which C2 axes are C2′, which mirrors σv) decides B1 vs B2 and the like. By default
+it follows the structure file's own axes where the group allows it: z is the principal axis, and
+x is the file's x axis (else y, else z) when that axis is a C2′ axis (D groups) or lies in a
+vertical mirror (Cnv), else the detector's ``pg.frame`` x. So for the tutorial square (corners on
+the diagonals, C2 axes along the file's x and y) x² − y² is B1g and xy is B2g, as in the
+textbooks' D4h table. Pass ``frame`` to choose another setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SymcheckError
+from .detect import rotation
+from .lattice import group_matrices, identity_index, inverse_indices, multiplication_table
+from .naming import AXIS_TOL, operation_kind, rotation_axis_angle
+from .pointgroup import PointGroup
+
+CUBIC = ("T", "Td", "Th", "O", "Oh", "I", "Ih")
+_LETTERS = {1: "A", 2: "E", 3: "T", 4: "G", 5: "H"}
+_LETTER_ORDER = {"A": 0, "B": 1, "E": 2, "T": 3, "G": 4, "H": 5}
+
+
+@dataclass(frozen=True)
+class ElementClass:
+    """A conjugacy class of elements.
+
+    Parameters
+    ----------
+    label : count and kind as printed in tables, e.g. ``"2C4"``, ``"σh"``, ``"2C2''"``, ``"σv(xz)"``.
+    kind : the kind without the count (``"C4"``, ``"C2''"``).
+    size : number of elements.
+    members : indices into the group's ``operations``.
+    """
+
+    label: str
+    kind: str
+    size: int
+    members: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Irrep:
+    """One real irreducible representation (one row of the table).
+
+    Parameters
+    ----------
+    label : Mulliken label (``"A1g"``, ``"E'"``, ``"T2u"``, ``"B3g"``).
+    dim : dimension over the reals (2 for a combined complex pair).
+    characters : χ on each class, in the table's class order.
+    reality : ``"real"`` (an irrep over ℝ), ``"complex"`` (χ + χ̄ of a complex-conjugate pair),
+        or ``"quaternionic"`` (2χ; does not occur for point groups).
+    """
+
+    label: str
+    dim: int
+    characters: tuple[float, ...]
+    reality: str
+
+    @property
+    def projector_scale(self) -> float:
+        """c with P = (c/|G|) Σ_g χ(g) ρ(g) the projector onto this row's isotypic component."""
+        return {"real": self.dim, "complex": self.dim / 2, "quaternionic": self.dim / 4}[self.reality]
+
+    @property
+    def norm(self) -> int:
+        """⟨χ, χ⟩ = (1/|G|) Σ_g χ(g)²: 1 for real irreps, 2 for combined pairs, 4 for quaternionic ones."""
+        return {"real": 1, "complex": 2, "quaternionic": 4}[self.reality]
+
+
+@dataclass(frozen=True, eq=False)
+class CharacterTable:
+    """The real character table of a finite point group.
+
+    Parameters
+    ----------
+    group : Schoenflies name.
+    order : |G|.
+    classes : conjugacy classes of elements, E first.
+    irreps : real irreducible representations (rows), standard order (A, B, E, T, G, H; g before u,
+        ′ before ″).
+    table : (n_irreps, n_classes) characters.
+    element_class : (order,) class index of each element of the group's ``operations``.
+    frame : (3, 3) the setting's axes as rows (x, y, z), in the input's Cartesian frame.
+    setting : the conventions in words (principal axis, which axis defines C2′/σv, B1 vs B2).
+    """
+
+    group: str
+    order: int
+    classes: tuple[ElementClass, ...]
+    irreps: tuple[Irrep, ...]
+    table: np.ndarray
+    element_class: np.ndarray
+    frame: np.ndarray
+    setting: str
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Mulliken labels of the rows, in order."""
+        return tuple(r.label for r in self.irreps)
+
+    def index(self, label: str) -> int:
+        """Row index of an irrep label."""
+        try:
+            return self.labels.index(label)
+        except ValueError:
+            known = ", ".join(self.labels)
+            raise SymcheckError(f"{self.group} has no irrep {label!r}; its irreps are {known}") from None
+
+    def irrep(self, label: str) -> Irrep:
+        """The row with this label."""
+        return self.irreps[self.index(label)]
+
+    def element_characters(self) -> np.ndarray:
+        """(n_irreps, order) characters of every element of the group (in ``operations`` order)."""
+        return self.table[:, self.element_class]
+
+    def decompose(self, characters) -> dict[str, int]:
+        """Multiplicity of each irrep in a real representation, from its character on each element.
+
+        :param characters: (order,) χ_ρ(g) for every element, or (n_classes,) per class.
+        :raises SymcheckError: when the multiplicities are not integers (not a representation).
+        """
+        chi = np.asarray(characters, dtype=float).reshape(-1)
+        if len(chi) == len(self.classes) and len(chi) != self.order:
+            chi = chi[self.element_class]
+        if len(chi) != self.order:
+            raise SymcheckError(f"need {self.order} characters (one per element) or {len(self.classes)} (per class)")
+        norms = np.array([r.norm for r in self.irreps])
+        m = self.element_characters() @ chi / self.order / norms
+        if np.max(np.abs(m - np.round(m)), initial=0.0) > 1e-6:
+            raise SymcheckError(f"not a representation of {self.group}: multiplicities {np.round(m, 4).tolist()}")
+        return {r.label: int(round(x)) for r, x in zip(self.irreps, m)}
+
+    def as_dict(self) -> dict:
+        """Plain-JSON form: classes (label, size), irreps (label, dim, reality, characters), setting."""
+        return {
+            "point_group": self.group,
+            "order": self.order,
+            "classes": [{"label": c.label, "size": c.size} for c in self.classes],
+            "irreps": [{"label": r.label, "dim": r.dim, "reality": r.reality,
+                        "characters": [round(x, 12) + 0.0 for x in r.characters]} for r in self.irreps],
+            "frame": np.round(self.frame, 9).tolist(),
+            "setting": self.setting,
+        }
+
+    def text(self, digits: int = 3) -> str:
+        """The table as aligned text, with the setting below it."""
+        head = [self.group] + [c.label for c in self.classes]
+        rows = [[r.label] + [_fmt(x, digits) for x in r.characters] for r in self.irreps]
+        widths = [max(len(row[k]) for row in [head, *rows]) for k in range(len(head))]
+        lines = ["  ".join(s.rjust(w) if k else s.ljust(w) for k, (s, w) in enumerate(zip(row, widths)))
+                 for row in [head, *rows]]
+        return "\n".join([*lines, f"setting: {self.setting}"])
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def _fmt(x: float, digits: int) -> str:
+    if abs(x - round(x)) < 1e-9:
+        return str(int(round(x)))
+    return f"{x:.{digits}f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Characters from the class algebra
+# --------------------------------------------------------------------------------------------
+
+
+def _element_classes(table: np.ndarray, inv: np.ndarray) -> list[list[int]]:
+    """Conjugacy classes of elements (lists of indices), in order of their first element."""
+    n = len(table)
+    seen = np.zeros(n, dtype=bool)
+    out = []
+    for a in range(n):
+        if seen[a]:
+            continue
+        conj = np.unique(table[table[:, a], inv])  # g a g⁻¹ for every g
+        seen[conj] = True
+        out.append(conj.tolist())
+    return out
+
+
+def _complex_characters(table: np.ndarray, cls: np.ndarray, sizes: np.ndarray, e_class: int) -> np.ndarray:
+    """(r, r) complex characters χ_i(C_j) by Burnside's method with Dixon's normalisation.
+
+    The class sums satisfy C_j C_k = Σ_l c_jkl C_l; for each irrep, ω_k = |C_k| χ(C_k)/χ(E) is a
+    common eigenvector of the matrices M_j[k, l] = c_jkl. Scaled by |C_k|^(-1/2) the eigenvectors
+    are orthonormal (row orthogonality), so N_j = D^(-1/2) M_j D^(1/2) are commuting normal
+    matrices; a random combination split into Hermitian parts A + t·B has distinct eigenvalues
+    and orthonormal eigenvectors u with χ(C_k) = u_k √(|G|/|C_k|) up to a phase.
+    """
+    n, r = len(table), len(sizes)
+    counts = np.zeros((r, r, r))
+    np.add.at(counts, (np.broadcast_to(cls[:, None], (n, n)), np.broadcast_to(cls[None, :], (n, n)), cls[table]), 1)
+    c = counts / sizes[None, None, :]  # c[j, k, l]
+    scale = np.sqrt(sizes[None, :] / sizes[:, None])  # N_j[k, l] = M_j[k, l] √(|C_l| / |C_k|)
+    N_all = c * scale[None]
+    rng = np.random.default_rng(20240607)  # fixed: the result does not depend on it, only the gap check
+    for _ in range(20):
+        N = np.tensordot(rng.normal(size=r), N_all, axes=1)
+        A = (N + N.T) / 2
+        B = (N - N.T) / 2j
+        H = A + (np.sqrt(2) - 0.3) * B
+        w, U = np.linalg.eigh(H)
+        gap = np.min(np.diff(w)) if r > 1 else 1.0
+        if gap > 1e-6 * max(1.0, float(np.max(np.abs(w)))):
+            break
+    else:  # pragma: no cover - would need 20 unlucky draws
+        raise RuntimeError("internal error: could not separate the irreducible characters")
+    chars = (U * np.sqrt(n / sizes)[:, None]).T  # row i: χ_i up to a phase
+    phase = chars[:, e_class] / np.abs(chars[:, e_class])
+    chars = chars / phase[:, None]
+    return chars
+
+
+def _real_rows(chars: np.ndarray, sizes: np.ndarray, square_class: np.ndarray, inverse_class: np.ndarray):
+    """Combine complex characters into real rows: (characters, reality) pairs."""
+    order = float(np.sum(sizes))
+    fs = (chars[:, square_class] @ sizes) / order  # Frobenius–Schur indicators ν = (1/|G|) Σ χ(g²)
+    used = np.zeros(len(chars), dtype=bool)
+    rows = []
+    for i in range(len(chars)):
+        if used[i]:
+            continue
+        used[i] = True
+        nu = int(round(fs[i].real))
+        if nu == 1:
+            rows.append((chars[i].real, "real"))
+        elif nu == 0:
+            conj = chars[i][inverse_class]  # χ̄(g) = χ(g⁻¹)
+            k = int(np.argmin(np.where(used, np.inf, np.linalg.norm(chars - conj[None], axis=1))))
+            used[k] = True
+            rows.append((2 * chars[i].real, "complex"))
+        else:  # pragma: no cover - no finite subgroup of O(3) has quaternionic irreps
+            rows.append((2 * chars[i].real, "quaternionic"))
+    out = []
+    for x, kind in rows:
+        x = np.where(np.abs(x - np.round(x)) < 1e-9, np.round(x), x) + 0.0
+        out.append((x, kind))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Setting and labels
+# --------------------------------------------------------------------------------------------
+
+
+def _find(mats: np.ndarray, R: np.ndarray) -> int | None:
+    """Index of the element equal to R, or None when R is not in the group."""
+    d = np.max(np.abs(mats - R[None]), axis=(1, 2))
+    k = int(np.argmin(d))
+    return k if d[k] < 1e-6 else None
+
+
+def _mirror(normal: np.ndarray) -> np.ndarray:
+    u = normal / np.linalg.norm(normal)
+    return np.eye(3) - 2 * np.outer(u, u)
+
+
+def _parallel(u, v) -> bool:
+    return u is not None and abs(abs(float(np.dot(u, v))) - 1) < AXIS_TOL
+
+
+def default_frame(pg: PointGroup) -> np.ndarray:
+    """The setting used when none is given: the file's own axes where the group allows them.
+
+    z is the principal axis (``pg.frame`` z). For groups whose labels depend on a direction
+    perpendicular to it (Dn, Dnh, Dnd: a C2′ axis; Cnv: a vertical mirror), x is the first of the
+    file's x, y, z axes that is such a direction, else ``pg.frame`` x. For D2 and D2h, whose three
+    C2 axes are all "principal", the file's axes are used when they are the C2 axes.
+
+    :param pg: a finite PointGroup.
+    """
+    mats = group_matrices(pg)
+    name, F = pg.name, np.asarray(pg.frame, dtype=float)
+    eye = np.eye(3)
+    if name in ("D2", "D2h"):
+        if all(_find(mats, rotation(e, np.pi)) is not None for e in eye):
+            return eye.copy()
+        return F.copy()
+    if name in CUBIC or not (name.startswith("D") or (name.startswith("C") and name.endswith("v"))):
+        return F.copy()
+    z = F[2]
+    for e in eye:
+        if abs(np.dot(e, z)) > AXIS_TOL:
+            continue
+        if name.startswith("D"):
+            ok = _find(mats, rotation(e, np.pi)) is not None
+        else:  # Cnv: the vertical plane through z and e, whose normal is z × e
+            ok = _find(mats, _mirror(np.cross(z, e))) is not None
+        if ok:
+            return np.array([e, np.cross(z, e), z])
+    return F.copy()
+
+
+def _check_frame(frame) -> np.ndarray:
+    F = np.asarray(frame, dtype=float)
+    if F.shape != (3, 3) or not np.allclose(F @ F.T, np.eye(3), atol=1e-6):
+        raise SymcheckError("frame must be a 3×3 matrix with orthonormal rows (x, y, z)")
+    return F
+
+
+def _kind_power(kind: str) -> int:
+    return int(kind.partition("^")[2] or 1)
+
+
+def _coordinate_axes(mats: np.ndarray) -> list[np.ndarray]:
+    """Cubic groups: the three cube axes (the C4 axes if any, else the C2 axes, which are then just three)."""
+    axes4, axes2 = [], []
+    for R in mats:
+        kind, u = operation_kind(R)
+        if kind.startswith("C4") or kind.startswith("S4"):
+            axes4.append(u)
+        elif kind == "C2":
+            axes2.append(u)
+    return axes4 or axes2
+
+
+def _class_kind(name: str, mats: np.ndarray, members: list[int], F: np.ndarray, cube_axes) -> tuple[str, tuple]:
+    """The kind label of a class in the setting F, and a sort key for the table's column order."""
+    x, y, z = F
+    kinds = [operation_kind(mats[m]) for m in members]
+    kind, axis = min(kinds, key=lambda t: _kind_power(t[0]))  # the lowest power names the class (C4, not C4^3)
+    axes = [u for _, u in kinds]
+    cubic = name in CUBIC
+    if kind == "E":
+        return "E", (0,)
+    if kind == "i":
+        return "i", (2,)
+    if kind == "σ":
+        if name == "Ih":
+            return "σ", (4, 0)
+        if cubic:
+            h = any(_parallel(axis, a) for a in cube_axes)
+            return ("σh", (4, 0)) if h else ("σd", (4, 3))
+        if name == "D2h":
+            lab = "σ(xy)" if _parallel(axis, z) else ("σ(xz)" if _parallel(axis, y) else "σ(yz)")
+            return lab, (4, {"σ(xy)": 0, "σ(xz)": 1, "σ(yz)": 2}[lab])
+        if name == "C2v":
+            return ("σv(xz)", (4, 1)) if _parallel(axis, y) else ("σv'(yz)", (4, 2))
+        if _parallel(axis, z):
+            return "σh", (4, 0)
+        # a vertical mirror: σv when its class holds the plane through x (normal y), else σd
+        return ("σv", (4, 1)) if any(_parallel(u, y) for u in axes) else ("σd", (4, 3))
+    n = int(kind[1:].partition("^")[0])
+    k = _kind_power(kind)
+    if kind.startswith("S"):
+        return kind, (3, -n, k)
+    # proper rotations
+    if cubic:
+        if n == 2 and not any(_parallel(axis, a) for a in cube_axes):
+            return "C2'", (1, -2, 1, 1)
+        return kind, (1, -n, k, 0)
+    if name in ("D2", "D2h"):
+        lab = "C2(z)" if _parallel(axis, z) else ("C2(y)" if _parallel(axis, y) else "C2(x)")
+        return lab, (1, -2, 1, {"C2(z)": 0, "C2(y)": 1, "C2(x)": 2}[lab])
+    if _parallel(axis, z):
+        return kind, (1, -n, k, 0)
+    # a C2 perpendicular to the principal axis: C2′ when its class holds the C2 about x
+    return ("C2'", (1, -2, 1, 1)) if any(_parallel(u, x) for u in axes) else ("C2''", (1, -2, 1, 2))
+
+
+def _split_inverse_classes(kinds: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+    """Name the second of two classes that share a label by the inverse power (T: 4C3, 4C3^2; Th: 4S6, 4S6^5).
+
+    Where an element and its inverse are not conjugate (T, Th) their classes share an axis type
+    and a lowest power; the tables write the second class with the inverse power.
+    """
+    out, seen = [], set()
+    for kd, key in kinds:
+        if kd in seen and kd[0] in "CS" and "^" not in kd and kd[1:].isdigit():
+            n = int(kd[1:])
+            kd, key = f"{kd}^{n - 1}", (*key[:2], n - 1, *key[3:])
+        seen.add(kd)
+        out.append((kd, key))
+    return out
+
+
+def _principal(name: str, mats: np.ndarray, F: np.ndarray) -> tuple[int | None, int]:
+    """The element whose character decides A vs B (and numbers the E's), and its order.
+
+    Axial groups: Cn about z with n the highest order; S2n instead when it is there and neither i
+    nor σh is (S4, S8, D2d, D4d …). Cubic groups: C4 (O, Oh), S4 (Td), C5 (I, Ih); none for T, Th.
+    """
+    if name in CUBIC:
+        want = {"O": "C4", "Oh": "C4", "Td": "S4", "I": "C5", "Ih": "C5"}.get(name)
+        if want is None:
+            return None, 1
+        for k, R in enumerate(mats):
+            if operation_kind(R)[0] == want:
+                return k, int(want[1:])
+        raise RuntimeError(f"internal error: {name} without {want}")  # pragma: no cover
+    z = F[2]
+    n = 1
+    for R in mats:
+        kind, u = operation_kind(R)
+        if kind.startswith("C") and _parallel(u, z):
+            n = max(n, int(kind[1:].partition("^")[0]))
+    if n == 1:
+        return None, 1
+    s2n = _find(mats, _mirror(z) @ rotation(z, np.pi / n))
+    if s2n is not None and _find(mats, -np.eye(3)) is None and _find(mats, _mirror(z)) is None:
+        return s2n, 2 * n
+    return _find(mats, rotation(z, 2 * np.pi / n)), n
+
+
+def _setting_text(name: str, F: np.ndarray, principal: tuple[int | None, int], mats, x_ref: str | None) -> str:
+    def v(u):
+        return "(" + ", ".join(f"{c:.3g}" for c in np.round(u, 6) + 0.0) + ")"
+
+    x, y, z = F
+    if name in CUBIC:
+        ref = {"O": "χ(C4)", "Oh": "χ(C4)", "Td": "χ(S4)", "I": "χ(C5)", "Ih": "χ(C5)"}.get(name)
+        text = "cubic/icosahedral group: labels A, E, T, G, H by dimension"
+        if ref:
+            text += f"; subscripts 1/2 by the sign of {ref}"
+        return text + "; complex-conjugate pairs combined into real E rows" * (name in ("T", "Th"))
+    if name in ("D2", "D2h"):
+        return (f"x, y, z = {v(x)}, {v(y)}, {v(z)} (the three C2 axes); B1, B2, B3 symmetric under "
+                "C2(z), C2(y), C2(x)")
+    if name in ("C1", "Ci"):
+        return "no axis: A (g/u by inversion)"
+    if name == "Cs":
+        return f"σh = the mirror, normal {v(z)}: A' symmetric, A'' antisymmetric under it"
+    k, m = principal
+    text = f"z = principal axis {v(z)}"
+    if k is not None:
+        text += f"; A/B by χ({operation_kind(mats[k])[0].replace('^1', '')}) = ±1"
+    if x_ref == "C2'":
+        text += (f"; x = {v(x)} is a C2' axis: the C2' class holds the C2 about x and subscripts 1/2 mean "
+                 "symmetric/antisymmetric under C2'; σv (if any) contains x")
+    elif x_ref == "σv":
+        lab = "σv(xz)" if name == "C2v" else "σv"
+        text += (f"; x = {v(x)} lies in a vertical mirror {lab} (normal y = {v(y)}): subscripts 1/2 mean "
+                 f"symmetric/antisymmetric under {lab}")
+    if name.startswith(("C", "S")) and not name.endswith("v") and m > 2:
+        text += "; complex-conjugate pairs combined into real E rows"
+    return text
+
+
+def character_table(pg: PointGroup, frame=None) -> CharacterTable:
+    """The real character table of a finite point group, with Mulliken labels in a stated setting.
+
+    Complex-conjugate pairs of one-dimensional irreps (Cn, Cnh, S2n with n ≥ 3; T, Th) are combined
+    into one two-dimensional real row labelled E (character χ + χ̄), as in standard tables.
+
+    :param pg: a finite PointGroup (``pg.operations`` are its exact elements).
+    :param frame: optional (3, 3) rows x, y, z fixing the setting: z a principal axis, x the axis
+        that names C2′ (D groups) or lies in σv (Cnv); default :func:`default_frame` (the file's
+        axes where possible; ``pg.frame`` otherwise).
+    :raises SymcheckError: for infinite groups or an invalid frame.
+    """
+    mats = group_matrices(pg)
+    name = pg.name
+    F = default_frame(pg) if frame is None else _check_frame(frame)
+    if frame is not None and name not in CUBIC:
+        # z must be a principal axis: it must carry a rotation of the group's highest order
+        top = max([int(k[1:].partition("^")[0]) for k, _ in map(operation_kind, mats) if k.startswith("C")] or [1])
+        if top > 1 and _find(mats, rotation(F[2], 2 * np.pi / top)) is None:
+            raise SymcheckError(f"frame z {np.round(F[2], 4).tolist()} is not a principal ({top}-fold) axis of {name}")
+    table = multiplication_table(mats)
+    e = identity_index(mats)
+    inv = inverse_indices(table, e)
+    n = len(mats)
+
+    raw = _element_classes(table, inv)
+    cube_axes = _coordinate_axes(mats) if name in CUBIC else []
+    kinds = [_class_kind(name, mats, members, F, cube_axes) for members in raw]
+    order = sorted(range(len(raw)), key=lambda c: (kinds[c][1], raw[c][0]))
+    raw = [raw[c] for c in order]
+    kinds = _split_inverse_classes([kinds[c] for c in order])
+    cls = np.empty(n, dtype=np.int64)
+    for c, members in enumerate(raw):
+        cls[members] = c
+    sizes = np.array([len(m) for m in raw], dtype=float)
+    classes = tuple(
+        ElementClass(label=(f"{len(m)}" if len(m) > 1 else "") + kd, kind=kd, size=len(m), members=tuple(m))
+        for m, (kd, _) in zip(raw, kinds)
+    )
+
+    chars = _complex_characters(table, cls, sizes, int(cls[e]))
+    reps = [members[0] for members in raw]
+    square_class = cls[table[reps, reps]]
+    inverse_class = cls[inv[reps]]
+    rows = _real_rows(chars, sizes, square_class, inverse_class)
+
+    principal = _principal(name, mats, F)
+    labels, x_ref = _labels(name, mats, F, rows, cls, principal)
+    irreps = [Irrep(lab, int(round(x[0])), tuple(float(v) for v in x), kind) for lab, (x, kind) in zip(labels, rows)]
+    irreps.sort(key=_irrep_sort_key)
+    return CharacterTable(
+        group=name,
+        order=n,
+        classes=classes,
+        irreps=tuple(irreps),
+        table=np.array([r.characters for r in irreps]),
+        element_class=cls,
+        frame=F,
+        setting=_setting_text(name, F, principal, mats, x_ref),
+    )
+
+
+def _labels(name, mats, F, rows, cls, principal) -> tuple[list[str], str | None]:
+    """Mulliken labels of the real rows (and which reference, C2′ or σv, the subscripts 1/2 use)."""
+    x, y, z = F
+    cubic = name in CUBIC
+
+    def chi(row, k):
+        return None if k is None else float(row[0][cls[k]])
+
+    i_el = _find(mats, -np.eye(3))
+    sh_el = None if cubic or i_el is not None else _find(mats, _mirror(z))
+    p_el, p_order = principal
+    c2 = {ax: _find(mats, rotation(u, np.pi)) for ax, u in zip("xyz", F)}
+    ref_el, x_ref = None, None
+    if not cubic and name not in ("D2", "D2h"):
+        if c2["x"] is not None and not _parallel(x, z):
+            ref_el, x_ref = c2["x"], "C2'"
+        else:
+            ref_el = _find(mats, _mirror(y))
+            x_ref = "σv" if ref_el is not None else None
+
+    base = []
+    for row in rows:
+        d = int(round(row[0][0]))
+        deco = ""
+        if i_el is not None:
+            deco = "g" if chi(row, i_el) > 0 else "u"
+        elif sh_el is not None:
+            deco = "'" if chi(row, sh_el) > 0 else "''"
+        if cubic or d > 1:
+            letter = _LETTERS[d]
+        elif name in ("D2", "D2h"):
+            letter = "A" if all(chi(row, c2[a]) > 0 for a in "xyz") else "B"
+        else:
+            letter = "A" if p_el is None or chi(row, p_el) > 0 else "B"
+        base.append((letter, deco))
+
+    labels = []
+    for row, (letter, deco) in zip(rows, base):
+        sub = ""
+        if base.count((letter, deco)) > 1:
+            if name in ("D2", "D2h"):
+                sub = "1" if chi(row, c2["z"]) > 0 else ("2" if chi(row, c2["y"]) > 0 else "3")
+            elif cubic:
+                sub = "1" if chi(row, p_el) > 0 else "2"
+            elif letter == "E":
+                c = np.clip(chi(row, p_el) / row[0][0], -1.0, 1.0)
+                sub = str(int(round(np.arccos(c) * p_order / (2 * np.pi))))
+            elif ref_el is not None:
+                sub = "1" if chi(row, ref_el) > 0 else "2"
+        labels.append(f"{letter}{sub}{deco}")
+    # never two rows with one label (a safety net: the conventions above make them distinct)
+    for lab in set(labels):
+        same = [k for k, v in enumerate(labels) if v == lab]
+        if len(same) > 1:  # pragma: no cover
+            for j, k in enumerate(same):
+                labels[k] = f"{lab}[{j + 1}]"
+    return labels, x_ref
+
+
+def _irrep_sort_key(r: Irrep):
+    lab = r.label
+    deco = 1 if lab.endswith(("u", "''")) else 0
+    digits = "".join(ch for ch in lab[1:] if ch.isdigit())
+    return (deco, _LETTER_ORDER.get(lab[0], 9), int(digits) if digits else 0, lab)
+
+
+# --------------------------------------------------------------------------------------------
+# Irreps of features and of e3nn irreps
+# --------------------------------------------------------------------------------------------
+
+
+def irrep_weights(pg: PointGroup, vector, irreps: str, per_point: bool = False,
+                  table: CharacterTable | None = None) -> dict[str, float]:
+    """Fraction of ‖v‖² in each irrep of G: ‖P_χ v‖² / ‖v‖² with P_χ = (d_χ/|G|) Σ_g χ(g) ρ(g).
+
+    The G-orbit of v spans a representation that contains exactly the irreps with nonzero weight.
+    The weights sum to 1 (the projectors are orthogonal and add up to the identity).
+
+    :param pg: a finite PointGroup.
+    :param vector: a global feature (d,) in e3nn's basis of ``irreps``, or a per-point field (N, d).
+    :param irreps: e3nn irreps string of the feature, e.g. ``"2e"`` or ``"1o"``.
+    :param per_point: the feature is a field on the points (permuted by each operation).
+    :param table: a character table of pg (e.g. in another setting); computed when None.
+    """
+    from ..reps import act, wigner_D
+    from ..structure import irreps_dim
+
+    ct = character_table(pg) if table is None else table
+    mats = group_matrices(pg)
+    d = irreps_dim(irreps)
+    v = np.asarray(vector, dtype=float)
+    if per_point:
+        npts = len(pg.operations[0].permutation)
+        v = v.reshape(npts, d) if v.size == npts * d else v
+        if v.shape != (npts, d):
+            raise SymcheckError(f"a per-point {irreps} field on {npts} points has shape ({npts}, {d}), got {v.shape}")
+    elif v.shape != (d,):
+        raise SymcheckError(f"a global {irreps} feature has shape ({d},), got {v.shape}")
+    Ds = wigner_D(irreps, mats)
+    gv = np.stack([act(irreps, op.matrix, op.permutation if per_point else None, v, D=D)
+                   for op, D in zip(pg.operations, Ds)]).reshape(len(mats), -1)
+    total = float(np.sum(v**2))
+    chars = ct.element_characters()
+    out = {}
+    for r, chi in zip(ct.irreps, chars):
+        Pv = r.projector_scale / len(mats) * (chi @ gv)
+        out[r.label] = float(np.sum(Pv**2) / total) if total > 0 else 0.0
+    return out
+
+
+def irrep_labels(pg: PointGroup, vector, irreps: str, per_point: bool = False, tol: float = 1e-8,
+                 table: CharacterTable | None = None) -> list[str]:
+    """The irreps of G that the G-orbit span of a feature contains (labels with nonzero weight).
+
+    E.g. on the tutorial square (D4h), ``x**2 - y**2`` in ``2e`` gives ``["B1g"]``, ``z`` in ``1o``
+    gives ``["A2u"]``.
+
+    :param pg: a finite PointGroup.
+    :param vector: a global feature (d,) in e3nn's basis of ``irreps``, or a per-point field (N, d).
+    :param irreps: e3nn irreps string of the feature.
+    :param per_point: the feature is a field on the points.
+    :param tol: smallest weight (fraction of ‖v‖²) that counts.
+    :param table: a character table of pg; computed when None (default setting).
+    """
+    w = irrep_weights(pg, vector, irreps, per_point, table)
+    return [lab for lab, x in w.items() if x > tol]
+
+
+def _o3_character(l: int, parity: int, R: np.ndarray) -> float:
+    """Trace of e3nn's D_{l,p}(R): Σ_m cos(mθ) for the rotation part, times p for improper R."""
+    det = np.linalg.det(R)
+    _, theta = rotation_axis_angle(R * np.sign(det))
+    chi = 1.0 + 2.0 * sum(np.cos(m * theta) for m in range(1, l + 1))
+    return chi * (parity if det < 0 else 1.0)
+
+
+def neumann_by_irrep(pg: PointGroup, lmax: int, table: CharacterTable | None = None) -> dict[str, dict[str, int]]:
+    """How many copies of each irrep of G every O(3) irrep ``Lp`` (L ≤ lmax, p = e, o) contains.
+
+    The copies of the identity irrep (A1g, A1, A', Ag …) count the G-invariant components: the
+    Neumann table of which global outputs an input of this symmetry can have.
+
+    :param pg: a finite PointGroup.
+    :param lmax: largest L.
+    :param table: a character table of pg; computed when None.
+    :returns: ``{"0e": {"A1g": 1, "A2g": 0, …}, "0o": {…}, "1e": …}`` with every irrep of G listed.
+    """
+    if lmax < 0:
+        raise SymcheckError(f"lmax must be non-negative, got {lmax}")
+    ct = character_table(pg) if table is None else table
+    mats = group_matrices(pg)
+    out = {}
+    for l in range(lmax + 1):
+        for p, tag in ((1, "e"), (-1, "o")):
+            chi = np.array([_o3_character(l, p, R) for R in mats])
+            out[f"{l}{tag}"] = ct.decompose(chi)
+    return out
+
+
+__all__ = [
+    "CharacterTable",
+    "ElementClass",
+    "Irrep",
+    "character_table",
+    "default_frame",
+    "irrep_labels",
+    "irrep_weights",
+    "neumann_by_irrep",
+]
