@@ -110,6 +110,18 @@ class SpaceGroup(PointGroup):
         return d
 
 
+def _spglib_call(fn, *args, **kwargs):
+    """Call spglib with exceptions for errors (its old None-returning mode is deprecated)."""
+    from spglib import error
+
+    old = error.OLD_ERROR_HANDLING
+    error.OLD_ERROR_HANDLING = False
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        error.OLD_ERROR_HANDLING = old
+
+
 def _spglib_cell(structure: Structure):
     numbers = np.unique(np.array(structure.species), return_inverse=True)[1] + 1
     frac = np.linalg.solve(structure.cell.T, structure.positions.T).T
@@ -126,9 +138,10 @@ def space_group(structure: Structure, tol: float) -> SpaceGroup:
         raise SymcheckError(f"{where}the cell has zero volume")
     lattice, frac, numbers = _spglib_cell(structure)
     _check_overlaps(structure, frac, tol, where)
-    ds = spglib.get_symmetry_dataset((lattice, frac, numbers), symprec=tol)
-    if ds is None:
-        raise SymcheckError(f"{where}spglib found no symmetry ({spglib.get_error_message()})")
+    try:
+        ds = _spglib_call(spglib.get_symmetry_dataset, (lattice, frac, numbers), symprec=tol)
+    except spglib.SpglibError as exc:
+        raise SymcheckError(f"{where}spglib found no symmetry ({exc})") from None
     ops = []
     for R, t in zip(ds.rotations, ds.translations):
         perm = _permutation(R, t, frac, numbers, cell, tol)
@@ -228,9 +241,10 @@ def _build(ops, n: int, cell: np.ndarray, tol: float, wyckoffs=(), site_symmetry
     ops = sorted(ops, key=lambda op: (op.kind != "E" or np.linalg.norm(op.translation_frac) > 1e-9, op.kind))
     rot = np.array([op.rotation_frac for op in ops], dtype="intc")
     trans = np.array([op.translation_frac for op in ops], dtype="double")
-    sg = spglib.get_spacegroup_type_from_symmetry(rot, trans, cell, symprec=tol)
-    if sg is None:
-        raise SymcheckError(f"spglib could not name a group of {len(ops)} operations")
+    try:
+        sg = _spglib_call(spglib.get_spacegroup_type_from_symmetry, rot, trans, cell, symprec=tol)
+    except spglib.SpglibError as exc:
+        raise SymcheckError(f"spglib could not name a group of {len(ops)} operations ({exc})") from None
     from .detect import _orbits
 
     return SpaceGroup(
