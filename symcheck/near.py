@@ -160,7 +160,7 @@ def near_symmetry(task, G: PointGroup, tol: float, near_tol: float = NEAR_TOL) -
         return None
     H = higher.group
     if task.displacements is not None and task.per_point:
-        d = task.displacements - G.center * 0
+        d = task.displacements
         forbidden = d - project(H, "1o", d, per_point=True)
         size = float(np.max(np.linalg.norm(forbidden, axis=1)))
     else:
