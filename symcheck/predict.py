@@ -121,32 +121,41 @@ class Analysis:
 
 
 def analyze(
-    task: Task, tol: float = DEFAULT_TOL, so3: bool = False, lmax: int = 4, near_tol: float = NEAR_TOL
+    task: Task,
+    tol: float = DEFAULT_TOL,
+    so3: bool = False,
+    lmax: int = 4,
+    near_tol: float = NEAR_TOL,
+    target_rtol: float = 1e-3,
 ) -> Analysis:
     """Predict whether an equivariant network can learn the task, its loss floor, and the fixes.
 
     Parameters
     ----------
     task : the input structure and target.
-    tol : distance tolerance in Å for the symmetry groups (targets are compared with the same
-        number in their own units).
+    tol : distance tolerance in Å for the symmetry groups.
     so3 : analyse a rotation-only model (G ∩ SO(3); parity ignored).
     lmax : highest L of the candidate symmetry-breaking features.
     near_tol : look this far (Å) for a higher group that the input nearly has and the target
         breaks (a near-symmetry warning); 0 turns the check off.
+    target_rtol : an operation keeps the target when it changes no entry by more than this
+        fraction of the target's largest entry.
     """
     tol = check_tolerance(tol)
     s, y = task.structure, task.target
     G = symmetry_group(s, tol)
     if so3:
         G = proper_part(G, s)
-    H = stabilizer(G, s, y, task.irreps, task.per_point, tol)
+    # the target is compared relative to its own size: its units are not Å, and a small target
+    # must not count as symmetric just for being small
+    ytol = target_rtol * float(np.max(np.abs(y), initial=0.0))
+    H = stabilizer(G, s, y, task.irreps, task.per_point, ytol)
     best = project(G, task.irreps, y, task.per_point)
     floor = float(np.mean((y - best) ** 2))
     learnable = H.name == G.name and H.order == G.order
     change = field_change(G, y, task.irreps, task.per_point)
     obstructions = tuple(
-        Obstruction(op.label(), float(c)) for op, c in zip(G.operations, change) if c > tol
+        Obstruction(op.label(), float(c)) for op, c in zip(G.operations, change) if c > ytol
     )
     suggestions = () if learnable else tuple(
         suggest(G, H, s, lmax, y, task.irreps, task.per_point)

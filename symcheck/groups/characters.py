@@ -20,6 +20,14 @@ to the principal axis (C2′), or, where there is none, under σv; numbered E's 
 B1/B2/B3 of D2 and D2h symmetric under C2(z)/C2(y)/C2(x); T1/T2 of O, Oh, Td by χ(C4) or χ(S4) = ±1,
 of I, Ih by χ(C5) = (1 ± √5)/2. Subscripts appear only where two labels would otherwise coincide.
 
+Class labels use the kinds of ``naming.operation_kind``, the lowest power naming the class (2C4 for
+{C4, C4^3}; an improper Sn^k is σh·Cn^k, so C5h's classes read S5, S5^2, … where Cotton writes S5,
+S5^7, …); C2 axes perpendicular to the principal axis are C2' (the class holding the C2 about x)
+and C2''; vertical mirrors are σv (the class holding the plane through x) and σd; in O and Oh the
+C2 about the cube's axes are C2, the others C2'; D2, D2h and C2v name their elements by axis
+(C2(z), σ(xz), σv(xz), σv'(yz)); where an element is not conjugate to its inverse (T, Th) the
+second class carries the inverse power (4C3, 4C3^2).
+
 The setting (which C2 axes are C2′, which mirrors σv) decides B1 vs B2 and the like. By default
 it follows the structure file's own axes where the group allows it: z is the principal axis, and
 x is the file's x axis (else y, else z) when that axis is a C2′ axis (D groups) or lies in a
@@ -139,17 +147,21 @@ class CharacterTable:
         """(n_irreps, order) characters of every element of the group (in ``operations`` order)."""
         return self.table[:, self.element_class]
 
-    def decompose(self, characters) -> dict[str, int]:
-        """Multiplicity of each irrep in a real representation, from its character on each element.
+    def decompose(self, characters, per_class: bool = False) -> dict[str, int]:
+        """Multiplicity of each irrep in a real representation, from its character.
 
-        :param characters: (order,) χ_ρ(g) for every element, or (n_classes,) per class.
+        :param characters: χ_ρ(g) for every element (order,), in ``operations`` order, or per class
+            (n_classes,) in the table's class order when ``per_class``.
+        :param per_class: the characters are given per class.
         :raises SymcheckError: when the multiplicities are not integers (not a representation).
         """
         chi = np.asarray(characters, dtype=float).reshape(-1)
-        if len(chi) == len(self.classes) and len(chi) != self.order:
+        want = len(self.classes) if per_class else self.order
+        if len(chi) != want:
+            raise SymcheckError(f"need {want} characters ({'one per class' if per_class else 'one per element'}), "
+                                f"got {len(chi)}")
+        if per_class:
             chi = chi[self.element_class]
-        if len(chi) != self.order:
-            raise SymcheckError(f"need {self.order} characters (one per element) or {len(self.classes)} (per class)")
         norms = np.array([r.norm for r in self.irreps])
         m = self.element_characters() @ chi / self.order / norms
         if np.max(np.abs(m - np.round(m)), initial=0.0) > 1e-6:

@@ -41,18 +41,20 @@ def check_tolerance(tol, where: str = "") -> float:
     return t
 
 
-def point_group(structure: Structure, tol: float = DEFAULT_TOL) -> PointGroup:
+def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: float | None = None) -> PointGroup:
     """The point group of a structure: every (R, σ) that maps points onto points.
 
     Parameters
     ----------
     structure : the points; species and features must match under each operation.
     tol : distance tolerance in Å, used for every decision: an operation belongs to the group
-        when it moves every point to within ``tol`` of a point of the same species (and the
-        features, in their own units, to within ``tol`` of the image point's features).
+        when it moves every point to within ``tol`` of a point of the same species.
+    feature_tol : how far (in the features' own units) an operation may change the features;
+        default ``tol``.
     """
     where = f"{structure.source}: " if structure.source else ""
     tol = check_tolerance(tol, where)
+    ftol = tol if feature_tol is None else float(feature_tol)
     if structure.periodic:
         raise SymcheckError(
             f"{where}the structure is periodic (it has a cell): point_group describes finite point sets; "
@@ -67,7 +69,7 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL) -> PointGroup:
     if len(Y) == 1 or np.max(np.linalg.norm(Y, axis=1)) <= tol:
         from .infinite import single_point_group
 
-        return single_point_group(structure, center, tol)
+        return single_point_group(structure, center, tol, ftol)
     axis = _line_axis(Y)
     perp = Y - np.outer(Y @ axis, axis)
     along = np.sort(Y @ axis)
@@ -75,11 +77,11 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL) -> PointGroup:
     if np.max(np.linalg.norm(perp, axis=1)) <= tol and np.all(np.diff(along) > tol):
         from .infinite import linear_group
 
-        return linear_group(structure, Y, labels, axis, center, tol)
+        return linear_group(structure, Y, labels, axis, center, tol, ftol)
 
     mats, perms, key_atoms = _finite_operations(Y, labels, tol)
     if structure.features is not None:
-        mats, perms = _keep_feature_preserving(structure, mats, perms, tol, key_atoms)
+        mats, perms = _keep_feature_preserving(structure, mats, perms, ftol, key_atoms)
     return build_point_group(mats, perms, center, tol)
 
 

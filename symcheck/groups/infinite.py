@@ -30,10 +30,17 @@ def _perp_basis(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return n1, np.cross(u, n1)
 
 
-def _nontrivial_features(structure: Structure) -> bool:
+def _nontrivial_features(structure: Structure, ftol: float = 0.0) -> bool:
+    """True when some feature block that operations can change (l > 0, or a pseudoscalar) is nonzero."""
     if structure.features is None:
         return False
-    return any(not (l == 0 and p == 1) for _, l, p in parse_irreps(structure.feature_irreps))
+    k = 0
+    for mul, l, p in parse_irreps(structure.feature_irreps):
+        width = mul * (2 * l + 1)
+        if not (l == 0 and p == 1) and np.max(np.abs(structure.features[:, k:k + width]), initial=0.0) > ftol:
+            return True
+        k += width
+    return False
 
 
 class _Families:
@@ -120,16 +127,16 @@ def _inversion_perm(Y: np.ndarray, labels: np.ndarray, tol: float) -> np.ndarray
     return j
 
 
-def linear_group(structure: Structure, Y, labels, axis, center, tol) -> PointGroup:
+def linear_group(structure: Structure, Y, labels, axis, center, tol, ftol) -> PointGroup:
     """Group of collinear points: C∞v or D∞h from the geometry, lowered by non-scalar features."""
     u = canonical_axis(axis / np.linalg.norm(axis))
     perm_inv = _inversion_perm(Y, labels, tol)
     if perm_inv is not None and structure.features is not None:
         a = structure.features  # scalar features must also agree under inversion
         scalar_cols = _scalar_columns(structure.feature_irreps)
-        if np.max(np.abs(a[:, scalar_cols] - a[perm_inv][:, scalar_cols]), initial=0.0) > tol:
+        if np.max(np.abs(a[:, scalar_cols] - a[perm_inv][:, scalar_cols]), initial=0.0) > ftol:
             perm_inv = None
-    return _axial_group(structure, u, perm_inv, center, tol)
+    return _axial_group(structure, u, perm_inv, center, tol, ftol)
 
 
 def _scalar_columns(irreps: str) -> np.ndarray:
@@ -142,10 +149,10 @@ def _scalar_columns(irreps: str) -> np.ndarray:
     return np.array(cols, dtype=int)
 
 
-def _axial_group(structure: Structure, u, perm_inv, center, tol) -> PointGroup:
-    fam = _Families(structure, u, perm_inv, tol)
+def _axial_group(structure: Structure, u, perm_inv, center, tol, ftol) -> PointGroup:
+    fam = _Families(structure, u, perm_inv, ftol)
     names = ["rot", "mirror"] + (["improper", "c2perp"] if perm_inv is not None else [])
-    if not _nontrivial_features(structure):
+    if not _nontrivial_features(structure, ftol):
         zeros = dict.fromkeys(names, "all")
     else:
         zeros = {"rot": fam.zeros("rot")}
@@ -232,45 +239,47 @@ def close_by_matrix(mats, perms):
     return idealize(np.array(out_m), table), out_p
 
 
-def _candidate_axes(structure: Structure) -> list[np.ndarray]:
-    """Lines that every rotation axis of the features' stabilizer lies among (for a single point)."""
-    import torch
-    from e3nn import o3
+def _candidate_axes(structure: Structure, ftol: float) -> list[np.ndarray]:
+    """Lines among which every rotation axis of the features' stabilizer lies (for a single point).
 
+    The stabilizer of all features lies inside the stabilizer of each block, so the candidates
+    of one block suffice; the lowest nonzero L gives the fewest. An L=1 block gives its direction,
+    L=2 the eigenvectors of its quadratic form; higher L the extrema of its spherical function.
+    Axes of operations that flip a block's sign lie between those: cross products and
+    bisectors of pairs of them are added.
+    """
     a = structure.features[0]
-    axes = []
-    k = 0
-    grid = _fibonacci(1500)
+    blocks, k = [], 0
     for mul, l, _ in parse_irreps(structure.feature_irreps):
         for _ in range(mul):
             v = a[k:k + 2 * l + 1]
             k += 2 * l + 1
-            if l == 0 or np.linalg.norm(v) < 1e-12:
-                continue
-            if l == 1:
-                axes.append(v / np.linalg.norm(v))
-                continue
-            Y = o3.spherical_harmonics(l, torch.as_tensor(grid), normalize=True).numpy()
-            f = Y @ v
-            if l == 2:
-                # f(u) = uᵀ Q u: the eigenvectors of Q are its axes
-                M = np.stack([grid[:, i] * grid[:, j] for i in range(3) for j in range(3)], axis=1)
-                Q = np.linalg.lstsq(M, f, rcond=None)[0].reshape(3, 3)
-                axes.extend(np.linalg.eigh((Q + Q.T) / 2)[1].T)
-            axes.extend(_refine(l, v, u, sign) for u, sign in _extrema(grid, f))
-    # rotation axes of a stabilizer also lie on cross products and bisectors of other axes
-    base = _unique_lines(axes)
+            if l > 0 and np.max(np.abs(v)) > ftol:
+                blocks.append((l, v))
+    l, v = min(blocks, key=lambda b: b[0])
+    if l == 1:
+        base = [v / np.linalg.norm(v)]
+    else:
+        import torch
+        from e3nn import o3
+
+        grid = _fibonacci(1500)
+        f = o3.spherical_harmonics(l, torch.as_tensor(grid), normalize=True).numpy() @ v
+        base = [_refine(l, v, u, sign) for u, sign in _extrema(grid, f)]
+        if l == 2:
+            # f(u) = uᵀ Q u: the eigenvectors of Q are its axes
+            M = np.stack([grid[:, i] * grid[:, j] for i in range(3) for j in range(3)], axis=1)
+            Q = np.linalg.lstsq(M, f, rcond=None)[0].reshape(3, 3)
+            base.extend(np.linalg.eigh((Q + Q.T) / 2)[1].T)
+    base = _unique_lines(base)
     extra = []
     for i in range(len(base)):
         for j in range(i + 1, len(base)):
-            c = np.cross(base[i], base[j])
-            if np.linalg.norm(c) > 1e-6:
-                extra.append(c / np.linalg.norm(c))
-            for s in (1, -1):
-                b = base[i] + s * base[j]
-                if np.linalg.norm(b) > 1e-6:
-                    extra.append(b / np.linalg.norm(b))
-    return _unique_lines(base + extra)
+            extra.append(np.cross(base[i], base[j]))
+            extra.extend([base[i] + base[j], base[i] - base[j]])
+    if len(base) == 1:  # one direction: any perpendicular axis is as good as another for C2'
+        extra.append(np.cross(base[0], np.eye(3)[int(np.argmin(np.abs(base[0])))]))
+    return _unique_lines(base + [e for e in extra if np.linalg.norm(e) > 1e-6])
 
 
 def _fibonacci(n: int) -> np.ndarray:
@@ -316,35 +325,35 @@ def _extrema(grid: np.ndarray, f: np.ndarray) -> list[tuple[np.ndarray, int]]:
 
 
 def _unique_lines(axes) -> list[np.ndarray]:
-    out: list[np.ndarray] = []
-    for u in axes:
-        u = np.asarray(u, dtype=float)
-        u = u / np.linalg.norm(u)
-        if not any(abs(abs(np.dot(u, w)) - 1) < 1e-6 for w in out):
-            out.append(canonical_axis(u))
-    return out
+    """Distinct lines (u and −u are one), each with a canonical direction."""
+    if not len(axes):
+        return []
+    U = np.array(axes, dtype=float)
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    keep: list[int] = []
+    for i in range(len(U)):
+        if not keep or np.max(np.abs(U[keep] @ U[i])) < 1 - 1e-6:
+            keep.append(i)
+    return [canonical_axis(U[i]) for i in keep]
 
 
-def single_point_group(structure: Structure, center, tol) -> PointGroup:
-    """Group of one point: Kh (O(3)), lowered by the point's features."""
+def single_point_group(structure: Structure, center, tol, ftol) -> PointGroup:
+    """Group of one point: Kh (O(3)), lowered by the point's features (compared within ftol)."""
     n = len(structure)
     ident = np.arange(n)
-    z, x = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
-    frame = np.eye(3)
-    if not _nontrivial_features(structure):
+    if not _nontrivial_features(structure, ftol):
         return _full(structure, "Kh", center, tol)
     a = structure.features
-    only_scalars = all(l == 0 for _, l, _ in parse_irreps(structure.feature_irreps))
-    if only_scalars:
-        pseudo = [k for k, (mul, l, p) in enumerate(_expand(structure.feature_irreps)) if p == -1]
-        name = "K" if np.max(np.abs(a[:, pseudo]), initial=0.0) > tol else "Kh"
-        return _full(structure, name, center, tol)
+    expanded = _expand(structure.feature_irreps)
+    if np.max(np.abs(a[:, [k for k, (_, l, _) in enumerate(expanded) if l > 0]]), initial=0.0) <= ftol:
+        # only (pseudo)scalars: a nonzero pseudoscalar is flipped by every improper operation
+        return _full(structure, "K", center, tol)
     mats, perms = [], []
-    for u in _candidate_axes(structure):
-        fam = _Families(structure, u, ident, tol)
+    for u in _candidate_axes(structure, ftol):
+        fam = _Families(structure, u, ident, ftol)
         rz = fam.zeros("rot")
         if isinstance(rz, str):
-            return _axial_group(structure, u, ident, center, tol)
+            return _axial_group(structure, u, ident, center, tol, ftol)
         for f in ("rot", "improper"):
             for t in fam.zeros(f):
                 mats.append(fam.matrices(f, t)[0])
@@ -352,7 +361,6 @@ def single_point_group(structure: Structure, center, tol) -> PointGroup:
     if not mats:
         mats, perms = [np.eye(3)], [ident]
     mats, perms = close_by_matrix(mats, perms)
-    del z, x, frame
     return build_point_group(mats, perms, center, tol)
 
 

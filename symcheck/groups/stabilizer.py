@@ -40,12 +40,13 @@ def stabilizer(
 ) -> PointGroup:
     """Stab_G(y): the elements of ``group`` (the group of ``structure``) that leave the field y unchanged.
 
-    Finite groups keep the elements that change y by at most ``tol``, so the result shares the
-    group's exact matrices; infinite groups are searched again with y as a feature (the
-    one-parameter scans of the detector), which finds any closed subgroup.
+    ``tol`` bounds the change of the field's entries (in the field's units). Finite groups keep
+    the elements that change y by at most that, so the result shares the group's exact
+    matrices; infinite groups are searched again with y as a feature (the one-parameter scans
+    of the detector), which finds any closed subgroup.
     """
     if group.order is None:
-        return point_group(augmented(structure, field, irreps, per_point), tol)
+        return point_group(augmented(structure, field, irreps, per_point), group.tol, feature_tol=tol)
     change = field_change(group, field, irreps, per_point)
     keep = [op for op, c in zip(group.operations, change) if c <= tol]
     return subgroup(group, keep)
