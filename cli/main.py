@@ -96,18 +96,28 @@ def group(
     file: Path = typer.Argument(..., help="Structure file (xyz, extxyz, cif, POSCAR, … through ASE)."),
     tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
     ladder: bool = typer.Option(False, "--ladder", help="Also the group at tolerances from 1e-6 to 0.5 Å."),
+    lattice: Path | None = typer.Option(None, "--lattice", help="Draw the subgroup lattice to this PNG."),
+    characters: bool = typer.Option(False, "--characters", help="Print the character table."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """The point group of a structure: name, order, operations by kind, equivalent atoms."""
     structure = sc.read(file)
     pg = symmetry_group(structure, tol=tol)
     steps = sc.tolerance_ladder(structure) if ladder else None
+    sub = _lattice(pg, lattice, highlight=None, title=f"subgroups of {pg.pretty_name}") if lattice else None
+    table = _character_table(pg) if characters else None
     if as_json:
         data = pg.as_dict()
         data["file"] = str(file)
         data["atoms"] = len(structure)
         if steps is not None:
             data["ladder"] = [step.as_dict() for step in steps]
+        if sub is not None:
+            data["subgroups"] = len(sub.subgroups)
+            data["subgroup_classes"] = len(sub.classes)
+            data["lattice"] = str(lattice)
+        if table is not None:
+            data["character_table"] = table.as_dict()
         _emit_json(data)
         return
     order = "infinite" if pg.order is None else str(pg.order)
@@ -127,13 +137,37 @@ def group(
     orbits = ["{" + ",".join(str(i) for i in o) + "}" for o in pg.equivalent_atoms]
     out.print(f"equivalent atoms ({len(orbits)} sets): " + " ".join(orbits[:20]) + (" …" if len(orbits) > 20 else ""))
     if steps is not None:
-        table = Table(title="tolerance ladder", title_justify="left", header_style="bold")
+        ladder_table = Table(title="tolerance ladder", title_justify="left", header_style="bold")
         for col in ("tol (Å)", "group", "order", "distance to it (Å)"):
-            table.add_column(col, justify="right" if col != "group" else "left")
+            ladder_table.add_column(col, justify="right" if col != "group" else "left")
         for step in steps:
-            table.add_row(f"{step.tol:g}", step.group.pretty_name, str(step.group.order or "∞"),
-                          f"{step.distance:.3g}")
-        out.print(table)
+            ladder_table.add_row(f"{step.tol:g}", step.group.pretty_name, str(step.group.order or "∞"),
+                                 f"{step.distance:.3g}")
+        out.print(ladder_table)
+    if table is not None:
+        out.print(table.text())
+    if sub is not None:
+        out.print(f"subgroup lattice: {len(sub.subgroups)} subgroups in {len(sub.classes)} conjugacy classes, "
+                  f"drawn to {lattice}")
+
+
+def _lattice(G, path: Path, highlight, title: str):
+    """Draw G's subgroup lattice (finite point groups only) and return it."""
+    from symcheck.groups.lattice import draw_lattice, subgroup_lattice
+
+    if G.order is None or isinstance(G, sc.groups.SpaceGroup):
+        _fail(f"the subgroup lattice needs a finite point group, not {G.pretty_name}")
+    sub = subgroup_lattice(G)
+    draw_lattice(sub, path, highlight=highlight(sub) if highlight else None, title=title)
+    return sub
+
+
+def _character_table(G):
+    from symcheck.groups.characters import character_table
+
+    if G.order is None or isinstance(G, sc.groups.SpaceGroup):
+        _fail(f"character tables need a finite point group, not {G.pretty_name}")
+    return character_table(G)
 
 
 @app.command()
@@ -169,6 +203,8 @@ def analyze(
     so3: bool = typer.Option(False, "--so3", help="Analyse a rotation-only model (parity ignored)."),
     match: bool = typer.Option(False, "--match", help="Pair the atoms by minimal displacement, not by order."),
     near_tol: float = typer.Option(0.1, help="Warn about higher groups this close (Å) that the target breaks."),
+    lattice: Path | None = typer.Option(None, "--lattice", help="Draw G's subgroup lattice with the path G → H."),
+    neumann: bool = typer.Option(False, "--neumann", help="Print the Neumann table per irrep of G."),
     check: bool = typer.Option(False, "--check", help="Exit with code 1 when the task is not learnable."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
@@ -178,10 +214,27 @@ def analyze(
     start, end = _read_pair(input_file, target_file)
     task = sc.Task.displacement(start, end, encoding=encoding, lmax=signal_lmax, match=match)
     report = sc.analyze(task, tol=tol, so3=so3, lmax=lmax, near_tol=near_tol)
+    G, H = report.input_group, report.target_group
+    sub = None
+    if lattice:
+        sub = _lattice(G, lattice, highlight=lambda L: L.path(H), title=f"{G.pretty_name} → {H.pretty_name}")
+    per_irrep = report.neumann_by_irrep() if neumann else None
     if as_json:
-        _emit_json(report.as_dict())
+        data = report.as_dict()
+        if sub is not None:
+            data["lattice"] = {"file": str(lattice), "subgroups": len(sub.subgroups),
+                               "subgroup_classes": len(sub.classes),
+                               "path": [sub.classes[i].label for i in sub.path(H)]}
+        if per_irrep is not None:
+            data["neumann_by_irrep"] = per_irrep
+        _emit_json(data)
     else:
         _print_analysis(report)
+        if sub is not None:
+            out.print("symmetry breaking path: " + " → ".join(sub.classes[i].label for i in sub.path(H))
+                      + f" (lattice drawn to {lattice})")
+        if per_irrep is not None:
+            _print_neumann(per_irrep, G)
     if check and not report.learnable:
         raise typer.Exit(1)
 
@@ -228,6 +281,18 @@ def _print_analysis(report) -> None:
         out.print(table)
         if len(report.suggestions) > 12:
             out.print(f"… and {len(report.suggestions) - 12} more (--json lists all)")
+
+
+def _print_neumann(per_irrep: dict, G) -> None:
+    labels = list(next(iter(per_irrep.values())))
+    table = Table(title=f"Neumann table: copies of each irrep of {G.pretty_name} in each O(3) irrep",
+                  title_justify="left", header_style="bold")
+    table.add_column("O(3)")
+    for label in labels:
+        table.add_column(label, justify="right")
+    for lp, counts in per_irrep.items():
+        table.add_row(lp, *[str(counts[label]) if counts[label] else "·" for label in labels])
+    out.print(table)
 
 
 def _sites(sites) -> str:

@@ -36,6 +36,9 @@ class Suggestion:
     reaches_target : True when the stabilizer is exactly H, so the task becomes learnable.
     candidate_dim : dimension of W = Fix_H ⊖ Fix_G for this irrep and scope.
     sites : atoms that carry a per-point field (None for global features).
+    irrep_label : the irrep(s) of G the feature transforms as (Mulliken, e.g. ``"B1g"``), for
+        finite point groups.
+    group_name : the name of G, for the label.
     """
 
     irreps: str
@@ -47,6 +50,8 @@ class Suggestion:
     reaches_target: bool
     candidate_dim: int
     sites: tuple[int, ...] | None = None
+    irrep_label: str | None = None
+    group_name: str | None = None
 
     @property
     def L(self) -> int:
@@ -61,9 +66,10 @@ class Suggestion:
     @property
     def description(self) -> str:
         """One line: what to add, e.g. ``the global L=2 feature x**2 - y**2 (2e)``."""
+        label = f", transforms as {self.irrep_label} of {self.group_name}" if self.irrep_label else ""
         if self.scope == "global":
-            return f"the global L={self.L} feature {self.polynomial} ({self.irreps})"
-        return f"a per-point {self.irreps} field: {self.polynomial}"
+            return f"the global L={self.L} feature {self.polynomial} ({self.irreps}){label}"
+        return f"a per-point {self.irreps} field: {self.polynomial}{label}"
 
     def rank_key(self) -> tuple:
         """Ranking: fixes first, then global before per-point, lowest L, smallest W, smallest orbit, even."""
@@ -88,6 +94,7 @@ class Suggestion:
             "reaches_target": self.reaches_target,
             "candidate_dim": self.candidate_dim,
             "sites": None if self.sites is None else list(self.sites),
+            "irrep_label": self.irrep_label,
             "vector": np.round(self.vector, 12).tolist(),
             "description": self.description,
         }
@@ -172,7 +179,25 @@ def suggest(
     out.extend(_per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol))
     if not any(s.reaches_target for s in out):
         out.extend(_pairs(G, H, structure, [s for s in out if s.scope == "global"], tol))
-    return sorted(out, key=Suggestion.rank_key)
+    return sorted(_with_irrep_labels(G, out), key=Suggestion.rank_key)
+
+
+def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion]) -> list[Suggestion]:
+    """Name the irrep of G each feature transforms as (finite point groups; crystals and ∞ groups: none)."""
+    from dataclasses import replace
+
+    from .groups.crystal import SpaceGroup
+
+    if G.order is None or isinstance(G, SpaceGroup) or not suggestions:
+        return suggestions
+    from .groups.characters import character_table, irrep_labels
+
+    table = character_table(G)
+    return [
+        replace(s, irrep_label="+".join(irrep_labels(G, s.vector, s.irreps, s.scope != "global", table=table)),
+                group_name=G.name)
+        for s in suggestions
+    ]
 
 
 def _same_group(A: PointGroup, B: PointGroup) -> bool:

@@ -88,6 +88,18 @@ class Analysis:
                    f"{self.target_group.pretty_name}; the closest is {best.description}"
         return f"add {best.description}"
 
+    def neumann_by_irrep(self) -> dict | None:
+        """Copies of each irrep of G in each O(3) irrep L ≤ lmax (finite point groups; else None)."""
+        from .groups.crystal import SpaceGroup
+
+        G = self.input_group
+        if G.order is None or isinstance(G, SpaceGroup):
+            return None
+        from .groups.characters import neumann_by_irrep
+
+        lmax = max(int(k[:-1]) for k in self.neumann)
+        return neumann_by_irrep(G, lmax)
+
     def as_dict(self) -> dict:
         """Plain-JSON form used by ``symcheck analyze --json``."""
 
