@@ -283,6 +283,132 @@ def _print_analysis(report) -> None:
             out.print(f"… and {len(report.suggestions) - 12} more (--json lists all)")
 
 
+@app.command()
+@reports_errors
+def train(
+    input_file: Path | None = typer.Argument(None, metavar="[INPUT]", help="Start structure."),
+    target_file: Path | None = typer.Argument(None, metavar="[TARGET]", help="End structure (same atoms)."),
+    auto_break: bool = typer.Option(False, "--auto-break", help="Add the best symmetry-breaking feature."),
+    break_spec: str | None = typer.Option(
+        None, "--break", help="Breaking feature: auto, a suggestion number, or IRREP:POLYNOMIAL (e.g. '2e:x**2-y**2')."
+    ),
+    encoding: str = typer.Option("signal", help="Target encoding: signal (the tutorial's) or vector (1o)."),
+    steps: int = typer.Option(1000, help="Most training steps (stops early once the prediction is confirmed)."),
+    lr: float = typer.Option(1e-3, help="Adam learning rate."),
+    seed: int = typer.Option(0, help="Seed of the initial weights."),
+    device: str = typer.Option("auto", help="auto (CUDA when present), cpu or cuda."),
+    tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
+    match: bool = typer.Option(False, "--match", help="Pair the atoms by minimal displacement, not by order."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write loss curve, output signals and result.json here."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """Train the tutorial's e3nn network on the task and check the loss against the predicted floor."""
+    from symcheck.breaking import parse_breaking
+
+    if auto_break and break_spec is not None:
+        _fail("give --auto-break or --break, not both")
+    if steps <= 0:
+        _fail(f"--steps must be positive, got {steps}")
+    start, end = _read_pair(input_file, target_file)
+    task = sc.Task.displacement(start, end, encoding=encoding, match=match)
+    report = sc.analyze(task, tol=tol)
+    spec = "auto" if auto_break else break_spec
+    breaking = parse_breaking(spec, report) if spec is not None else None
+    if breaking is not None and not breaking.reaches_target and not as_json:
+        left = ("another " if breaking.stabilizer == report.target_group.name else "") + breaking.stabilizer
+        err.print(f"[yellow]note:[/] {breaking.description} leaves {left}, not the target's "
+                  f"{report.target_group.pretty_name}: the task stays unlearnable")
+    with _progress(as_json, steps, report.loss_floor) as update:
+        result = sc.train(task, breaking=breaking, steps=steps, lr=lr, seed=seed, device=device,
+                          analysis=report, progress=update)
+    files = _write_train_outputs(out_dir, task, result) if out_dir else {}
+    if as_json:
+        data = result.as_dict()
+        data["input"] = report.as_dict()["input"]
+        data["target"] = report.as_dict()["target"]
+        data["files"] = {k: str(v) for k, v in files.items()}
+        _emit_json(data)
+        return
+    style = "green" if result.verdict == "confirmed" else "red"
+    out.print(f"[bold {style}]{result.verdict.upper()}[/]: {result.reason}")
+    out.print(f"input {report.input_group.pretty_name}, target keeps {report.target_group.pretty_name}; "
+              f"breaking: {result.breaking or 'none'}")
+    out.print(f"{result.steps} steps in {result.seconds:.2f} s on {result.device}; "
+              f"equivariance error {result.equivariance_error:.1e}")
+    for name, path in files.items():
+        out.print(f"wrote {path} ({name})")
+
+
+def _progress(quiet: bool, total: int, floor: float):
+    """A rich progress bar with the live loss and the predicted floor (a no-op when quiet)."""
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def bar():
+        if quiet or not out.is_terminal:
+            yield None
+            return
+        with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("loss {task.fields[loss]:.3e}  floor " + f"{floor:.3e}"),
+                      TimeElapsedColumn(), console=err, transient=True) as progress:
+            task_id = progress.add_task("train", total=total, loss=float("nan"))
+            yield lambda step, loss: progress.update(task_id, completed=step, loss=loss)
+
+    return bar()
+
+
+def _write_train_outputs(out_dir: Path, task, result) -> dict:
+    from symcheck import plots
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"loss curve": plots.loss_curves([("training", result.losses, result.predicted_floor)],
+                                             out_dir / "loss.png")}
+    if task.encoding == "signal":
+        files["output signals"] = plots.signals_figure(
+            task.structure.positions, result.output, task.lmax, out_dir / "signals.png",
+            title=f"output after {result.steps} steps ({result.verdict})",
+            end_positions=task.end.positions, displacements=task.displacements)
+    path = out_dir / "result.json"
+    path.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    files["result"] = path
+    return files
+
+
+@app.command()
+@reports_errors
+def demo(
+    out_dir: Path = typer.Option(Path("symcheck-demo"), "--out", help="Folder for the figures."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+) -> None:
+    """The tutorial end to end: its three tasks analysed, trained and judged, with figures."""
+    from symcheck.demo import run_demo
+
+    if as_json:
+        _emit_json(run_demo(out_dir).as_dict())
+        return
+    with err.status("analysing and training the tutorial's three tasks …"):
+        result = run_demo(out_dir)
+    table = Table(title="symcheck demo: the e3nn tutorial 'Simple Tasks and Symmetry'", title_justify="left",
+                  header_style="bold", pad_edge=False)
+    for col in ("task", "G", "H", "floor", "final loss", "<1e-4 at", "verdict", "s"):
+        table.add_column(col, justify="right" if col in ("floor", "final loss", "<1e-4 at", "s") else "left",
+                         no_wrap=col != "task")
+    for row in result.rows:
+        floor = 0.0 if row.predicted_floor < 1e-20 else row.predicted_floor
+        table.add_row(row.task, row.input_group, row.target_group, f"{floor:.2e}", f"{row.final_loss:.2e}",
+                      str(row.below_1e4_step or "never"),
+                      f"[green]{row.verdict}[/]" if row.verdict == "confirmed" else f"[red]{row.verdict}[/]",
+                      f"{row.seconds:.1f}")
+    out.print(table)
+    out.print("G: the input's group (with the breaking feature for task 3), H: what the target keeps; "
+              "floor: the exact loss floor of any equivariant model.")
+    out.print(f"Task 3 breaks the symmetry with {result.rows[2].breaking}.")
+    out.print(f"figures in {out_dir}/: " + ", ".join(Path(p).name for p in result.figures.values()))
+    out.print(f"total {result.seconds:.1f} s")
+
+
 def _print_neumann(per_irrep: dict, G) -> None:
     labels = list(next(iter(per_irrep.values())))
     table = Table(title=f"Neumann table: copies of each irrep of {G.pretty_name} in each O(3) irrep",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import SymcheckError
 from .groups.pointgroup import PointGroup
 from .groups.stabilizer import stabilizer
 from .reps import field_fixed_space, fixed_space, null_space
@@ -201,7 +202,13 @@ def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion]) -> list[Sug
 
 
 def _same_group(A: PointGroup, B: PointGroup) -> bool:
-    return A.name == B.name and A.order == B.order
+    """The same subgroup of G (not merely the same name: D4h has two D2h subgroups)."""
+    if A.name != B.name or A.order != B.order:
+        return False
+    if A.order is None:
+        return abs(abs(float(A.principal_axis @ B.principal_axis)) - 1) < 1e-6
+    keys = {(op.permutation.tobytes(), (np.round(op.matrix, 6) + 0.0).tobytes()) for op in A.operations}
+    return all((op.permutation.tobytes(), (np.round(op.matrix, 6) + 0.0).tobytes()) in keys for op in B.operations)
 
 
 def _candidates(W: np.ndarray, shape, seed: int = 0):
@@ -349,3 +356,39 @@ def neumann_table(G: PointGroup, lmax: int = 4) -> dict[str, int]:
 
 
 __all__ = ["Suggestion", "suggest", "candidate_space", "neumann_table", "null_space", "irrep_name"]
+
+
+def parse_breaking(spec: str, analysis) -> Suggestion | None:
+    """A breaking feature from a command-line spec.
+
+    Parameters
+    ----------
+    spec : ``"auto"`` (the best suggestion), ``"N"`` (the N-th suggestion, from 1), or
+        ``"IRREP:POLYNOMIAL"`` for a global feature given by its Cartesian polynomial, e.g.
+        ``"2e:x**2 - y**2"`` or ``"1o:z"``.
+    analysis : ``analyze(task)`` of the task the feature is for.
+    """
+    text = str(spec).strip()
+    if text == "auto":
+        return None if analysis.learnable else (analysis.suggestions[0] if analysis.suggestions else None)
+    if text.isdigit():
+        k = int(text)
+        if not 1 <= k <= len(analysis.suggestions):
+            raise SymcheckError(f"--break {text}: there are {len(analysis.suggestions)} suggestions (1 to "
+                                f"{len(analysis.suggestions)})")
+        return analysis.suggestions[k - 1]
+    irreps, sep, poly = text.partition(":")
+    parsed = parse_irreps(irreps.strip()) if sep else None
+    if not sep or len(parsed) != 1 or parsed[0][0] != 1:
+        raise SymcheckError(f"unknown --break spec {text!r} (use auto, a suggestion number, or IRREP:POLYNOMIAL "
+                            "such as '2e:x**2 - y**2')")
+    from .polynomials import vector_from_polynomial
+
+    _, l, p = parsed[0]
+    v = vector_from_polynomial(poly, l)
+    v = v / np.linalg.norm(v)
+    G, H = analysis.input_group, analysis.target_group
+    S = stabilizer(G, analysis.task.structure, v, irrep_name(l, p), False, 1e-6)
+    W = candidate_space(G, H, irrep_name(l, p), per_point=False)
+    return Suggestion(irrep_name(l, p), "global", v, _polynomial(v, l, p), S.name, S.order, _same_group(S, H),
+                      W.shape[1])

@@ -319,6 +319,10 @@ def task_figure(panels: Sequence[tuple[Any, Any, str, str | None]], path: str | 
 # ------------------------------------------------------------------------------------ 2. losses
 
 
+#: A floor this small relative to the curve's largest loss is rounding error around an exact 0.
+FLOOR_ZERO = 1e-20
+
+
 def loss_curves(
     curves: Sequence[tuple[str, Any, float | None]],
     path: str | Path,
@@ -343,7 +347,9 @@ def loss_curves(
         steps = np.arange(len(y))
         y = np.where(y > 0, y, np.nan)
         name = label
-        if floor is not None and floor <= 0:
+        if floor is not None and floor <= FLOOR_ZERO * max(float(np.nanmax(y)), 1e-300):
+            floor = 0.0  # a learnable task's floor is zero up to rounding (1e-34): do not draw it
+        if floor == 0.0:
             name = f"{label} (predicted floor 0)"
         ax.semilogy(steps, y, color=colour, lw=1.8, label=name)
         if floor is not None and floor > 0:

@@ -69,6 +69,9 @@ class TrainResult:
     output : the trained network's output, shape of the task's target.
     threshold_loss : loss a learnable task had to fall below (threshold × mean square).
     device : where it trained (``"cpu"``, ``"cuda"``).
+    rotation : the first random rotation of the equivariance check (3 × 3).
+    rotated_output : the trained network's output on the input rotated by ``rotation`` (for
+        figures of the equivariance check; it should equal D(R)·output).
     """
 
     losses: np.ndarray
@@ -84,12 +87,31 @@ class TrainResult:
     output: np.ndarray
     threshold_loss: float = 0.0
     device: str = "cpu"
+    rotation: np.ndarray | None = None
+    rotated_output: np.ndarray | None = None
+
+    def as_dict(self) -> dict:
+        """Plain-JSON form used by ``symcheck train --json`` (without the arrays of outputs)."""
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "final_loss": self.final_loss,
+            "predicted_floor": self.predicted_floor,
+            "learnable": self.learnable,
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "equivariance_error": self.equivariance_error,
+            "breaking": self.breaking,
+            "threshold_loss": self.threshold_loss,
+            "device": self.device,
+            "losses": [float(v) for v in self.losses],
+        }
 
 
 def train(
     task,
     breaking=None,
-    steps: int = 300,
+    steps: int = 1000,
     lr: float = 1e-3,
     seed: int = 0,
     device: str = "auto",
@@ -252,7 +274,10 @@ def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, a
     with torch.no_grad():
         out = net(x, geo)
         output = (out.mean(0) if pool else out).detach().cpu().double().numpy()
-        eq_err = equivariance_error(net, x, pos, layout, graph=geo.graph, cell=cell, pbc=pbc, seed=seed, pool=pool)
+        with default_dtype(torch.float64):
+            eq_err, (rotation, rotated) = _equivariance_error(
+                net, x, pos, o3.Irreps(layout), geo.graph, cell, pbc, seed, pool, N_ROTATIONS, x.dtype, x.device
+            )
     return TrainResult(
         losses=losses_np,
         final_loss=final,
@@ -267,6 +292,8 @@ def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, a
         output=output,
         threshold_loss=threshold_loss,
         device=torch_device.type,
+        rotation=rotation,
+        rotated_output=rotated,
     )
 
 
@@ -326,10 +353,11 @@ def equivariance_error(
     irreps_in = o3.Irreps(irreps_in)
     dtype, device = x.dtype, x.device
     with default_dtype(torch.float64), torch.no_grad():
-        return _equivariance_error(net, x, pos, irreps_in, graph, cell, pbc, seed, pool, n_rotations, dtype, device)
+        return _equivariance_error(net, x, pos, irreps_in, graph, cell, pbc, seed, pool, n_rotations, dtype, device)[0]
 
 
-def _equivariance_error(net, x, pos, irreps_in, graph, cell, pbc, seed, pool, n_rotations, dtype, device) -> float:
+def _equivariance_error(net, x, pos, irreps_in, graph, cell, pbc, seed, pool, n_rotations, dtype, device):
+    """(max error, (first rotation, output on the input rotated by it))."""
     gen = np.random.default_rng(seed + 12345)
     pos64 = pos.detach().to(torch.float64).cpu()
 
@@ -339,7 +367,7 @@ def _equivariance_error(net, x, pos, irreps_in, graph, cell, pbc, seed, pool, n_
         return out.mean(0) if pool else out
 
     ref = run(pos64, x, cell).double().cpu()
-    worst = 0.0
+    worst, first = 0.0, None
     for k in range(n_rotations):
         q, _ = np.linalg.qr(gen.normal(size=(3, 3)))
         q *= np.sign(np.linalg.det(q))
@@ -351,7 +379,9 @@ def _equivariance_error(net, x, pos, irreps_in, graph, cell, pbc, seed, pool, n_
         c = None if cell is None else np.asarray(cell) @ q.T
         out = run(pos64 @ R.T, x @ d_in.T, c).double().cpu()
         worst = max(worst, float((out - ref @ d_out.T).abs().max()))
-    return worst
+        if first is None:
+            first = (q, out.numpy())
+    return worst, first
 
 
 def _resolve_device(device: str) -> torch.device:
