@@ -88,9 +88,14 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: flo
 def _check_separation(Y: np.ndarray, tol: float, where: str) -> None:
     if len(Y) < 2:
         return
-    from scipy.spatial import cKDTree
+    if len(Y) <= 64:  # small sets: all pairs is cheaper than building a tree
+        d = np.linalg.norm(Y[:, None] - Y[None], axis=-1)
+        d[np.diag_indices(len(Y))] = np.inf
+        pairs = np.argwhere(d <= tol)
+    else:
+        from scipy.spatial import cKDTree
 
-    pairs = cKDTree(Y).query_pairs(tol, output_type="ndarray")
+        pairs = cKDTree(Y).query_pairs(tol, output_type="ndarray")
     if len(pairs):
         i, j = (int(k) for k in pairs[0])
         d = float(np.linalg.norm(Y[i] - Y[j]))
@@ -362,17 +367,18 @@ def build_point_group(mats, perms, center, tol) -> PointGroup:
 def _sort_key(op: SymmetryOperation):
     """E first, then rotations by order (high first), then i, mirrors, improper rotations."""
     kind = op.kind
+    axis = () if op.axis is None else tuple(np.round(op.axis, 6).tolist())
     if kind == "E":
-        return (0, 0, 0, "")
+        return (0, 0, 0, "", ())
     if kind.startswith("C"):
         n, _, k = kind[1:].partition("^")
-        return (1, -int(n), int(k or 1), "" if op.axis is None else str(np.round(op.axis, 6)))
+        return (1, -int(n), int(k or 1), "", axis)
     if kind == "i":
-        return (2, 0, 0, "")
+        return (2, 0, 0, "", ())
     if kind.startswith("σ"):
-        return (3, 0, 0, kind + str(np.round(op.axis, 6)))
+        return (3, 0, 0, kind, axis)
     n, _, k = kind[1:].partition("^")
-    return (4, -int(n), int(k or 1), str(np.round(op.axis, 6)))
+    return (4, -int(n), int(k or 1), "", axis)
 
 
 def _generators(ops: list[SymmetryOperation]) -> list[SymmetryOperation]:

@@ -91,7 +91,7 @@ def classify(mats: list[np.ndarray]) -> tuple[str, np.ndarray]:
     axes = _axes_with_orders(mats)
     improper = [R for R in mats if np.linalg.det(R) < 0]
     has_inversion = any(np.allclose(R, -np.eye(3), atol=1e-6) for R in improper)
-    mirrors = [operation_kind(R)[1] for R in improper if operation_kind(R)[0] == "σ"]
+    mirrors = [axis for kind, axis in map(operation_kind, improper) if kind == "σ"]
     high = [(u, n) for u, n in axes if n >= 3]
 
     if len(high) > 1:
