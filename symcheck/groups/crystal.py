@@ -16,16 +16,10 @@ import numpy as np
 from ..errors import SymcheckError
 from ..structure import Structure
 from .naming import operation_kind
-from .pointgroup import PointGroup, SymmetryOperation
+from .pointgroup import HERMANN_MAUGUIN, PointGroup, SymmetryOperation
 
 # Schoenflies names of spglib's Hermann–Mauguin point-group symbols
-_HM_TO_SCHOENFLIES = {
-    "1": "C1", "-1": "Ci", "2": "C2", "m": "Cs", "2/m": "C2h", "222": "D2", "mm2": "C2v", "mmm": "D2h",
-    "4": "C4", "-4": "S4", "4/m": "C4h", "422": "D4", "4mm": "C4v", "-42m": "D2d", "4/mmm": "D4h",
-    "3": "C3", "-3": "S6", "32": "D3", "3m": "C3v", "-3m": "D3d", "6": "C6", "-6": "C3h", "6/m": "C6h",
-    "622": "D6", "6mm": "C6v", "-6m2": "D3h", "6/mmm": "D6h", "23": "T", "m-3": "Th", "432": "O",
-    "-43m": "Td", "m-3m": "Oh",
-}  # fmt: skip
+_HM_TO_SCHOENFLIES = {hm: name for name, hm in HERMANN_MAUGUIN.items()}
 
 
 @dataclass(frozen=True)
@@ -104,9 +98,7 @@ class SpaceGroup(PointGroup):
             site_symmetry=list(self.site_symmetry),
             cell=np.round(self.cell, 9).tolist(),
         )
-        d["point_group_hermann_mauguin"] = next(
-            (hm for hm, s in _HM_TO_SCHOENFLIES.items() if s == self.point_group), None
-        )
+        d["point_group_hermann_mauguin"] = HERMANN_MAUGUIN.get(self.point_group)
         return d
 
 
