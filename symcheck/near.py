@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SymcheckError
-from .groups import DEFAULT_TOL, PointGroup, check_tolerance, expected_order, point_group
+from .groups import DEFAULT_TOL, PointGroup, SpaceGroup, check_tolerance, expected_order, symmetry_group
 from .reps import project
 from .structure import Structure
 
@@ -82,8 +82,19 @@ def symmetry_distance(structure: Structure, group: PointGroup) -> float:
 
 
 def _symmetrized_positions(structure: Structure, group: PointGroup) -> np.ndarray:
-    Y = structure.positions - group.center
-    return project(group, "1o", Y, per_point=True) + group.center
+    """Positions projected onto the group's fixed space (the Reynolds average of g·r)."""
+    if not isinstance(group, SpaceGroup):
+        Y = structure.positions - group.center
+        return project(group, "1o", Y, per_point=True) + group.center
+    # crystals: g·r_i = R r_i + t lands on r_σ(i) up to a lattice vector, which is taken off
+    pos, cell = structure.positions, structure.cell
+    inv = np.linalg.inv(cell)
+    total = np.zeros_like(pos)
+    for op in group.operations:
+        moved = pos @ op.matrix.T + op.translation
+        lattice = np.round((moved - pos[op.permutation]) @ inv) @ cell
+        total[op.permutation] += moved - lattice
+    return total / len(group.operations)
 
 
 def tolerance_ladder(structure: Structure, tols=LADDER_TOLS) -> list[LadderStep]:
@@ -94,9 +105,9 @@ def tolerance_ladder(structure: Structure, tols=LADDER_TOLS) -> list[LadderStep]
     steps = []
     for tol in sorted(tols):
         try:
-            g = point_group(structure, tol)
+            g = symmetry_group(structure, tol)
         except SymcheckError as exc:
-            if "closer than the tolerance" in str(exc):
+            if "closer than the tolerance" in str(exc) or "overlap through the periodic images" in str(exc):
                 break
             raise
         steps.append(LadderStep(float(tol), g, symmetry_distance(structure, g)))
@@ -109,15 +120,17 @@ def symmetrize(structure: Structure, group: str | None = None, tol: float = DEFA
     Parameters
     ----------
     structure : the input.
-    group : Schoenflies name of the wanted group; it must be the group found at ``tol`` or at
-        some larger tolerance on the ladder. None: the group found at ``tol``.
+    group : name of the wanted group (Schoenflies, or for crystals the international symbol such
+        as ``"Pm-3m"``); it must be the group found at ``tol`` or at some larger tolerance on the
+        ladder. None: the group found at ``tol``.
     tol : tolerance (Å) of the detection the wanted group must contain.
     """
     tol = check_tolerance(tol)
     where = f"{structure.source}: " if structure.source else ""
-    G = point_group(structure, tol)
+    G = symmetry_group(structure, tol)
     if group is not None and group != G.name:
-        _check_group_name(group, where)
+        if not structure.periodic:
+            _check_group_name(group, where)
         found = None
         for step in tolerance_ladder(structure, [t for t in LADDER_TOLS if t > tol]):
             if step.group.name == group:
@@ -146,11 +159,8 @@ def _check_group_name(name: str, where: str) -> None:
 
 
 def near_symmetry(task, G: PointGroup, tol: float, near_tol: float = NEAR_TOL) -> NearSymmetry | None:
-    """A higher group than G within ``near_tol`` Å of the input that the target breaks, or None.
-
-    Finite structures only for now (crystals: None).
-    """
-    if near_tol <= tol or task.structure.periodic:
+    """A higher group than G within ``near_tol`` Å of the input that the target breaks, or None."""
+    if near_tol <= tol:
         return None
     higher = None
     for step in tolerance_ladder(task.structure, [t for t in LADDER_TOLS if tol < t <= near_tol]):

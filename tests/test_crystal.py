@@ -153,3 +153,18 @@ def test_bad_cells(tmp_path):
     overlap = Atoms("Cu2", positions=[[0, 0, 0], [3.6, 0, 0]], cell=np.eye(3) * 3.6, pbc=True)
     with pytest.raises(SymcheckError, match="overlap through the periodic images"):
         symmetry_group(sc.from_ase(overlap), TOL)
+
+
+def test_crystal_ladder_and_symmetrize():
+    """The ferroelectric cell is P4mm up to 0.1 Å and Pm-3m beyond; symmetrizing moves Zn back by 0.1 Å."""
+    from symcheck.near import tolerance_ladder
+
+    tetragonal = perovskite("tetragonal")
+    steps = tolerance_ladder(tetragonal)
+    names = [s.group.name for s in steps]
+    assert names[0] == "P4mm" and names[-1] == "Pm-3m"
+    assert steps[0].distance < 1e-12 and steps[-1].distance == pytest.approx(0.1, rel=1e-9)
+    cubic = sc.symmetrize(tetragonal, "Pm-3m", tol=TOL)
+    assert symmetry_group(cubic, 1e-6).name == "Pm-3m"
+    moved = np.linalg.norm(cubic.positions - tetragonal.positions, axis=1)
+    assert moved[1] == pytest.approx(0.1) and np.all(moved[[0, 2, 3, 4]] < 1e-9)
