@@ -14,7 +14,7 @@ import numpy as np
 from .errors import SymcheckError
 from .groups.pointgroup import PointGroup
 from .groups.stabilizer import stabilizer
-from .reps import field_fixed_space, fixed_space, null_space
+from .reps import field_fixed_space, fixed_space
 from .structure import Structure, parse_irreps
 
 MAX_SITE_ORBITS = 8  # per-point fields are tried on this many of the smallest orbits
@@ -302,7 +302,6 @@ def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_
                 if not W.shape[1]:
                     continue
                 # what a global feature already offers (the same vector on every site) adds nothing new
-                d = 2 * l + 1
                 Wg = global_spaces[irr]
                 known = [np.tile(Wg[:, k], len(sub)) for k in range(Wg.shape[1])]
                 known += _target_directions(target, target_irreps, per_point_target, sub, l, p, G)
@@ -311,7 +310,6 @@ def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_
                     W = _orth(W - K @ (K.T @ W))
                 if W.shape[1]:
                     out.append(_best(G, H, structure, W, l, p, "per-point", sub, tol))
-                del d
     return out
 
 
@@ -355,7 +353,7 @@ def neumann_table(G: PointGroup, lmax: int = 4) -> dict[str, int]:
             for l in range(lmax + 1) for p in (1, -1)}
 
 
-__all__ = ["Suggestion", "suggest", "candidate_space", "neumann_table", "null_space", "irrep_name"]
+__all__ = ["Suggestion", "suggest", "candidate_space", "neumann_table", "irrep_name", "parse_breaking"]
 
 
 def parse_breaking(spec: str, analysis) -> Suggestion | None:
