@@ -10,7 +10,7 @@ from .breaking import Suggestion, neumann_table, suggest
 from .groups import DEFAULT_TOL, PointGroup, check_tolerance, symmetry_group
 from .groups.stabilizer import field_change, proper_part, stabilizer
 from .near import NEAR_TOL, NearSymmetry, near_symmetry
-from .reps import project
+from .reps import one_torch_thread, project
 from .task import Task
 
 
@@ -153,7 +153,11 @@ def analyze(
     target_rtol : an operation keeps the target when it changes no entry by more than this
         fraction of the target's largest entry.
     """
-    tol = check_tolerance(tol)
+    with one_torch_thread():
+        return _analyze(task, check_tolerance(tol), so3, lmax, near_tol, target_rtol)
+
+
+def _analyze(task: Task, tol: float, so3: bool, lmax: int, near_tol: float, target_rtol: float) -> Analysis:
     s, y = task.structure, task.target
     G = symmetry_group(s, tol)
     if so3:

@@ -7,11 +7,32 @@ A group element g = (R, σ) acts on a per-point field y (N × d, rows in the irr
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
 
 from .structure import parse_irreps
+
+
+@contextmanager
+def one_torch_thread():
+    """Run torch single-threaded for the analysis's many tiny tensors, then restore the setting.
+
+    With a thread pool every small kernel pays for waking the threads: analysing C60 took
+    1.38 s with 2 threads and 0.30 s with one.
+    """
+    import torch
+
+    old = torch.get_num_threads()
+    if old == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 @lru_cache(maxsize=32)
