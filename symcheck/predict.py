@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .breaking import Suggestion, neumann_table, suggest
-from .groups import DEFAULT_TOL, PointGroup, check_tolerance, symmetry_group
+from .groups import DEFAULT_TOL, PointGroup, SpaceGroup, check_tolerance, symmetry_group
 from .groups.stabilizer import field_change, proper_part, stabilizer
 from .near import NEAR_TOL, NearSymmetry, near_symmetry
 from .reps import one_torch_thread, project
@@ -106,6 +106,9 @@ class Analysis:
         def group(g: PointGroup | None):
             if g is None:
                 return None
+            if isinstance(g, SpaceGroup):  # crystals: the crystal class, and the space group itself
+                return {"point_group": g.point_group, "order": g.order, "hermann_mauguin": g.hermann_mauguin,
+                        "space_group": g.international, "space_group_number": g.number}
             return {"point_group": g.name, "order": g.order, "hermann_mauguin": g.hermann_mauguin}
 
         return {
