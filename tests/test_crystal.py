@@ -168,3 +168,20 @@ def test_crystal_ladder_and_symmetrize():
     assert symmetry_group(cubic, 1e-6).name == "Pm-3m"
     moved = np.linalg.norm(cubic.positions - tetragonal.positions, axis=1)
     assert moved[1] == pytest.approx(0.1) and np.all(moved[[0, 2, 3, 4]] < 1e-9)
+
+
+def test_cli_prints_space_groups():
+    import json
+
+    from symcheck_cli.main import app
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    cubic, tetragonal = EXAMPLES / "perovskite_cubic.extxyz", EXAMPLES / "perovskite_tetragonal.extxyz"
+    r = runner.invoke(app, ["group", str(cubic), "--tol", "1e-3"])
+    assert r.exit_code == 0 and "Pm-3m (No. 221)" in r.stdout and "Wyckoff" in r.stdout
+    r = runner.invoke(app, ["analyze", str(cubic), str(tetragonal), "--tol", "1e-3", "--encoding", "vector", "--json"])
+    data = json.loads(r.stdout)
+    assert data["input"]["space_group_number"] == 221 and data["input"]["point_group"] == "Oh"
+    assert data["target"]["space_group"] == "P4mm" and data["target"]["point_group"] == "C4v"
+    assert data["suggestions"][0]["polynomial"] == "z"
