@@ -23,7 +23,7 @@ app = typer.Typer(
     help="Can an E(3)-equivariant network learn this map? Symmetry, loss floors and symmetry-breaking inputs.",
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)  # lines unbroken when piped; tables fit the width
 err = Console(stderr=True, highlight=False)
 
 TOL_HELP = "Distance tolerance in Å for every symmetry decision."
