@@ -132,16 +132,10 @@ def fixed_space(generators, irreps: str, per_point: bool) -> np.ndarray:
     Built on generators, so infinite groups (given by an irrational rotation) are exact.
     ``generators`` are SymmetryOperation-like objects with ``.matrix`` and ``.permutation``.
     """
-    blocks = []
-    for g in generators:
-        rho = representation_matrix(irreps, g.matrix, g.permutation if per_point else None)
-        blocks.append(rho - np.eye(len(rho)))
-    dim = len(blocks[0]) if blocks else None
-    if dim is None:
-        from .structure import irreps_dim
-
-        return np.eye(irreps_dim(irreps))
-    return null_space(np.vstack(blocks))
+    rhos = [representation_matrix(irreps, g.matrix, g.permutation if per_point else None) for g in generators]
+    if not rhos:  # the trivial group fixes everything (global fields; per-point ones need a generator)
+        return np.eye(sum(mul * (2 * l + 1) for mul, l, _ in parse_irreps(irreps)))
+    return null_space(np.vstack([rho - np.eye(len(rho)) for rho in rhos]))
 
 
 def field_fixed_space(group, irreps: str, sites: np.ndarray) -> np.ndarray:
