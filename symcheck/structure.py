@@ -53,6 +53,14 @@ class Structure:
     feature_irreps : e3nn irreps string of the features, e.g. ``"0e+1o"``; ``"{d}x0e"`` if not given.
     cell : (3, 3) lattice vectors as rows, Å, for periodic structures.
     pbc : three booleans, periodicity along each cell vector.
+    source : the file it was read from, for messages (not compared).
+    feature_names : one name per ``+``-term of ``feature_irreps`` (e.g. the file's array names
+        ``("initial_charges", "momenta")``), for reports; None when unknown (not compared).
+
+    Validation raises SymcheckError on non-finite positions, features or cell, on shapes that
+    do not fit, and on periodic boundaries declared with an all-zero cell (that is no crystal;
+    it used to pass as a molecule). A flat (zero-volume) periodic cell is refused by ``read``
+    and ``from_ase`` and by ``symmetry_group``.
     """
 
     positions: np.ndarray
@@ -62,6 +70,7 @@ class Structure:
     cell: np.ndarray | None = None
     pbc: np.ndarray | None = None
     source: str = field(default="", compare=False)
+    feature_names: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self):
         where = f"{self.source}: " if self.source else ""
@@ -102,18 +111,36 @@ class Structure:
             feats.setflags(write=False)
             object.__setattr__(self, "features", feats)
             object.__setattr__(self, "feature_irreps", str(irreps))
+            if self.feature_names is not None:
+                names = tuple(str(x) for x in self.feature_names)
+                terms = len(parse_irreps(irreps))
+                if len(names) != terms:
+                    raise SymcheckError(f"{where}{len(names)} feature names for {terms} irreps terms ({irreps})")
+                object.__setattr__(self, "feature_names", names)
         elif self.feature_irreps not in (None, ""):
             raise SymcheckError(f"{where}feature irreps given without features")
         else:
             object.__setattr__(self, "feature_irreps", None)
+            object.__setattr__(self, "feature_names", None)
 
         if self.cell is not None:
-            cell = np.array(self.cell, dtype=float).reshape(3, 3)
+            try:
+                cell = np.array(self.cell, dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise SymcheckError(f"{where}cell is not numbers ({exc})") from None
+            if cell.size != 9:
+                raise SymcheckError(f"{where}cell must be 3×3 (three lattice vectors), got shape {cell.shape}")
+            cell = cell.reshape(3, 3)
             if not np.all(np.isfinite(cell)):
                 raise SymcheckError(f"{where}cell contains NaN or inf")
             cell.setflags(write=False)
             object.__setattr__(self, "cell", cell)
-            pbc = np.array(self.pbc if self.pbc is not None else [True] * 3, dtype=bool).reshape(3)
+            pbc = np.array(self.pbc if self.pbc is not None else [True] * 3, dtype=bool)
+            if pbc.size != 3:
+                raise SymcheckError(f"{where}pbc must be three booleans, got {pbc.size}")
+            pbc = pbc.reshape(3)
+            if pbc.any() and not cell.any():
+                raise SymcheckError(f"{where}periodic boundaries (pbc) are declared but the cell is zero")
             pbc.setflags(write=False)
             object.__setattr__(self, "pbc", pbc)
         else:
@@ -163,4 +190,4 @@ class Structure:
             feats = (feats @ wigner_D(self.feature_irreps, R).T)[idx]
         cell = None if self.cell is None else self.cell @ R.T
         species = tuple(self.species[i] for i in idx)
-        return Structure(pos, species, feats, self.feature_irreps, cell, self.pbc, self.source)
+        return Structure(pos, species, feats, self.feature_irreps, cell, self.pbc, self.source, self.feature_names)
