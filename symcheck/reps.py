@@ -149,6 +149,10 @@ def field_fixed_space(group, irreps: str, sites: np.ndarray) -> np.ndarray:
     """
     sites = np.asarray(sites)
     d = sum(mul * (2 * l + 1) for mul, l, _ in parse_irreps(irreps))
+    if getattr(group, "cell_group", None) is not None:  # a space group: by cosets, never element by element
+        from .groups.crystal import factored_fixed_space
+
+        return factored_fixed_space(group, irreps, sites, d)
     local = {int(a): k for k, a in enumerate(sites)}
     if group.order is None:
         gens = [_Restricted(g, sites, local) for g in group.generators]
@@ -194,10 +198,15 @@ class _Restricted:
 def project(group, irreps: str, y: np.ndarray, per_point: bool) -> np.ndarray:
     """P_G y: the orthogonal projection of the field y onto the fixed space of the group.
 
-    Finite groups average over their elements (the Reynolds operator, linear in N); infinite
+    Finite groups average over their elements (the Reynolds operator, linear in N); space groups
+    average over their coset representatives after averaging over their translations; infinite
     groups project onto the fixed space built from their generators.
     """
     y = np.asarray(y, dtype=float)
+    if getattr(group, "cell_group", None) is not None:
+        from .groups.crystal import factored_project
+
+        return factored_project(group, irreps, y, per_point)
     if group.order is not None:
         Rs = np.stack([op.matrix for op in group.operations])
         Ds = wigner_D(irreps, Rs)

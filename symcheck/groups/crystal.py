@@ -5,10 +5,24 @@ onto itself, modulo its lattice: every (R, t) with R r_i + t = r_σ(i) + (a latt
 Pure translations that map the cell onto itself (a supercell's) are elements too, since a
 periodic network respects them. On fields the translation part acts only through σ, so the
 same fixed-space machinery as for molecules applies: (g·y)_σ(i) = D(R) y_i.
+
+A supercell's group is large (Si diamond 4×4×4: 12,288 operations) but simple: its pure
+translations T form a normal subgroup, and G is the union of m ≤ 48 cosets r_k T, one per
+point operation. Every group here is kept in that factored form, as elements (k, v) = t_v ∘ r_k
+(``r_k`` a coset representative, ``t_v`` a translation of T), so that naming, fixed spaces,
+projections and stabilizers cost O(m·N) or O(|T|·N), never O(|G|·N):
+
+* P_G = (1/m) Σ_k r_k· ∘ P_T, where P_T averages a field over each T-orbit of atoms;
+* subgroups are named by spglib from their operations modulo their own translation lattice
+  (at most 48 operations).
+
+The distance tolerance of a crystal is spglib's ``symprec``: the group is the one spglib finds,
+with spglib's own operations (never rebuilt from generators, which drifts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +34,12 @@ from .pointgroup import HERMANN_MAUGUIN, PointGroup, SymmetryOperation
 
 # Schoenflies names of spglib's Hermann–Mauguin point-group symbols
 _HM_TO_SCHOENFLIES = {hm: name for name, hm in HERMANN_MAUGUIN.items()}
+_POINT_ORDER = {
+    "C1": 1, "Ci": 2, "C2": 2, "Cs": 2, "C2h": 4, "D2": 4, "C2v": 4, "D2h": 8, "C4": 4, "S4": 4, "C4h": 8,
+    "D4": 8, "C4v": 8, "D2d": 8, "D4h": 16, "C3": 3, "S6": 6, "D3": 6, "C3v": 6, "D3d": 12, "C6": 6, "C3h": 6,
+    "C6h": 12, "D6": 12, "C6v": 12, "D3h": 12, "D6h": 24, "T": 12, "Th": 24, "O": 24, "Td": 24, "Oh": 48,
+}  # fmt: skip
+LISTED_ELEMENTS = 2000  # groups up to this order list every element in as_dict(); larger ones their cosets
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,35 @@ class CrystalOperation(SymmetryOperation):
         return d
 
 
+class _LazyElement(CrystalOperation):
+    """An element t_v ∘ r_k of a factored group whose permutation σ_t ∘ σ_r is composed on first use.
+
+    Listing a 192,000-element group must not hold 192,000 permutations of 4,000 atoms.
+    """
+
+    def __init__(self, cell_group: _CellGroup, k: int, v: int):
+        op = cell_group.reps[k]
+        t_frac = (cell_group.rep_frac[k] + cell_group.T.frac[v]) % 1.0
+        t_frac[np.isclose(t_frac, 1.0, atol=1e-8)] = 0.0
+        kind = op.kind
+        if kind == "E" and np.linalg.norm(t_frac) > 1e-8:
+            kind = "t"
+        object.__setattr__(self, "_source", (cell_group, k, v))
+        object.__setattr__(self, "_perm", None)
+        super().__init__(op.matrix, None, kind, op.axis, cell_group.cell.T @ t_frac, op.rotation_frac, t_frac)
+
+    @property
+    def permutation(self) -> np.ndarray:  # noqa: D102 (documented on SymmetryOperation)
+        if self._perm is None:
+            cg, k, v = self._source
+            object.__setattr__(self, "_perm", cg.element_perm(k, v))
+        return self._perm
+
+    @permutation.setter
+    def permutation(self, value) -> None:
+        object.__setattr__(self, "_perm", value)
+
+
 def _frac(x: float) -> str:
     from fractions import Fraction
 
@@ -55,18 +104,76 @@ def _frac(x: float) -> str:
     return str(f) if abs(float(f) - x) < 1e-6 else f"{x:.4g}"
 
 
+def _sort_key(op: CrystalOperation):
+    return (op.kind != "E", op.kind, tuple(np.round(op.translation_frac, 9)))
+
+
+class _Elements(Sequence):
+    """Every element of a factored space group, built on first use (a read-only sequence).
+
+    ``len()`` costs nothing. Groups of up to LISTED_ELEMENTS elements are built once and kept,
+    sorted as before (E first, then by kind); larger ones are generated coset by coset on each
+    pass and their permutations composed only when read.
+    """
+
+    def __init__(self, group: SpaceGroup):
+        self._group = group
+        self._cache: tuple | None = None
+
+    def __len__(self) -> int:
+        return self._group.order
+
+    def _generate(self):
+        g = self._group
+        cg = g.cell_group
+        for k, v0 in zip(g.point_indices.tolist(), g.rep_shifts.tolist()):
+            for v in cg.T.add(np.full(len(g.translation_indices), v0), g.translation_indices).tolist():
+                yield _LazyElement(cg, k, v)
+
+    def _all(self) -> tuple:
+        if self._cache is None:
+            self._cache = tuple(sorted(self._generate(), key=_sort_key))
+        return self._cache
+
+    def __iter__(self):
+        if self._group.order <= LISTED_ELEMENTS:
+            return iter(self._all())
+        return self._generate()
+
+    def __getitem__(self, index):
+        if self._group.order > LISTED_ELEMENTS and isinstance(index, int) and index in (0, -len(self)):
+            return next(self._generate())  # the identity comes first
+        return self._all()[index]
+
+    def __repr__(self) -> str:
+        return f"<{self._group.order} operations of {self._group.name}>"
+
+
 @dataclass(frozen=True)
 class SpaceGroup(PointGroup):
     """The symmetry group of a periodic structure's cell (a PointGroup whose operations carry translations).
 
+    Kept factored: the coset representatives of its point operations and its pure translations.
+    ``operations`` is a read-only sequence of every element, built only when iterated or indexed
+    (``len`` is free); code that must scale to large supercells uses ``coset_representatives``
+    and ``translations`` instead.
+
     Extra parameters
     ----------------
-    number : space-group number (1–230).
-    international : Hermann–Mauguin symbol, e.g. ``"Pm-3m"``.
-    point_group : Schoenflies name of the crystal class, e.g. ``"Oh"``.
+    number : space-group number (1–230) of the cell's group.
+    international : Hermann–Mauguin symbol of the cell's group, e.g. ``"Pm-3m"``.
+    point_group : Schoenflies name of its crystal class, e.g. ``"Oh"``.
     cell : (3, 3) lattice vectors as rows, Å.
-    wyckoffs : Wyckoff letter of each atom (of the input structure's group).
-    site_symmetry : site-symmetry symbol of each atom.
+    wyckoffs : Wyckoff letter of each atom (of the crystal's group, as spglib gives it).
+    site_symmetry : site-symmetry symbol of each atom (the same).
+    crystal_space_group, crystal_space_group_number : the crystal's space group as spglib names
+        it. It differs from the cell's group when the cell's lattice is lower than the crystal
+        (e.g. a 2×1×1 supercell of a cubic crystal): the cell then keeps only a subgroup.
+    cell_group : the shared data of the cell's full group (atoms, representatives, translations).
+    point_indices : indices of the group's point operations among the cell group's.
+    rep_shifts : for each, the index in ``cell_group.T`` of the translation added to the cell
+        group's representative (the coset representative is t_shift ∘ r_k).
+    translation_indices : indices in ``cell_group.T`` of the group's pure translations.
     """
 
     number: int = 0
@@ -75,6 +182,12 @@ class SpaceGroup(PointGroup):
     cell: np.ndarray = None
     wyckoffs: tuple[str, ...] = ()
     site_symmetry: tuple[str, ...] = ()
+    crystal_space_group: str = ""
+    crystal_space_group_number: int = 0
+    cell_group: _CellGroup = None
+    point_indices: np.ndarray = None
+    rep_shifts: np.ndarray = None
+    translation_indices: np.ndarray = None
 
     @property
     def pretty_name(self) -> str:
@@ -86,14 +199,55 @@ class SpaceGroup(PointGroup):
         """The international symbol of the space group."""
         return self.international
 
+    @property
+    def cell_keeps_subgroup(self) -> bool:
+        """True when the cell's lattice is lower than the crystal's, so its group is a proper subgroup."""
+        return self.crystal_space_group_number != 0 and (
+            self.crystal_space_group_number != self.number or self.crystal_space_group != self.international)
+
+    @property
+    def coset_representatives(self) -> tuple[CrystalOperation, ...]:
+        """One element per point operation (≤ 48): G is the union of r·T over these r."""
+        cg = self.cell_group
+        return tuple(cg.element(k, v) for k, v in zip(self.point_indices.tolist(), self.rep_shifts.tolist()))
+
+    @property
+    def translations(self) -> np.ndarray:
+        """(|T|, 3) the group's pure translations in fractions of the cell (the first is 0)."""
+        return self.cell_group.T.frac[self.translation_indices]
+
     def as_dict(self) -> dict:
-        """Plain-JSON form used by ``symcheck group --json``."""
-        d = super().as_dict()
+        """Plain-JSON form used by ``symcheck group --json``.
+
+        ``operations`` lists every element when the group has at most LISTED_ELEMENTS of them, else
+        only the coset representatives (``operations_listed`` says which); ``translations`` are
+        the pure translations in fractions of the cell.
+        """
+        listed = self.order <= LISTED_ELEMENTS
+        ops = self.operations if listed else self.coset_representatives
+        d = {
+            "point_group": self.name,
+            "order": self.order,
+            "hermann_mauguin": self.hermann_mauguin,
+            "tol": self.tol,
+            "center": [float(x) for x in self.center],
+            "principal_axis": [round(float(x), 6) for x in self.principal_axis],
+            "frame": np.round(self.frame, 9).tolist(),
+            "operations": [op.as_dict() for op in ops],
+            "operations_listed": "all" if listed else "coset representatives",
+            "coset_representatives": len(self.point_indices),
+            "translations": np.round(self.translations, 9).tolist(),
+            "generators": [op.as_dict() for op in self.generators],
+            "equivalent_atoms": [list(o) for o in self.equivalent_atoms],
+        }
         d.update(
             space_group=self.international,
             space_group_number=self.number,
             point_group=self.point_group,
             crystal_class=self.point_group,
+            crystal_space_group=self.crystal_space_group,
+            crystal_space_group_number=self.crystal_space_group_number,
+            cell_keeps_subgroup=self.cell_keeps_subgroup,
             wyckoffs=list(self.wyckoffs),
             site_symmetry=list(self.site_symmetry),
             cell=np.round(self.cell, 9).tolist(),
@@ -120,8 +274,313 @@ def _spglib_cell(structure: Structure):
     return structure.cell, frac, numbers
 
 
+class _Matcher:
+    """Nearest atom of a periodic cell to any point (minimum image), through one k-d tree.
+
+    Orthogonal cells use a periodic tree on scaled fractional coordinates (exact Cartesian
+    distances); other cells a Cartesian tree over the 27 neighbouring images of the wrapped atoms.
+    """
+
+    def __init__(self, cell: np.ndarray, frac: np.ndarray):
+        from scipy.spatial import cKDTree
+
+        self.cell, self.n = cell, len(frac)
+        metric = cell @ cell.T
+        lengths = np.sqrt(np.diag(metric))
+        self.orthogonal = bool(np.all(np.abs(metric - np.diag(np.diag(metric))) <= 1e-9 * np.max(metric)))
+        wrapped = frac % 1.0
+        if self.orthogonal:
+            self.lengths = lengths
+            self.tree = cKDTree((wrapped * lengths) % lengths, boxsize=lengths)
+        else:
+            shifts = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)], dtype=float)
+            self.tree = cKDTree(((wrapped[None, :, :] + shifts[:, None, :]).reshape(-1, 3)) @ cell)
+
+    def query(self, points_frac: np.ndarray, k: int = 1):
+        """Distances (Å) and indices of the k nearest atoms to each point (fractional coordinates)."""
+        if self.orthogonal:
+            dist, j = self.tree.query((points_frac % 1.0) * self.lengths % self.lengths, k=k)
+        else:
+            dist, j = self.tree.query((points_frac % 1.0) @ self.cell, k=k)
+            j = j % self.n
+        return dist, j
+
+
+def _match(matcher: _Matcher, images: np.ndarray, frac: np.ndarray, numbers: np.ndarray, cell, where: str):
+    """The permutation σ with images[i] ≈ frac[σ(i)] (same species), nearest first.
+
+    spglib decided that the operation belongs to the group; this only finds which atom goes
+    where. When nearest neighbours collide (possible at a large symprec), the species' atoms are
+    assigned by minimum total distance instead.
+    """
+    _, j = matcher.query(images)
+    if np.all(numbers[j] == numbers) and len(np.unique(j)) == len(j):
+        return j
+    from scipy.optimize import linear_sum_assignment
+
+    j = np.empty(len(frac), dtype=np.int64)
+    for z in np.unique(numbers):
+        idx = np.flatnonzero(numbers == z)
+        d = images[idx][:, None, :] - frac[idx][None, :, :]
+        d -= np.round(d)
+        rows, cols = linear_sum_assignment(np.linalg.norm(d @ cell, axis=-1))
+        j[idx[rows]] = idx[cols]
+    return j
+
+
+class _Translations:
+    """The pure translations T of a cell's group, with the atoms arranged as T-orbits.
+
+    T is a finite abelian group of fractional translations; each is stored exactly as an integer
+    vector z with τ = z / q (per-axis moduli q), so sums and rotations are exact integer
+    arithmetic. T acts freely on atoms, so every T-orbit ("sublattice") has |T| atoms:
+    ``sites[s, v]`` is the atom t_v·a_s, with a_s = ``sites[s, 0]``; atom i is
+    ``sites[sublattice[i], position[i]]``.
+    """
+
+    def __init__(self, frac_t: np.ndarray, frac: np.ndarray, matcher: _Matcher):
+        frac_t = np.asarray(frac_t, dtype=float).reshape(-1, 3) % 1.0
+        self.q = np.array([_modulus(frac_t[:, a], len(frac_t)) for a in range(3)], dtype=np.int64)
+        z = np.round(frac_t * self.q).astype(np.int64) % self.q
+        codes = self._code(z)
+        _, first = np.unique(codes, return_index=True)
+        z = z[np.sort(first)]
+        zero = np.flatnonzero(~np.any(z, axis=1))
+        if len(zero) == 0:
+            z = np.vstack([np.zeros((1, 3), dtype=np.int64), z])
+        else:  # the identity first
+            z = np.vstack([z[zero], np.delete(z, zero, axis=0)])
+        self.z = z
+        self.frac = z / self.q
+        codes = self._code(z)
+        self._order = np.argsort(codes)
+        self._sorted = codes[self._order]
+        n = len(frac)
+        if n % len(z):
+            raise SymcheckError("internal error: the cell's pure translations do not act freely on its atoms")
+        self.sublattice = np.full(n, -1, dtype=np.int64)
+        self.position = np.zeros(n, dtype=np.int64)
+        rows = []
+        for a in range(n):
+            if self.sublattice[a] >= 0:
+                continue
+            _, j = matcher.query(frac[a] + self.frac)
+            if np.any(self.sublattice[j] >= 0) or len(np.unique(j)) != len(j):
+                raise SymcheckError("internal error: the cell's pure translations do not map atoms one to one")
+            self.sublattice[j] = len(rows)
+            self.position[j] = np.arange(len(j))
+            rows.append(j)
+        self.sites = np.array(rows, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.z)
+
+    def _code(self, z: np.ndarray) -> np.ndarray:
+        return (z[..., 0] * self.q[1] + z[..., 1]) * self.q[2] + z[..., 2]
+
+    def index_of_z(self, z: np.ndarray) -> np.ndarray:
+        """Indices of integer vectors (…, 3) (taken modulo q); −1 for vectors not in T."""
+        z = np.asarray(z, dtype=np.int64) % self.q
+        codes = self._code(z)
+        pos = np.clip(np.searchsorted(self._sorted, codes), 0, len(self._sorted) - 1)
+        return np.where(self._sorted[pos] == codes, self._order[pos], -1)
+
+    def index_of_frac(self, t: np.ndarray, snap: bool = False) -> np.ndarray:
+        """Indices of fractional translations (…, 3); −1 for those not in T.
+
+        A translation counts as on T's grid within 1e-3 (fractions); with ``snap`` the nearest grid
+        point is taken whatever the distance (spglib's translations at a large symprec are only
+        approximately consistent, but a product of its operations lies nearest to the right one).
+        """
+        scaled = np.asarray(t, dtype=float) * self.q
+        z = np.round(scaled)
+        idx = self.index_of_z(z.astype(np.int64))
+        if snap:
+            return idx
+        off = np.max(np.abs(scaled - z) / self.q, axis=-1) > 1e-3
+        return np.where(off, -1, idx)
+
+    def add(self, u, v) -> np.ndarray:
+        """Index of t_u + t_v (broadcasting index arrays)."""
+        return self.index_of_z(self.z[u] + self.z[v])
+
+    def neg(self, u) -> np.ndarray:
+        """Index of −t_u."""
+        return self.index_of_z(-self.z[u])
+
+    def rotate(self, R_frac: np.ndarray) -> np.ndarray:
+        """Index of R t_v for every v (R an integer matrix of the cell's group)."""
+        return self.index_of_frac(self.frac @ np.asarray(R_frac, dtype=float).T, snap=True)
+
+    def perm(self, v: int) -> np.ndarray:
+        """σ of the translation t_v: atom i goes to atom ``perm[i]``."""
+        return self.sites[self.sublattice, self.add(self.position, v)]
+
+    def closure(self, gens) -> np.ndarray:
+        """Sorted indices of the subgroup of T generated by the given indices."""
+        have = np.zeros(len(self), dtype=bool)
+        have[0] = True
+        elems = np.array([0], dtype=np.int64)
+        for g in np.unique(np.asarray(gens, dtype=np.int64)):
+            if have[g]:
+                continue
+            parts, cur = [elems], elems
+            while True:  # the group so far is S; S + g, S + 2g, … are cosets, disjoint from S until they return
+                cur = self.add(cur, g)
+                if have[cur[0]]:
+                    break
+                have[cur] = True
+                parts.append(cur)
+            elems = np.concatenate(parts)
+        return np.sort(elems)
+
+    def generators(self, subgroup: np.ndarray) -> list[int]:
+        """A small generating set of a subgroup of T (given as sorted indices)."""
+        gens: list[int] = []
+        reached = np.zeros(len(self), dtype=bool)
+        reached[0] = True
+        for v in subgroup.tolist():
+            if not reached[v]:
+                gens.append(v)
+                reached[self.closure(gens)] = True
+        return gens
+
+    def average(self, y: np.ndarray, subgroup: np.ndarray) -> np.ndarray:
+        """P_T y: each atom's value replaced by the mean over its orbit under the translations ``subgroup``."""
+        if len(subgroup) == len(self):  # the whole T: one mean per sublattice
+            means = y[self.sites].mean(axis=1)
+            return means[self.sublattice]
+        total = np.zeros_like(y, dtype=float)
+        for v in subgroup.tolist():
+            total += y[self.perm(v)]
+        return total / len(subgroup)
+
+
+def _modulus(x: np.ndarray, limit: int) -> int:
+    """Smallest q ≤ limit with every q·x integral (to 1e-3): the denominator of a translation grid."""
+    for q in range(1, max(limit, 1) + 1):
+        if np.all(np.abs(q * x - np.round(q * x)) < 1e-3 * q):
+            return q
+    return max(limit, 1)
+
+
+class _CellGroup:
+    """A cell's full space group in factored form: m point operations r_k with σ_k, and T.
+
+    Elements are (k, v) = t_v ∘ r_k: x ↦ R_k x + t_k + τ_v (fractions of the cell). Products use
+    ``mult[a, b]`` (point part), ``rot_T[a][v]`` (R_a τ_v) and ``cocycle[a, b]`` (r_a r_b = t_c r_ab).
+    """
+
+    def __init__(self, structure: Structure, frac, numbers, rotations, translations, tol: float, where: str):
+        self.cell = np.array(structure.cell, dtype=float)
+        self.n = len(frac)
+        self.tol = tol
+        matcher = _Matcher(self.cell, frac)
+        rotations = np.asarray(rotations, dtype=np.int64)
+        translations = np.asarray(translations, dtype=float)
+        pure = np.all(rotations == np.eye(3, dtype=np.int64), axis=(1, 2))
+        self.T = _Translations(translations[pure], frac, matcher)
+        # one representative per rotation: spglib's own operation (its translation, never rebuilt)
+        seen: dict[bytes, int] = {}
+        for i, R in enumerate(rotations):
+            seen.setdefault(R.tobytes(), i)
+        order = sorted(seen.values(), key=lambda i: (not pure[i], i))
+        self.rot_frac = rotations[order]
+        self.rep_frac = translations[order] % 1.0
+        self.rep_frac[pure[order]] = 0.0
+        self.index = {R.tobytes(): k for k, R in enumerate(self.rot_frac)}
+        self.rep_perm = [
+            _match(matcher, frac @ R.T + t, frac, numbers, self.cell, where) for R, t in zip(self.rot_frac, self.rep_frac)
+        ]
+        self.reps = [_operation(R, t, p, self.cell) for R, t, p in zip(self.rot_frac, self.rep_frac, self.rep_perm)]
+        m = len(self.rot_frac)
+        self.mult = np.array([[self.index[(a @ b).tobytes()] for b in self.rot_frac] for a in self.rot_frac])
+        self.rot_T = np.array([self.T.rotate(R) for R in self.rot_frac])
+        if np.any(self.rot_T < 0):
+            raise SymcheckError(f"{where}spglib's operations do not preserve the cell's translations")
+        shift = (self.rot_frac[:, None] @ self.rep_frac[None, :, :, None])[..., 0] + self.rep_frac[:, None, :]
+        self.cocycle = self.T.index_of_frac(shift - self.rep_frac[self.mult], snap=True)
+        if np.any(self.cocycle < 0):
+            raise SymcheckError(f"{where}spglib's operations do not close into a group at symprec {tol:g}")
+        self.identity = 0
+        assert m and np.array_equal(self.rot_frac[0], np.eye(3, dtype=np.int64))
+
+    def element_perm(self, k: int, v: int) -> np.ndarray:
+        """σ of the element t_v ∘ r_k."""
+        p = self.rep_perm[k]
+        return p if v == 0 else self.T.perm(v)[p]
+
+    def element(self, k: int, v: int) -> CrystalOperation:
+        """The element t_v ∘ r_k as an operation (permutation included)."""
+        if v == 0:
+            return self.reps[k]
+        t = (self.rep_frac[k] + self.T.frac[v]) % 1.0
+        return _operation(self.rot_frac[k], t, self.element_perm(k, v), self.cell)
+
+    def multiply(self, a, b):
+        """(k, v) of the product of elements a = (k_a, v_a) and b = (k_b, v_b)."""
+        (ka, va), (kb, vb) = a, b
+        v = self.T.add(self.T.add(va, self.rot_T[ka][vb]), self.cocycle[ka, kb])
+        return int(self.mult[ka, kb]), int(v)
+
+    def locate(self, op: CrystalOperation) -> tuple[int, int]:
+        """(k, v) of an element given as an operation."""
+        k = self.index.get(np.asarray(op.rotation_frac, dtype=np.int64).tobytes())
+        v = -1 if k is None else int(self.T.index_of_frac(np.asarray(op.translation_frac) - self.rep_frac[k]))
+        if v < 0:
+            raise SymcheckError("internal error: an operation is not an element of the cell's group")
+        return k, v
+
+    def closure(self, gens: list[tuple[int, int]]):
+        """The subgroup generated by elements (k, v): its point indices, their shifts, and its translations.
+
+        Schreier: with one transversal element h_k per point operation reached, the pure
+        translations g·h_k·h_{gk}⁻¹ over generators g generate the subgroup's translations.
+        """
+        trans = {0: 0}
+        queue = [0]
+        schreier = []
+        point_gens = []
+        for k, v in gens:
+            if k == self.identity:
+                schreier.append(v)
+            else:
+                point_gens.append((k, v))
+        while queue:
+            k = queue.pop()
+            for g in point_gens:
+                y = self.multiply(g, (k, trans[k]))
+                if y[0] not in trans:
+                    trans[y[0]] = y[1]
+                    queue.append(y[0])
+                else:
+                    schreier.append(int(self.T.add(y[1], self.T.neg(trans[y[0]]))))
+        ks = np.array(sorted(trans), dtype=np.int64)
+        shifts = np.array([trans[k] for k in ks.tolist()], dtype=np.int64)
+        t_sub = self.T.closure(schreier)
+        # T_H must be closed under conjugation by the point part (it is, for a group; spglib noise aside)
+        conj = np.unique(self.rot_T[ks][:, t_sub])
+        if len(conj) != len(t_sub):
+            t_sub = self.T.closure(conj)
+        return ks, _canonical_shifts(self, ks, shifts, t_sub), t_sub
+
+
+def _canonical_shifts(cg: _CellGroup, ks, shifts, t_sub) -> np.ndarray:
+    """Each coset's shift reduced to the smallest index in its class modulo the subgroup's translations."""
+    if len(t_sub) == 1:
+        return shifts
+    coset = cg.T.add(shifts[:, None], t_sub[None, :])
+    return np.min(coset, axis=1)
+
+
 def space_group(structure: Structure, tol: float) -> SpaceGroup:
-    """The space group of a periodic structure at distance tolerance ``tol`` (Å), via spglib."""
+    """The space group of a periodic structure at distance tolerance ``tol`` (Å), via spglib.
+
+    ``tol`` is spglib's ``symprec``: the group is the one spglib finds at that number, with
+    spglib's own operations. When the cell's lattice is lower than the crystal's, the cell keeps
+    only a subgroup: that subgroup is the group (its elements act on the cell), and the crystal's
+    own group is in ``crystal_space_group``.
+    """
     import spglib
 
     where = f"{structure.source}: " if structure.source else ""
@@ -134,41 +593,152 @@ def space_group(structure: Structure, tol: float) -> SpaceGroup:
         ds = _spglib_call(spglib.get_symmetry_dataset, (lattice, frac, numbers), symprec=tol)
     except spglib.SpglibError as exc:
         raise SymcheckError(f"{where}spglib found no symmetry ({exc})") from None
-    ops = []
-    for R, t in zip(ds.rotations, ds.translations):
-        perm = _permutation(R, t, frac, numbers, cell, tol)
-        if perm is not None:
-            ops.append(_operation(R, t, perm, cell))
-    ops, gens = _closure_and_generators(ops, cell)
+    cg = _CellGroup(structure, frac, numbers, ds.rotations, ds.translations, tol, where)
+    crystal_pg = _HM_TO_SCHOENFLIES.get(ds.pointgroup, ds.pointgroup)
+    ks = np.arange(len(cg.rot_frac))
+    full = np.arange(len(cg.T))
+    G = _make(cg, ks, np.zeros(len(ks), dtype=np.int64), full, wyckoffs=tuple(ds.wyckoffs),
+              site_symmetry=tuple(ds.site_symmetry_symbols),
+              name=None if len(ks) < _POINT_ORDER.get(crystal_pg, len(ks)) else
+              (ds.international, int(ds.number), crystal_pg),
+              crystal=(ds.international, int(ds.number)))
     if structure.features is not None:
-        ops, gens = _feature_preserving(structure, ops, tol, cell)
-    return _build(ops, len(structure), cell, tol, tuple(ds.wyckoffs), tuple(ds.site_symmetry_symbols), gens)
+        G = feature_stabilizer(G, structure.features, structure.feature_irreps, tol)
+    return G
+
+
+def _make(cg: _CellGroup, ks, shifts, t_sub, wyckoffs=(), site_symmetry=(), name=None, crystal=("", 0),
+          gens=None) -> SpaceGroup:
+    """A SpaceGroup from its factored data, named by spglib unless ``name`` = (symbol, number, class) is given."""
+    from .detect import _orbits
+
+    if name is None:
+        name = _name(cg, ks, shifts, t_sub)
+    if gens is None:
+        gens = _generators(cg, ks, shifts, t_sub)
+    gen_ops = tuple(cg.element(k, v) for k, v in gens) or (cg.reps[0],)
+    orbits = _orbits([op.permutation for op in gen_ops], cg.n)
+    G = SpaceGroup(
+        name=name[0],
+        order=len(ks) * len(t_sub),
+        operations=(),
+        generators=gen_ops,
+        center=np.zeros(3),
+        frame=np.eye(3),
+        equivalent_atoms=orbits,
+        tol=cg.tol,
+        number=name[1],
+        international=name[0],
+        point_group=name[2],
+        cell=cg.cell,
+        wyckoffs=wyckoffs,
+        site_symmetry=site_symmetry,
+        crystal_space_group=crystal[0],
+        crystal_space_group_number=crystal[1],
+        cell_group=cg,
+        point_indices=np.asarray(ks, dtype=np.int64),
+        rep_shifts=np.asarray(shifts, dtype=np.int64),
+        translation_indices=np.asarray(t_sub, dtype=np.int64),
+    )
+    object.__setattr__(G, "operations", _Elements(G))
+    return G
+
+
+def _generators(cg: _CellGroup, ks, shifts, t_sub) -> list[tuple[int, int]]:
+    """A small generating set: point generators (greedy over the point part) and translation generators."""
+    reached = {cg.identity}
+    gens: list[tuple[int, int]] = []
+    shift = dict(zip(ks.tolist(), shifts.tolist()))
+    for k in ks.tolist():
+        if k in reached:
+            continue
+        gens.append((k, shift[k]))
+        frontier = list(reached)
+        while frontier:
+            new = []
+            for x in frontier:
+                for g, _ in gens:
+                    y = int(cg.mult[g, x])
+                    if y not in reached:
+                        reached.add(y)
+                        new.append(y)
+            frontier = new
+    have = cg.closure(gens)[2] if gens else np.array([0])
+    missing = np.setdiff1d(t_sub, have)
+    while len(missing):
+        gens.append((cg.identity, int(missing[0])))
+        have = cg.closure(gens)[2]
+        missing = np.setdiff1d(t_sub, have)
+    return gens
+
+
+def _lattice_basis(vectors: np.ndarray) -> np.ndarray:
+    """A basis (rows) of the integer lattice spanned by integer vectors (rows), by gcd row reduction."""
+    rows = [[int(x) for x in r] for r in np.asarray(vectors, dtype=np.int64) if np.any(r)]
+    basis = []
+    for col in range(3):
+        while True:
+            live = [r for r in rows if r[col] != 0]
+            if len(live) <= 1:
+                break
+            pivot = min(live, key=lambda r: abs(r[col]))
+            rows = [r if r is pivot or r[col] == 0 else [a - (r[col] // pivot[col]) * b for a, b in zip(r, pivot)]
+                    for r in rows]
+            rows = [r for r in rows if any(r)]
+        live = [r for r in rows if r[col] != 0]
+        if live:
+            basis.append(live[0])
+            rows = [r for r in rows if r is not live[0]]
+    return np.array(basis, dtype=np.int64)
+
+
+def _name(cg: _CellGroup, ks, shifts, t_sub) -> tuple[str, int, str]:
+    """(symbol, number, crystal class) of a subgroup, by spglib from ≤ 48 operations.
+
+    The operations are written in a basis of the subgroup's own translation lattice (the cell's
+    lattice plus its pure translations), where each point operation is one operation.
+    """
+    import spglib
+
+    q = cg.T.q
+    vectors = np.unique(np.vstack([np.diag(q), cg.T.z[t_sub]]), axis=0)
+    B = (_lattice_basis(vectors) / q).T  # columns: the subgroup's lattice basis in cell fractions
+    Binv = np.linalg.inv(B)
+    rot = np.array([np.round(Binv @ cg.rot_frac[k] @ B) for k in ks.tolist()], dtype="intc")
+    trans = np.array([(Binv @ ((cg.rep_frac[k] + cg.T.frac[v]) % 1.0)) % 1.0
+                      for k, v in zip(ks.tolist(), shifts.tolist())], dtype="double")
+    lattice = B.T @ cg.cell
+    for symprec in (cg.tol, 10 * cg.tol, 1e-3, 1e-2):
+        try:
+            sg = _spglib_call(spglib.get_spacegroup_type_from_symmetry, rot, trans, lattice, symprec=symprec)
+        except spglib.SpglibError:
+            continue
+        pg = _HM_TO_SCHOENFLIES.get(sg.pointgroup_international, sg.pointgroup_international)
+        return sg.international_short, int(sg.number), pg
+    # spglib names every space group; this is reached only for operations it cannot read at all
+    from .naming import classify
+
+    pg = classify([cg.reps[k].matrix for k in ks.tolist()])[0]
+    return f"subgroup of order {len(ks) * len(t_sub)} (class {pg})", 0, pg
 
 
 def _check_overlaps(structure: Structure, frac: np.ndarray, tol: float, where: str) -> None:
-    d = frac[:, None, :] - frac[None, :, :]
-    d -= np.round(d)
-    dist = np.linalg.norm(d @ structure.cell, axis=-1)
-    dist[np.diag_indices(len(frac))] = np.inf
-    if np.min(dist) <= tol:
-        i, j = np.unravel_index(np.argmin(dist), dist.shape)
+    """Two atoms within tol of each other (minimum image) are an error."""
+    if len(frac) < 2:
+        return
+    matcher = _Matcher(np.array(structure.cell, dtype=float), frac)
+    dist, j = matcher.query(frac, k=2)
+    i = np.arange(len(frac))
+    # the nearest is normally the atom itself; whichever of the two is another atom is its neighbour
+    other = np.where(j[:, 0] == i, dist[:, 1], dist[:, 0])
+    partner = np.where(j[:, 0] == i, j[:, 1], j[:, 0])
+    a = int(np.argmin(other))
+    if other[a] <= tol:
+        b = int(partner[a])
         raise SymcheckError(
-            f"{where}atoms {i} and {j} overlap through the periodic images ({dist[i, j]:.3g} Å apart, "
+            f"{where}atoms {min(a, b)} and {max(a, b)} overlap through the periodic images ({other[a]:.3g} Å apart, "
             f"tolerance {tol:g} Å)"
         )
-
-
-def _permutation(R, t, frac, numbers, cell, tol):
-    img = frac @ R.T + t
-    d = img[:, None, :] - frac[None, :, :]
-    d -= np.round(d)
-    dist = np.linalg.norm(d @ cell, axis=-1)
-    j = np.argmin(dist, axis=1)
-    if np.max(dist[np.arange(len(frac)), j]) > tol or len(set(j.tolist())) != len(j):
-        return None
-    if np.any(numbers[j] != numbers):
-        return None
-    return j
 
 
 def _operation(R_frac, t_frac, perm, cell) -> CrystalOperation:
@@ -182,92 +752,180 @@ def _operation(R_frac, t_frac, perm, cell) -> CrystalOperation:
     return CrystalOperation(R, np.array(perm), kind, axis, A @ t_frac, np.array(R_frac, dtype=int), t_frac)
 
 
-def _closure_and_generators(ops, cell, pool: dict | None = None):
-    """The group generated by the operations, and a greedy generating set (cost ~ |G|·|generators|²).
-
-    Elements are identified by (σ, integer rotation), which fixes t modulo the lattice.
-
-    Works on raw (R_frac, t_frac, σ) triples; operations are built once at the end, or taken
-    from ``pool`` (key → operation of an enclosing group) when there.
-    """
-
-    def key(R, perm):
-        return perm.tobytes() + R.astype(np.int64).tobytes()
-
-    n = len(ops[0].permutation)
-    raw = {key(np.eye(3, dtype=np.int64), np.arange(n)): (np.eye(3, dtype=np.int64), np.zeros(3), np.arange(n))}
-    gens = []
-    for op in ops:
-        R0, t0, p0 = op.rotation_frac.astype(np.int64), op.translation_frac, op.permutation
-        if key(R0, p0) in raw:
-            continue
-        gens.append((R0, t0, p0, op))
-        frontier = list(raw.values())
-        while frontier:
-            new = []
-            for R, t, p in frontier:
-                for Rg, tg, pg, _ in gens:
-                    Rc, pc = Rg @ R, pg[p]
-                    k = key(Rc, pc)
-                    if k not in raw:
-                        raw[k] = (Rc, (Rg @ t + tg) % 1.0, pc)
-                        new.append(raw[k])
-            frontier = new
-    pool = {} if pool is None else pool
-    elements = [pool.get(k) or _operation(R, t, p, cell) for k, (R, t, p) in raw.items()]
-    return elements, [g[3] for g in gens]
-
-
-def _feature_preserving(structure, ops, tol, cell):
-    from ..reps import wigner_D
-
-    a = structure.features
-    D = wigner_D(structure.feature_irreps, np.stack([op.matrix for op in ops]))
-    keep = [op for op, Dk in zip(ops, D) if np.max(np.abs(a @ Dk.T - a[op.permutation]), initial=0.0) <= tol]
-    return _closure_and_generators(keep or ops[:1], cell, {_op_key(op): op for op in ops})
-
-
-def _build(ops, n: int, cell: np.ndarray, tol: float, wyckoffs=(), site_symmetry=(), gens=None) -> SpaceGroup:
-    import spglib
-
-    ops = sorted(ops, key=lambda op: (op.kind != "E" or np.linalg.norm(op.translation_frac) > 1e-9, op.kind))
-    rot = np.array([op.rotation_frac for op in ops], dtype="intc")
-    trans = np.array([op.translation_frac for op in ops], dtype="double")
-    try:
-        sg = _spglib_call(spglib.get_spacegroup_type_from_symmetry, rot, trans, cell, symprec=tol)
-    except spglib.SpglibError as exc:
-        raise SymcheckError(f"spglib could not name a group of {len(ops)} operations ({exc})") from None
-    from .detect import _orbits
-
-    return SpaceGroup(
-        name=sg.international_short,
-        order=len(ops),
-        operations=tuple(ops),
-        generators=tuple(gens or _generators(ops, cell)),
-        center=np.zeros(3),
-        frame=np.eye(3),
-        equivalent_atoms=_orbits([op.permutation for op in ops], n),
-        tol=tol,
-        number=int(sg.number),
-        international=sg.international_short,
-        point_group=_HM_TO_SCHOENFLIES.get(sg.pointgroup_international, sg.pointgroup_international),
-        cell=np.array(cell),
-        wyckoffs=wyckoffs,
-        site_symmetry=site_symmetry,
-    )
-
-
-def _generators(ops, cell) -> list[CrystalOperation]:
-    return _closure_and_generators(ops, cell)[1] or [ops[0]]
-
-
-def _op_key(op: CrystalOperation) -> bytes:
-    return op.permutation.tobytes() + op.rotation_frac.astype(np.int64).tobytes()
-
-
 def crystal_subgroup(group: SpaceGroup, ops: list[CrystalOperation]) -> SpaceGroup:
     """The subgroup of a cell's group generated by some of its operations, named by spglib."""
-    pool = {_op_key(op): op for op in group.operations}
-    closed, gens = _closure_and_generators(list(ops) or [group.operations[0]], group.cell, pool)
-    return _build(closed, len(group.operations[0].permutation), group.cell, group.tol, group.wyckoffs,
-                  group.site_symmetry, gens)
+    cg = group.cell_group
+    gens = [cg.locate(op) for op in ops]
+    return _from_generators(group, gens)
+
+
+def _from_generators(group: SpaceGroup, gens: list[tuple[int, int]]) -> SpaceGroup:
+    cg = group.cell_group
+    ks, shifts, t_sub = cg.closure(gens)
+    return _make(cg, ks, shifts, t_sub, group.wyckoffs, group.site_symmetry,
+                 crystal=(group.crystal_space_group, group.crystal_space_group_number))
+
+
+def factored_project(group: SpaceGroup, irreps: str, y: np.ndarray, per_point: bool) -> np.ndarray:
+    """P_G y = (1/m) Σ_k r_k· (P_T y) for a factored group (m coset representatives)."""
+    from ..reps import act, wigner_D
+
+    cg = group.cell_group
+    reps = group.coset_representatives
+    Ds = wigner_D(irreps, np.stack([op.matrix for op in reps]))
+    base = cg.T.average(y, group.translation_indices) if per_point else y
+    total = np.zeros_like(base, dtype=float)
+    for op, D in zip(reps, Ds):
+        total += act(irreps, op.matrix, op.permutation if per_point else None, base, D=D)
+    return total / len(reps)
+
+
+def factored_stabilizer(group: SpaceGroup, field: np.ndarray, irreps: str, per_point: bool, tol: float) -> SpaceGroup:
+    """Stab_G(y) of a factored group: every element that changes no entry of y by more than ``tol``.
+
+    Global fields: the point operations that keep y, with every translation. Per-point fields:
+    the translations T_y that keep y (candidates filtered atom by atom), then for each point
+    operation r one translation w with t_w·(r·y) = y, if any; its coset is then w + T_y.
+    """
+    from ..reps import act, wigner_D
+
+    cg = group.cell_group
+    field = np.asarray(field, dtype=float)
+    reps = group.coset_representatives
+    Ds = wigner_D(irreps, np.stack([op.matrix for op in reps]))
+    ks, shifts = group.point_indices.tolist(), group.rep_shifts.tolist()
+    if not per_point:
+        keep = [i for i, D in enumerate(Ds) if np.max(np.abs(D @ field - field), initial=0.0) <= tol]
+        gens = [(ks[i], shifts[i]) for i in keep] + [(cg.identity, int(v)) for v in group.translation_indices]
+        return _from_generators(group, gens)
+    y = field.reshape(cg.n, -1)
+    allowed = group.translation_indices
+    t_keep = _translations_mapping(cg, y, y, allowed, tol, first_only=False)
+    gens = [(cg.identity, int(v)) for v in t_keep]
+    for i, (op, D) in enumerate(zip(reps, Ds)):
+        if ks[i] == cg.identity:
+            continue
+        z = act(irreps, op.matrix, op.permutation, y, D=D)
+        w = _translations_mapping(cg, z, y, allowed, tol, first_only=True)
+        if len(w):
+            gens.append((ks[i], int(cg.T.add(w[0], shifts[i]))))
+    return _from_generators(group, gens)
+
+
+def _translations_mapping(cg: _CellGroup, z: np.ndarray, y: np.ndarray, allowed: np.ndarray, tol: float,
+                          first_only: bool) -> np.ndarray:
+    """Translations t_w (w in ``allowed``) with t_w·z = y within tol: y[t_w(i)] ≈ z[i] for every atom i.
+
+    Candidates are filtered atom by atom, the most distinctive atoms (farthest from their
+    sublattice's mean) first, so a generic field leaves one candidate after a few atoms. With
+    ``first_only`` the remaining candidates are checked on all atoms one at a time and the first
+    that passes is returned.
+    """
+    T = cg.T
+    means = z[T.sites].mean(axis=1)[T.sublattice]
+    order = np.argsort(-np.max(np.abs(z - means), axis=1), kind="stable")
+    cand = np.asarray(allowed, dtype=np.int64)
+    start, step = 0, 1
+    prefix = 64 if first_only else len(order)
+    while len(cand) and start < min(prefix, len(order)):
+        atoms = order[start:start + step]
+        img = T.sites[T.sublattice[atoms][:, None], T.add(T.position[atoms][:, None], cand[None, :])]
+        ok = np.all(np.max(np.abs(y[img] - z[atoms][:, None, :]), axis=-1) <= tol, axis=0)
+        cand = cand[ok]
+        start += step
+        step = max(1, min(step * 4, 1_000_000 // max(len(cand), 1)))
+    if not first_only:
+        return cand
+    for w in cand.tolist():
+        if np.max(np.abs(y[T.perm(w)] - z), initial=0.0) <= tol:
+            return np.array([w])
+    return np.array([], dtype=np.int64)
+
+
+def feature_stabilizer(group: SpaceGroup, features: np.ndarray, irreps: str, tol: float) -> SpaceGroup:
+    """The subgroup whose operations map every atom's features onto its image's (within ``tol``)."""
+    return factored_stabilizer(group, features, irreps, per_point=True, tol=tol)
+
+
+def factored_fixed_space(group: SpaceGroup, irreps: str, sites: np.ndarray, d: int) -> np.ndarray:
+    """Orthonormal basis of Fix_G on per-point fields on ``sites`` (a union of G-orbits), orbit by orbit.
+
+    On the orbit of a, a fixed field is its value v at a (invariant under the site stabilizer
+    G_a) carried to b = g·a by D(R_g). With G = ∪ r_k T_G: r_k·a lies in the T_G-orbit of a iff
+    some t r_k fixes a, so G_a's matrices are those R_k; every atom of T_G·(r_k·a) gets D(R_k) v.
+    """
+    from ..reps import wigner_D
+
+    cg = group.cell_group
+    T = cg.T
+    in_t = np.zeros(len(T), dtype=bool)
+    in_t[group.translation_indices] = True
+    reps = group.coset_representatives
+    Ds = wigner_D(irreps, np.stack([op.matrix for op in reps]))
+    local = {int(a): k for k, a in enumerate(sites)}
+    columns, done = [], set()
+    for a in np.asarray(sites).tolist():
+        if a in done:
+            continue
+        images = np.array([op.permutation[a] for op in reps])
+        same = T.sublattice[images] == T.sublattice[a]
+        rel = T.add(T.position[images], T.neg(T.position[a]))
+        stab = same & in_t[rel]
+        P = Ds[stab].mean(axis=0)
+        w, V = np.linalg.eigh((P + P.T) / 2)
+        site_basis = V[:, w > 0.5]
+        t_orbit = lambda b: T.sites[T.sublattice[b], T.add(T.position[b], group.translation_indices)]  # noqa: E731
+        first: dict[int, int] = {}
+        for i, b in enumerate(images.tolist()):
+            for c in t_orbit(b).tolist():
+                first.setdefault(c, i)
+        done.update(first)
+        if site_basis.shape[1] == 0:
+            continue
+        block = np.zeros((len(sites), d, site_basis.shape[1]))
+        for c, i in first.items():
+            block[local[c]] = Ds[i] @ site_basis
+        columns.append(block.reshape(len(sites) * d, -1) / np.sqrt(len(first)))
+    if not columns:
+        return np.zeros((len(sites) * d, 0))
+    return np.concatenate(columns, axis=1)
+
+
+def same_factored(A: SpaceGroup, B: SpaceGroup) -> bool:
+    """Equal as sets of elements (two subgroups of the same cell's group)."""
+    if A.cell_group is not B.cell_group:
+        return A.order == B.order and _element_keys(A) == _element_keys(B)
+    if A.order != B.order or not np.array_equal(A.point_indices, B.point_indices):
+        return False
+    if not np.array_equal(A.translation_indices, B.translation_indices):
+        return False
+    return np.array_equal(A.rep_shifts, B.rep_shifts)
+
+
+def _element_keys(G: SpaceGroup) -> set:
+    return {(op.permutation.tobytes(), np.asarray(op.rotation_frac, dtype=np.int64).tobytes()) for op in G.operations}
+
+
+def contains(G: SpaceGroup, element: tuple[int, int]) -> bool:
+    """Whether the element (k, v) of the cell's group lies in G."""
+    k, v = element
+    pos = np.flatnonzero(G.point_indices == k)
+    if not len(pos):
+        return False
+    cg = G.cell_group
+    rel = int(cg.T.add(v, cg.T.neg(int(G.rep_shifts[pos[0]]))))
+    return bool(np.isin(rel, G.translation_indices))
+
+
+def element_pairs(G: SpaceGroup) -> list[tuple[int, int]]:
+    """Every element of G as (k, v) (no permutations built)."""
+    cg = G.cell_group
+    out = []
+    for k, v0 in zip(G.point_indices.tolist(), G.rep_shifts.tolist()):
+        out.extend((k, int(v)) for v in cg.T.add(np.full(len(G.translation_indices), v0), G.translation_indices))
+    return out
+
+
+def generator_pairs(G: SpaceGroup) -> list[tuple[int, int]]:
+    """G's generators as (k, v)."""
+    return [G.cell_group.locate(op) for op in G.generators]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..structure import Structure
-from .crystal import SpaceGroup, crystal_subgroup
+from .crystal import SpaceGroup, contains, crystal_subgroup, factored_stabilizer, generator_pairs, same_factored
 from .detect import build_point_group, point_group
 from .infinite import close_by_matrix
 from .pointgroup import PointGroup, SymmetryOperation
@@ -21,12 +21,26 @@ def augmented(structure: Structure, field: np.ndarray, irreps: str, per_point: b
     return structure.with_features(feats, f"{structure.feature_irreps}+{irreps}")
 
 
+LISTED_ELEMENTS = 2000  # larger crystal groups list their coset representatives and translation generators
+
+
+def listed_operations(group: PointGroup) -> tuple[SymmetryOperation, ...]:
+    """The operations that reports list one by one: every element of a finite group up to 2,000 elements;
+    the generators of an infinite one; for a larger space group, its coset representatives (one per point
+    operation) and the generators of its translations."""
+    if isinstance(group, SpaceGroup) and group.order > LISTED_ELEMENTS:
+        reps = group.coset_representatives
+        cg = group.cell_group
+        return reps + tuple(cg.element(cg.identity, v) for v in cg.T.generators(group.translation_indices))
+    return tuple(group.operations)
+
+
 def field_change(group: PointGroup, field: np.ndarray, irreps: str, per_point: bool) -> np.ndarray:
-    """max |g·y − y| for each listed operation of the group (its elements, or generators if infinite)."""
+    """max |g·y − y| for each of ``listed_operations(group)`` (its elements, or generators if infinite)."""
     from ..reps import act, wigner_D
 
     field = np.asarray(field, dtype=float)
-    ops = group.operations
+    ops = listed_operations(group)
     Ds = wigner_D(irreps, np.stack([op.matrix for op in ops]))
     out = []
     for op, D in zip(ops, Ds):
@@ -47,6 +61,8 @@ def stabilizer(
     """
     if group.order is None:
         return point_group(augmented(structure, field, irreps, per_point), group.tol, feature_tol=tol)
+    if isinstance(group, SpaceGroup):
+        return factored_stabilizer(group, field, irreps, per_point, tol)
     change = field_change(group, field, irreps, per_point)
     keep = [op for op, c in zip(group.operations, change) if c <= tol]
     return subgroup(group, keep)
@@ -68,8 +84,123 @@ def subgroup(group: PointGroup, ops: list[SymmetryOperation]) -> PointGroup:
 
 def proper_part(group: PointGroup, structure: Structure) -> PointGroup:
     """G ∩ SO(3): the group a rotation-only (parity-blind) model respects."""
+    if isinstance(group, SpaceGroup):
+        return subgroup(group, [op for op in group.coset_representatives if op.proper] + list(
+            op for op in group.generators if op.kind in ("E", "t")))
     if group.order is not None:
         return subgroup(group, [op for op in group.operations if op.proper])
     # infinite: the same search, improper operations ruled out by a constant pseudoscalar
     # feature (kept by every rotation, flipped by every improper operation)
     return point_group(augmented(structure, np.ones(1), "0o", per_point=False), group.tol)
+
+
+def _element_key(op: SymmetryOperation) -> tuple[bytes, bytes]:
+    return op.permutation.tobytes(), (np.round(op.matrix, 6) + 0.0).tobytes()
+
+
+def same_group(A: PointGroup, B: PointGroup) -> bool:
+    """A = B as sets of elements (not merely the same name: D4h has two D2h subgroups).
+
+    Space groups of the same cell compare their factored forms (point operations, coset shifts,
+    translations) without listing elements; finite point groups compare (σ, R) of every element;
+    infinite groups compare their names and their axes (and every generator's action).
+    """
+    if isinstance(A, SpaceGroup) != isinstance(B, SpaceGroup) or (A.order is None) != (B.order is None):
+        return False
+    if isinstance(A, SpaceGroup):
+        return same_factored(A, B)
+    if A.order is None:
+        if A.name != B.name:
+            return False
+        if A.name in ("Kh", "K"):
+            return True
+        if abs(abs(float(A.principal_axis @ B.principal_axis)) - 1) > 1e-6:
+            return False
+        # with continuous rotations about the same axis, the name fixes the group: every mirror
+        # containing the axis (every C2 perpendicular to it) is in it once one is
+        return True
+    if A.order != B.order:
+        return False
+    keys = {_element_key(op) for op in A.operations}
+    return all(_element_key(op) in keys for op in B.operations)
+
+
+def minimal_overgroups(G: PointGroup, H: PointGroup) -> list[PointGroup]:
+    """The minimal subgroups K of a finite group G with H ⊊ K (each is <H, g> for some g ∈ G∖H).
+
+    Parameters
+    ----------
+    G : a finite group (point group or space group).
+    H : a subgroup of G (a stabilizer or ``subgroup`` of G, sharing G's elements).
+
+    Returns the groups K, each named, in order of increasing order. Point groups close <H, g>
+    for every g by a multiplication table; space groups work on their factored form (point
+    operations and translations), trying one g per double coset H g H.
+    """
+    if G.order is None or H.order is None:
+        raise ValueError("minimal_overgroups needs finite groups")
+    if isinstance(G, SpaceGroup):
+        return _minimal_crystal(G, H)
+    mats = np.array([op.matrix for op in G.operations])
+    keys = {(np.round(M, 6) + 0.0).tobytes(): i for i, M in enumerate(mats)}
+    prod = np.einsum("aij,bjk->abik", mats, mats)
+    table = np.array([[keys[(np.round(M, 6) + 0.0).tobytes()] for M in row] for row in prod])
+    # elements of G are identified by matrix only when distinct elements have distinct matrices
+    # (true unless the points are collinear, where groups are infinite anyway)
+    in_h = np.zeros(len(mats), dtype=bool)
+    in_h[[keys[(np.round(op.matrix, 6) + 0.0).tobytes()] for op in H.operations]] = True
+    h_idx = np.flatnonzero(in_h)
+    found: dict[bytes, np.ndarray] = {}
+    for g in np.flatnonzero(~in_h).tolist():
+        mask = in_h.copy()
+        new = [g]
+        mask[g] = True
+        gens = np.concatenate([h_idx, [g]])
+        while new:
+            prods = table[np.asarray(new)[:, None], gens[None, :]].ravel()
+            prods = np.unique(np.concatenate([prods, table[gens[:, None], np.asarray(new)[None, :]].ravel()]))
+            new = prods[~mask[prods]].tolist()
+            mask[new] = True
+        found.setdefault(mask.tobytes(), mask)
+    masks = sorted(found.values(), key=lambda m: m.sum())
+    minimal = [m for m in masks if not any(o.sum() < m.sum() and np.all(m | ~o) for o in masks)]
+    return [subgroup(G, [G.operations[i] for i in np.flatnonzero(m)]) for m in minimal]
+
+
+def _minimal_crystal(G: SpaceGroup, H: SpaceGroup) -> list[SpaceGroup]:
+    from .crystal import _make, element_pairs
+
+    cg = G.cell_group
+    h_gens = generator_pairs(H)
+    h_elems = element_pairs(H) if H.order <= 4096 else []
+    seen: set = set()
+    found: dict[tuple, tuple] = {}
+    for g in element_pairs(G):
+        if g in seen or contains(H, g):
+            continue
+        ks, shifts, t_sub = cg.closure(h_gens + [g])
+        found.setdefault((ks.tobytes(), shifts.tobytes(), t_sub.tobytes()), (ks, shifts, t_sub))
+        # every element of the double coset H g H generates the same <H, g>: skip those reached cheaply
+        for h in h_elems:
+            hg = cg.multiply(h, g)
+            seen.add(hg)
+            seen.update(cg.multiply(hg, h2) for h2 in h_gens)
+    groups = sorted(found.values(), key=lambda x: len(x[0]) * len(x[2]))
+    minimal = [x for x in groups if not any(
+        len(u[0]) * len(u[2]) < len(x[0]) * len(x[2]) and _subset(cg, u, x) for u in groups)]
+    return [_make(cg, *x, G.wyckoffs, G.site_symmetry, crystal=(G.crystal_space_group, G.crystal_space_group_number))
+            for x in minimal]
+
+
+def _subset(cg, U: tuple, K: tuple) -> bool:
+    """U ⊆ K for closures (point indices, shifts, translations) in the same cell group.
+
+    U is generated by its coset representatives and its translations, so those must lie in K.
+    """
+    uk, us, ut = U
+    kk, ks_, kt = K
+    if not np.all(np.isin(uk, kk)) or not np.all(np.isin(ut, kt)):
+        return False
+    shift = dict(zip(kk.tolist(), ks_.tolist()))
+    rel = cg.T.add(us, cg.T.neg(np.array([shift[k] for k in uk.tolist()])))
+    return bool(np.all(np.isin(rel, kt)))
