@@ -294,9 +294,18 @@ def frame_count(path: str | os.PathLike, format: str | None = None) -> int:
 
                 return ase.db.connect(path).count()
     except Exception as exc:  # ASE raises many kinds; all mean "cannot parse"
-        raise SymcheckError(f"{path}: cannot read the file as {fmt} ({_why(exc)})") from None
+        raise SymcheckError(f"{path}: cannot read the file as {_fmt_name(fmt)} ({_why(exc)})") from None
     frames, count = _ase_frames(path, fmt, slice(None))
     return count
+
+
+_FORMAT_NAMES = {"extxyz": "extended XYZ", "xyz": "XYZ", "cif": "CIF", "vasp": "POSCAR/CONTCAR",
+                 "proteindatabank": "PDB", "traj": "ASE trajectory", "json": "ASE JSON", "db": "ASE database",
+                 "vasp-out": "OUTCAR", "vasp-xml": "vasprun.xml"}
+
+
+def _fmt_name(fmt: str) -> str:
+    return _FORMAT_NAMES.get(fmt, fmt)
 
 
 def _frames_phrase(count: int) -> str:
@@ -351,7 +360,7 @@ def _check_file(path: str, format: str | None) -> str:
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise SymcheckError(f"{path}: is UTF-16 text; save it as UTF-8")
         if b"\x00" in head:
-            raise SymcheckError(f"{path}: is a binary file, not {io.description} text")
+            raise SymcheckError(f"{path}: is a binary file, not {_fmt_name(format)} text")
     return format
 
 
@@ -372,6 +381,8 @@ def _ase_frames(path: str, fmt: str, want) -> tuple[list[tuple[int, object]], in
         count, ase_index, numbers = None, ":", None
     if fmt == "cif":
         _check_cif_cells(path)
+    elif fmt == "vasp":
+        _check_poscar(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -379,7 +390,7 @@ def _ase_frames(path: str, fmt: str, want) -> tuple[list[tuple[int, object]], in
     except SymcheckError:
         raise
     except Exception as exc:  # ASE raises many kinds; all mean "cannot parse"
-        raise SymcheckError(f"{path}: cannot read the file as {fmt} ({_why(exc, path, fmt)})") from None
+        raise SymcheckError(f"{path}: cannot read the file as {_fmt_name(fmt)} ({_why(exc, path, fmt)})") from None
     got = got if isinstance(got, list) else [got]
     if count is None:
         count = len(got)
@@ -552,6 +563,55 @@ def _check_cif_cells(path: str) -> None:
         ca, cb, cg = np.cos(np.radians([al, be, ga]))
         if 1 - ca**2 - cb**2 - cg**2 + 2 * ca * cb * cg <= 1e-12:
             raise SymcheckError(f"{path}: {name}: the cell angles {al:g}°, {be:g}°, {ga:g}° give no cell (zero volume)")
+
+
+# ------------------------------------------------------------------------------ POSCAR
+
+
+def _check_poscar(path: str) -> None:
+    """Refuse a POSCAR/CONTCAR whose lattice lines or atom count do not fit its lines.
+
+    ASE would allocate the declared number of atoms first (seconds for 10^8) and then fail
+    with an internal numpy message. Only what ASE itself requires is checked; anything this
+    does not recognise is left to ASE.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return  # reported by the full read
+    for k in range(2, 5):
+        if k >= len(lines):
+            raise SymcheckError(f"{path}: cannot read the file as POSCAR/CONTCAR: it ends at line {len(lines)}, "
+                                f"before the three lattice vectors (lines 3 to 5)")
+        numbers = _floats(lines[k].split()[:3])
+        if numbers is None or len(numbers) < 3:
+            raise SymcheckError(f"{path}: cannot read the file as POSCAR/CONTCAR: line {k + 1} should hold a "
+                                f"lattice vector (three numbers), found {_show(lines[k].encode())}")
+    counts_line = None
+    for k in (5, 6):
+        tokens = lines[k].split() if k < len(lines) else []
+        if tokens and all(t.isdigit() for t in tokens):
+            counts_line = k
+            break
+    if counts_line is None:
+        return  # symbols from a POTCAR or another layout: ASE decides
+    natoms = sum(int(t) for t in lines[counts_line].split())
+    first = counts_line + 1
+    if first < len(lines) and lines[first].strip()[:1] in ("s", "S"):
+        first += 1  # "Selective dynamics"
+    first += 1  # "Direct" or "Cartesian"
+    coords = [line for line in lines[first:first + natoms] if line.strip()]
+    if len(coords) < natoms:
+        raise SymcheckError(f"{path}: cannot read the file as POSCAR/CONTCAR: line {counts_line + 1} declares "
+                            f"{natoms} atoms, but only {len(coords)} coordinate lines follow")
+
+
+def _floats(tokens: list[str]) -> list[float] | None:
+    try:
+        return [float(t) for t in tokens]
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------------ error messages
