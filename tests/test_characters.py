@@ -235,18 +235,26 @@ def test_tutorial_square():
     pg = sc.point_group(sc.example("square"))
     ct = character_table(pg)
     np.testing.assert_allclose(ct.frame, np.eye(3), atol=1e-9)
-    assert "C2' axis" in ct.setting
+    assert "C2' along (0,1,0), (1,0,0), between atoms" in ct.setting
+    assert 'here "bonds"' in ct.setting and "C2'' along (1,-1,0), (1,1,0), through atoms 0, 1, 2, 3" in ct.setting
     v = vector_from_polynomial("x**2 - y**2", 2)
     assert irrep_labels(pg, v, "2e") == ["B1g"]
     assert irrep_labels(pg, vector_from_polynomial("x*y", 2), "2e") == ["B2g"]
     assert irrep_labels(pg, np.array([0.0, 0.0, 1.0]), "1o") == ["A2u"]
     assert irrep_labels(pg, np.array([1.0, 0.0, 0.0]), "1o") == ["Eu"]
     assert irrep_labels(pg, np.array([0.3, -0.8, 0.0]), "1o") == ["Eu"]
-    # the detector's frame has x along a diagonal (through the corners): there the roles swap
-    np.testing.assert_allclose(np.abs(pg.frame[0]), [2**-0.5, 2**-0.5, 0], atol=1e-9)
-    other = character_table(pg, frame=pg.frame)
+    # the detector returns the group in this default setting: the operations carry the same names
+    np.testing.assert_allclose(pg.frame, np.eye(3), atol=1e-9)
+    # C2' through the corners (the diagonals, setting "atoms"): there the roles swap
+    other = character_table(pg, setting="atoms")
+    np.testing.assert_allclose(np.abs(other.frame[0]), [2**-0.5, 2**-0.5, 0], atol=1e-9)
     assert irrep_labels(pg, v, "2e", table=other) == ["B2g"]
+    assert irrep_labels(pg, v, "2e", setting="atoms") == ["B2g"]
+    assert irrep_labels(pg, v, "2e", setting="bonds") == ["B1g"]
     assert irrep_labels(pg, vector_from_polynomial("x*y", 2), "2e", table=other) == ["B1g"]
+    # an explicit frame along a diagonal gives the same table as "atoms"
+    diagonal = character_table(pg, frame=other.frame)
+    assert irrep_labels(pg, v, "2e", table=diagonal) == ["B2g"]
     # a mixture: weights sum to 1
     w = irrep_weights(pg, v + vector_from_polynomial("x*y", 2) + vector_from_polynomial("x*z", 2), "2e")
     assert sum(w.values()) == pytest.approx(1.0)
@@ -260,7 +268,7 @@ def test_per_point_fields():
     field = np.zeros((4, 3))
     field[:, 2] = rng.normal(size=4)
     assert irrep_labels(pg, field, "1o", per_point=True) == ["Eg", "A2u", "B1u"]
-    other = character_table(pg, frame=pg.frame)  # corners on the C2′ axes: B2u instead
+    other = character_table(pg, setting="atoms")  # corners on the C2′ axes: B2u instead
     assert irrep_labels(pg, field, "1o", per_point=True, table=other) == ["Eg", "A2u", "B2u"]
     # the same displacement z on every corner: the whole square moves along z, A2u
     assert irrep_labels(pg, np.tile([0.0, 0.0, 1.0], (4, 1)), "1o", per_point=True) == ["A2u"]
@@ -293,9 +301,11 @@ def test_bad_frames_and_infinite_groups():
         character_table(pg, frame=np.eye(3)[[1, 2, 0]])  # z along a 2-fold axis
     with pytest.raises(SymcheckError, match="orthonormal"):
         character_table(pg, frame=np.ones((3, 3)))
+    # infinite groups have tables too now (tests/test_labels.py): Σ+, Σ-, Π, … for C∞v
     linear = sc.Structure(np.array([[0.0, 0, 0], [0, 0, 1.2]]), ["O", "C"])
-    with pytest.raises(SymcheckError, match="infinite"):
-        character_table(sc.point_group(linear))
+    assert character_table(sc.point_group(linear)).labels[:3] == ("Σ+", "Σ-", "Π")
+    with pytest.raises(SymcheckError, match="valid settings are 'atoms', 'bonds'"):
+        character_table(pg, setting="diagonal")
     with pytest.raises(SymcheckError, match="no irrep"):
         table("D4h").index("T1g")
 

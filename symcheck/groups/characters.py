@@ -45,10 +45,23 @@ import numpy as np
 from ..errors import SymcheckError
 from .detect import rotation
 from .lattice import group_matrices, identity_index, inverse_indices, multiplication_table
-from .naming import AXIS_TOL, operation_kind, rotation_axis_angle
-from .pointgroup import PointGroup
+from .naming import (
+    AXIS_TOL,
+    CUBIC,
+    SETTINGS,
+    _n_of,
+    canonical_axis,
+    check_setting,
+    default_setting_frame,
+    element_kind,
+    operation_kind,
+    perpendicular_kind,
+    rotation_axis_angle,
+    setting_frame,
+    two_classes,
+)
+from .pointgroup import PointGroup, _fmt_axis
 
-CUBIC = ("T", "Td", "Th", "O", "Oh", "I", "Ih")
 _LETTERS = {1: "A", 2: "E", 3: "T", 4: "G", 5: "H"}
 _LETTER_ORDER = {"A": 0, "B": 1, "E": 2, "T": 3, "G": 4, "H": 5}
 
@@ -114,7 +127,10 @@ class CharacterTable:
     table : (n_irreps, n_classes) characters.
     element_class : (order,) class index of each element of the group's ``operations``.
     frame : (3, 3) the setting's axes as rows (x, y, z), in the input's Cartesian frame.
-    setting : the conventions in words (principal axis, which axis defines C2′/σv, B1 vs B2).
+    setting : the setting in plain words: which axes are C2′/C2″ and which planes σv/σd (with the
+        atoms they pass through), what A/B and the subscripts 1/2 refer to; what JSON consumers show
+        as ``irrep_setting`` (see :func:`setting_description`).
+    setting_name : None (default setting), ``"atoms"``, ``"bonds"``, or ``"frame"`` (given explicitly).
     """
 
     group: str
@@ -125,6 +141,7 @@ class CharacterTable:
     element_class: np.ndarray
     frame: np.ndarray
     setting: str
+    setting_name: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -178,6 +195,7 @@ class CharacterTable:
                         "characters": [round(x, 12) + 0.0 for x in r.characters]} for r in self.irreps],
             "frame": np.round(self.frame, 9).tolist(),
             "setting": self.setting,
+            "setting_name": self.setting_name,
         }
 
     def text(self, digits: int = 3) -> str:
@@ -305,30 +323,12 @@ def default_frame(pg: PointGroup) -> np.ndarray:
     z is the principal axis (``pg.frame`` z). For groups whose labels depend on a direction
     perpendicular to it (Dn, Dnh, Dnd: a C2′ axis; Cnv: a vertical mirror), x is the first of the
     file's x, y, z axes that is such a direction, else ``pg.frame`` x. For D2 and D2h, whose three
-    C2 axes are all "principal", the file's axes are used when they are the C2 axes.
+    C2 axes are all "principal", the file's axes are used when they are the C2 axes. The detector
+    already returns groups in this setting (``pg.frame``), so this is ``pg.frame`` for them.
 
     :param pg: a finite PointGroup.
     """
-    mats = group_matrices(pg)
-    name, F = pg.name, np.asarray(pg.frame, dtype=float)
-    eye = np.eye(3)
-    if name in ("D2", "D2h"):
-        if all(_find(mats, rotation(e, np.pi)) is not None for e in eye):
-            return eye.copy()
-        return F.copy()
-    if name in CUBIC or not (name.startswith("D") or (name.startswith("C") and name.endswith("v"))):
-        return F.copy()
-    z = F[2]
-    for e in eye:
-        if abs(np.dot(e, z)) > AXIS_TOL:
-            continue
-        if name.startswith("D"):
-            ok = _find(mats, rotation(e, np.pi)) is not None
-        else:  # Cnv: the vertical plane through z and e, whose normal is z × e
-            ok = _find(mats, _mirror(np.cross(z, e))) is not None
-        if ok:
-            return np.array([e, np.cross(z, e), z])
-    return F.copy()
+    return default_setting_frame(pg.name, group_matrices(pg), np.asarray(pg.frame, dtype=float))
 
 
 def _check_frame(frame) -> np.ndarray:
@@ -351,51 +351,44 @@ def _coordinate_axes(mats: np.ndarray) -> list[np.ndarray]:
             axes4.append(u)
         elif kind == "C2":
             axes2.append(u)
-    return axes4 or axes2
+    axes: list[np.ndarray] = []
+    for u in axes4 or axes2:
+        if not any(_parallel(u, v) for v in axes):
+            axes.append(u)
+    return axes
 
 
-def _class_kind(name: str, mats: np.ndarray, members: list[int], F: np.ndarray, cube_axes) -> tuple[str, tuple]:
-    """The kind label of a class in the setting F, and a sort key for the table's column order."""
-    x, y, z = F
+def _cube_frame(mats: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """The cube axes as a right-handed frame (T, Td, Th, O, Oh); ``fallback`` for I, Ih."""
+    axes = _coordinate_axes(mats)
+    if len(axes) != 3:
+        return np.asarray(fallback, dtype=float)
+    x, z = axes[0], axes[2]
+    return np.array([x, np.cross(z, x), z])
+
+
+_MIRROR_KEYS = {"σh": 0, "σ": 0, "σ(xy)": 0, "σv": 1, "σ(xz)": 1, "σv(xz)": 1, "σv'(yz)": 2, "σ(yz)": 2, "σd": 3}
+_C2_KEYS = {"C2'": 1, "C2''": 2, "C2(z)": 0, "C2(y)": 1, "C2(x)": 2}
+
+
+def _class_kind(name: str, mats: np.ndarray, members: list[int], F: np.ndarray) -> tuple[str, tuple]:
+    """The kind label of a class in the setting F (:func:`naming.element_kind`), and a sort key for the
+    table's column order (E, rotations by decreasing order, i, S, σh, σv, σd)."""
     kinds = [operation_kind(mats[m]) for m in members]
     kind, axis = min(kinds, key=lambda t: _kind_power(t[0]))  # the lowest power names the class (C4, not C4^3)
-    axes = [u for _, u in kinds]
-    cubic = name in CUBIC
-    if kind == "E":
+    label = element_kind(kind, axis, name, F)
+    if label == "E":
         return "E", (0,)
-    if kind == "i":
+    if label == "i":
         return "i", (2,)
-    if kind == "σ":
-        if name == "Ih":
-            return "σ", (4, 0)
-        if cubic:
-            h = any(_parallel(axis, a) for a in cube_axes)
-            return ("σh", (4, 0)) if h else ("σd", (4, 3))
-        if name == "D2h":
-            lab = "σ(xy)" if _parallel(axis, z) else ("σ(xz)" if _parallel(axis, y) else "σ(yz)")
-            return lab, (4, {"σ(xy)": 0, "σ(xz)": 1, "σ(yz)": 2}[lab])
-        if name == "C2v":
-            return ("σv(xz)", (4, 1)) if _parallel(axis, y) else ("σv'(yz)", (4, 2))
-        if _parallel(axis, z):
-            return "σh", (4, 0)
-        # a vertical mirror: σv when its class holds the plane through x (normal y), else σd
-        return ("σv", (4, 1)) if any(_parallel(u, y) for u in axes) else ("σd", (4, 3))
-    n = int(kind[1:].partition("^")[0])
-    k = _kind_power(kind)
-    if kind.startswith("S"):
-        return kind, (3, -n, k)
-    # proper rotations
-    if cubic:
-        if n == 2 and not any(_parallel(axis, a) for a in cube_axes):
-            return "C2'", (1, -2, 1, 1)
-        return kind, (1, -n, k, 0)
-    if name in ("D2", "D2h"):
-        lab = "C2(z)" if _parallel(axis, z) else ("C2(y)" if _parallel(axis, y) else "C2(x)")
-        return lab, (1, -2, 1, {"C2(z)": 0, "C2(y)": 1, "C2(x)": 2}[lab])
-    if _parallel(axis, z):
-        return kind, (1, -n, k, 0)
-    # a C2 perpendicular to the principal axis: C2′ when its class holds the C2 about x
-    return ("C2'", (1, -2, 1, 1)) if any(_parallel(u, x) for u in axes) else ("C2''", (1, -2, 1, 2))
+    if label.startswith("σ"):
+        return label, (4, _MIRROR_KEYS.get(label, 5))
+    if label in _C2_KEYS:
+        return label, (1, -2, 1, _C2_KEYS[label])
+    n = int(label[1:].partition("^")[0])
+    if label.startswith("S"):
+        return label, (3, -n, _kind_power(label))
+    return label, (1, -n, _kind_power(label), 0)
 
 
 def _split_inverse_classes(kinds: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
@@ -442,68 +435,70 @@ def _principal(name: str, mats: np.ndarray, F: np.ndarray) -> tuple[int | None, 
     return _find(mats, rotation(z, 2 * np.pi / n)), n
 
 
-def _setting_text(name: str, F: np.ndarray, principal: tuple[int | None, int], mats, x_ref: str | None) -> str:
-    def v(u):
-        return "(" + ", ".join(f"{c:.3g}" for c in np.round(u, 6) + 0.0) + ")"
-
-    x, y, z = F
-    if name in CUBIC:
-        ref = {"O": "χ(C4)", "Oh": "χ(C4)", "Td": "χ(S4)", "I": "χ(C5)", "Ih": "χ(C5)"}.get(name)
-        text = "cubic/icosahedral group: labels A, E, T, G, H by dimension"
-        if ref:
-            text += f"; subscripts 1/2 by the sign of {ref}"
-        return text + "; complex-conjugate pairs combined into real E rows" * (name in ("T", "Th"))
-    if name in ("D2", "D2h"):
-        return (f"x, y, z = {v(x)}, {v(y)}, {v(z)} (the three C2 axes); B1, B2, B3 symmetric under "
-                "C2(z), C2(y), C2(x)")
-    if name in ("C1", "Ci"):
-        return "no axis: A (g/u by inversion)"
-    if name == "Cs":
-        return f"σh = the mirror, normal {v(z)}: A' symmetric, A'' antisymmetric under it"
-    k, m = principal
-    text = f"z = principal axis {v(z)}"
-    if k is not None:
-        text += f"; A/B by χ({operation_kind(mats[k])[0].replace('^1', '')}) = ±1"
-    if x_ref == "C2'":
-        text += (f"; x = {v(x)} is a C2' axis: the C2' class holds the C2 about x and subscripts 1/2 mean "
-                 "symmetric/antisymmetric under C2'; σv (if any) contains x")
-    elif x_ref == "σv":
-        lab = "σv(xz)" if name == "C2v" else "σv"
-        text += (f"; x = {v(x)} lies in a vertical mirror {lab} (normal y = {v(y)}): subscripts 1/2 mean "
-                 f"symmetric/antisymmetric under {lab}")
-    if name.startswith(("C", "S")) and not name.endswith("v") and m > 2:
-        text += "; complex-conjugate pairs combined into real E rows"
-    return text
-
-
-def character_table(pg: PointGroup, frame=None) -> CharacterTable:
-    """The real character table of a finite point group, with Mulliken labels in a stated setting.
-
-    Complex-conjugate pairs of one-dimensional irreps (Cn, Cnh, S2n with n ≥ 3; T, Th) are combined
-    into one two-dimensional real row labelled E (character χ + χ̄), as in standard tables.
-
-    :param pg: a finite PointGroup (``pg.operations`` are its exact elements).
-    :param frame: optional (3, 3) rows x, y, z fixing the setting: z a principal axis, x the axis
-        that names C2′ (D groups) or lies in σv (Cnv); default :func:`default_frame` (the file's
-        axes where possible; ``pg.frame`` otherwise).
-    :raises SymcheckError: for infinite groups or an invalid frame.
-    """
-    mats = group_matrices(pg)
+def _resolve_frame(pg: PointGroup, mats: np.ndarray, setting: str | None, frame) -> tuple[np.ndarray, str]:
+    """The setting's frame (and a note when a named setting could not apply), checked against the group."""
     name = pg.name
-    F = default_frame(pg) if frame is None else _check_frame(frame)
-    if frame is not None and name not in CUBIC:
+    if name in CUBIC:  # cubic tables do not depend on a setting: the cube axes name the classes
+        return _cube_frame(mats, pg.frame), ""
+    if frame is not None:
+        F = _check_frame(frame)
         # z must be a principal axis: it must carry a rotation of the group's highest order
         top = max([int(k[1:].partition("^")[0]) for k, _ in map(operation_kind, mats) if k.startswith("C")] or [1])
         if top > 1 and _find(mats, rotation(F[2], 2 * np.pi / top)) is None:
             raise SymcheckError(f"frame z {np.round(F[2], 4).tolist()} is not a principal ({top}-fold) axis of {name}")
+        if not _is_setting_frame(name, mats, F):
+            what = "a C2 axis" if perpendicular_kind(name) == "C2" else "in a mirror"
+            raise SymcheckError(f"frame x {np.round(F[0], 4).tolist()} is not {what} of {name}")
+        return F, ""
+    perms = np.stack([np.asarray(op.permutation) for op in pg.operations])
+    base = np.asarray(pg.frame, dtype=float)
+    if not _is_setting_frame(name, mats, base):  # a group built by hand: fall back to the default
+        base = default_setting_frame(name, mats, base)
+    return setting_frame(name, mats, perms, base, setting)
+
+
+def _is_setting_frame(name: str, mats: np.ndarray, F: np.ndarray) -> bool:
+    """x is a C2 axis (D groups) or lies in a mirror (Cnv) — what the labels are defined against."""
+    ref = perpendicular_kind(name)
+    if ref == "C2":
+        return _find(mats, rotation(F[0], np.pi)) is not None
+    if ref == "σ":
+        return _find(mats, _mirror(F[1])) is not None
+    return True
+
+
+def character_table(pg: PointGroup, setting: str | None = None, frame=None):
+    """The real character table of a point group, with Mulliken labels in a stated setting.
+
+    Complex-conjugate pairs of one-dimensional irreps (Cn, Cnh, S2n with n ≥ 3; T, Th) are combined
+    into one two-dimensional real row labelled E (character χ + χ̄), as in standard tables. Infinite
+    groups (C∞v, D∞h, C∞, C∞h, D∞, K, Kh) get a :class:`symcheck.groups.linear.LinearCharacterTable`
+    (rows Σ+, Σ−, Π, Δ, … or S, P, D, … with g/u), which labels features the same way.
+
+    :param pg: a PointGroup (for finite groups ``pg.operations`` are its exact elements).
+    :param setting: which perpendicular C2 axes are C2′ and which mirrors σv: None (the group's own
+        setting, ``pg.frame``; for detected groups the default: the file's axes where the group
+        allows), ``"atoms"`` (C2′ / σv through atoms) or ``"bonds"`` (between atoms, through bond
+        midpoints); see :data:`SETTINGS`. The table's ``setting`` says in words what it is.
+    :param frame: optional (3, 3) rows x, y, z fixing the setting explicitly (overrides ``setting``):
+        z a principal axis, x a C2 axis (D groups) or in a mirror (Cnv).
+    :raises SymcheckError: for an unknown setting or an invalid frame.
+    """
+    setting = check_setting(setting)
+    if pg.order is None:
+        from .linear import linear_character_table
+
+        return linear_character_table(pg, setting)
+    mats = group_matrices(pg)
+    name = pg.name
+    F, note = _resolve_frame(pg, mats, setting, frame)
     table = multiplication_table(mats)
     e = identity_index(mats)
     inv = inverse_indices(table, e)
     n = len(mats)
 
     raw = _element_classes(table, inv)
-    cube_axes = _coordinate_axes(mats) if name in CUBIC else []
-    kinds = [_class_kind(name, mats, members, F, cube_axes) for members in raw]
+    kinds = [_class_kind(name, mats, members, F) for members in raw]
     order = sorted(range(len(raw)), key=lambda c: (kinds[c][1], raw[c][0]))
     raw = [raw[c] for c in order]
     kinds = _split_inverse_classes([kinds[c] for c in order])
@@ -526,6 +521,9 @@ def character_table(pg: PointGroup, frame=None) -> CharacterTable:
     labels, x_ref = _labels(name, mats, F, rows, cls, principal)
     irreps = [Irrep(lab, int(round(x[0])), tuple(float(v) for v in x), kind) for lab, (x, kind) in zip(labels, rows)]
     irreps.sort(key=_irrep_sort_key)
+    named = setting if frame is None else "frame"
+    p_kind = operation_kind(mats[principal[0]])[0] if principal[0] is not None else None
+    text = describe_setting(pg, F, named, note, mats=mats, principal=p_kind, reference=x_ref)
     return CharacterTable(
         group=name,
         order=n,
@@ -534,8 +532,146 @@ def character_table(pg: PointGroup, frame=None) -> CharacterTable:
         table=np.array([r.characters for r in irreps]),
         element_class=cls,
         frame=F,
-        setting=_setting_text(name, F, principal, mats, x_ref),
+        setting=text,
+        setting_name=named,
     )
+
+
+def setting_description(pg: PointGroup, setting: str | None = None) -> str:
+    """The setting of ``pg``'s labels in plain words (what ``CharacterTable.setting`` holds).
+
+    E.g. for the tutorial square (D4h) by default::
+
+        default setting (the file's axes; here "bonds": C2' between atoms): z = (0,0,1), the C4 axis;
+        C2' along (1,0,0), (0,1,0), between atoms; C2'' along (1,1,0), (1,-1,0), through atoms 0, 1, 2, 3;
+        σv ⟂ (0,1,0), (1,0,0), containing the C2'; σd ⟂ (1,1,0), (1,-1,0), containing the C2''; …
+
+    :param pg: a PointGroup (finite or infinite).
+    :param setting: None, ``"atoms"`` or ``"bonds"`` (see :data:`SETTINGS`).
+    :raises SymcheckError: for an unknown setting.
+    """
+    return character_table(pg, setting).setting
+
+
+def _fmt_dir(u) -> str:
+    return f"({_fmt_axis(u)})"
+
+
+def _atoms_text(atoms: list[int]) -> str:
+    if not atoms:
+        return "between atoms"
+    shown = ", ".join(str(i) for i in atoms[:6]) + (", …" if len(atoms) > 6 else "")
+    return f"through atom{'s' if len(atoms) > 1 else ''} {shown}"
+
+
+_HEADS = {
+    None: "default setting (the file's axes",
+    "frame": "setting given by a frame (",
+    "atoms": "setting \"atoms\" (C2' and σv through atoms",
+    "bonds": "setting \"bonds\" (C2' and σv between atoms",
+}
+
+
+def describe_setting(pg: PointGroup, F: np.ndarray, setting: str | None, note: str = "", mats=None,
+                     principal: str | None = None, reference: str | None = None) -> str:
+    """Plain-words description of the setting F of a finite group (see :func:`setting_description`).
+
+    :param pg: the finite PointGroup.
+    :param F: (3, 3) the setting's frame.
+    :param setting: the setting's name (None: default; ``"frame"``: an explicit frame).
+    :param note: why a named setting could not apply, if so.
+    :param mats: the group's matrices, if already stacked.
+    :param principal: the kind of the element that decides A vs B (``"C4"``, ``"S4"``), if any.
+    :param reference: ``"C2'"`` or ``"σv"``: what subscripts 1/2 on A and B refer to, if anything.
+    """
+    mats = group_matrices(pg) if mats is None else mats
+    name = pg.name
+    x, y, z = F
+    if name in CUBIC:
+        return _cubic_text(name, F, mats)
+    if name in ("C1", "Ci"):
+        return "no axis: A (g/u by inversion); no choice of setting"
+    if name == "Cs":
+        return f"σh = the mirror, ⟂ {_fmt_dir(z)}: A' symmetric, A'' antisymmetric under it; no choice of setting"
+    if name in ("D2", "D2h"):
+        return (f"x, y, z = {_fmt_dir(x)}, {_fmt_dir(y)}, {_fmt_dir(z)}, the three C2 axes (the file's axes when "
+                "they are the C2 axes); B1, B2, B3 symmetric under C2(z), C2(y), C2(x)"
+                + (f"; {note}" if note else ""))
+    perms = [np.asarray(op.permutation) for op in pg.operations]
+    npts = len(perms[0])
+    on_axis = np.ones(npts, dtype=bool)  # atoms on the principal axis lie on every vertical mirror
+    lines: dict[str, list] = {}
+    for R, p in zip(mats, perms):
+        kind, u = operation_kind(R)
+        if kind.startswith("C") and _parallel(u, z):
+            on_axis &= p == np.arange(npts)
+    for R, p in zip(mats, perms):
+        kind, u = operation_kind(R)
+        if u is None or abs(np.dot(u, z)) > AXIS_TOL or kind not in ("C2", "σ"):
+            continue
+        atoms = [int(i) for i in np.flatnonzero((p == np.arange(npts)) & ~on_axis)]
+        lines.setdefault(element_kind(kind, u, name, F), []).append((canonical_axis(u), atoms))
+
+    head = _HEADS.get(setting, f"setting {setting!r} (")
+    ref_kind = perpendicular_kind(name)
+    if setting is None and ref_kind is not None and two_classes(name):
+        # which named setting the default is here: is the class of x through atoms or between them
+        first = "C2'" if ref_kind == "C2" else ("σv(xz)" if name == "C2v" else "σv")
+        other = {"C2'": "C2''", "σv": "σd", "σv(xz)": "σv'(yz)"}[first]
+        mine = [a for _, atoms in lines.get(first, []) for a in atoms]
+        theirs = [a for _, atoms in lines.get(other, []) for a in atoms]
+        if mine and (not theirs or min(mine) < min(theirs)):
+            head += f"; here \"atoms\": {first} through atoms"
+        elif theirs:
+            head += f"; here \"bonds\": {first} between atoms"
+    parts = [f"z = {_fmt_dir(z)}" + (f", the {principal.partition('^')[0]} axis" if principal else "")]
+    for label in ("C2'", "C2''"):
+        if label in lines:
+            atoms = sorted({a for _, at in lines[label] for a in at})
+            axes = ", ".join(_fmt_dir(u) for u, _ in lines[label])
+            parts.append(f"{label} along {axes}, {_atoms_text(atoms)}")
+    for label in ("σv", "σv(xz)", "σv'(yz)", "σd"):
+        if label not in lines:
+            continue
+        part = f"{label} ⟂ " + ", ".join(_fmt_dir(u) for u, _ in lines[label])
+        if "C2'" in lines:
+            if name.endswith("d"):
+                part += ", between the C2' axes"
+            else:
+                part += ", containing the C2''" if label == "σd" else ", containing the C2'"
+        else:
+            atoms = sorted({a for _, at in lines[label] for a in at})
+            part += ", " + (_atoms_text(atoms) if atoms else "through no atom off the axis")
+        parts.append(part)
+    if principal:
+        parts.append(f"A/B by χ({principal}) = ±1")
+    if reference:
+        ref = "C2'" if reference == "C2'" else ("σv(xz)" if name == "C2v" else "σv")
+        parts.append(f"subscripts 1/2 on A, B: symmetric/antisymmetric under {ref}")
+    if name[0] in "CS" and not name.endswith("v") and _n_of(name) > (2 if name[0] == "C" else 4):
+        parts.append("complex-conjugate pairs combined into real E rows")
+    if note:
+        parts.append(note)
+    return head + "): " + "; ".join(parts)
+
+
+def _cubic_text(name: str, F: np.ndarray, mats: np.ndarray) -> str:
+    ref = {"O": "χ(C4)", "Oh": "χ(C4)", "Td": "χ(S4)", "I": "χ(C5)", "Ih": "χ(C5)"}.get(name)
+    if name in ("I", "Ih"):
+        body = "icosahedral group: no choice of setting"
+    else:
+        x, y, z = F
+        body = f"cubic group: no choice of setting; cube axes {_fmt_dir(x)}, {_fmt_dir(y)}, {_fmt_dir(z)}"
+        if name in ("O", "Oh"):
+            body += "; C2 along the cube axes, C2' along the face diagonals"
+        if any(k == "σ" for k, _ in map(operation_kind, mats)):
+            body += "; σh ⟂ a cube axis, σd ⟂ a face diagonal"
+    body += "; labels A, E, T, G, H by dimension"
+    if ref:
+        body += f"; subscripts 1/2 by the sign of {ref}"
+    if name in ("T", "Th"):
+        body += "; complex-conjugate pairs combined into real E rows"
+    return body
 
 
 def _labels(name, mats, F, rows, cls, principal) -> tuple[list[str], str | None]:
@@ -610,22 +746,28 @@ def _irrep_sort_key(r: Irrep):
 
 
 def irrep_weights(pg: PointGroup, vector, irreps: str, per_point: bool = False,
-                  table: CharacterTable | None = None) -> dict[str, float]:
+                  table=None, setting: str | None = None) -> dict[str, float]:
     """Fraction of ‖v‖² in each irrep of G: ‖P_χ v‖² / ‖v‖² with P_χ = (d_χ/|G|) Σ_g χ(g) ρ(g).
 
     The G-orbit of v spans a representation that contains exactly the irreps with nonzero weight.
-    The weights sum to 1 (the projectors are orthogonal and add up to the identity).
+    The weights sum to 1 (the projectors are orthogonal and add up to the identity). Infinite
+    groups (C∞v, D∞h, Kh, …) are handled by :func:`symcheck.groups.linear.linear_irrep_weights`.
 
-    :param pg: a finite PointGroup.
+    :param pg: a PointGroup.
     :param vector: a global feature (d,) in e3nn's basis of ``irreps``, or a per-point field (N, d).
     :param irreps: e3nn irreps string of the feature, e.g. ``"2e"`` or ``"1o"``.
     :param per_point: the feature is a field on the points (permuted by each operation).
     :param table: a character table of pg (e.g. in another setting); computed when None.
+    :param setting: the setting of the table computed when ``table`` is None (see :data:`SETTINGS`).
     """
+    if pg.order is None:
+        from .linear import linear_irrep_weights
+
+        return linear_irrep_weights(pg, vector, irreps, per_point, table=table, setting=setting)
     from ..reps import act, wigner_D
     from ..structure import irreps_dim
 
-    ct = character_table(pg) if table is None else table
+    ct = character_table(pg, setting) if table is None else table
     mats = group_matrices(pg)
     d = irreps_dim(irreps)
     v = np.asarray(vector, dtype=float)
@@ -649,20 +791,24 @@ def irrep_weights(pg: PointGroup, vector, irreps: str, per_point: bool = False,
 
 
 def irrep_labels(pg: PointGroup, vector, irreps: str, per_point: bool = False, tol: float = 1e-8,
-                 table: CharacterTable | None = None) -> list[str]:
+                 table=None, setting: str | None = None) -> list[str]:
     """The irreps of G that the G-orbit span of a feature contains (labels with nonzero weight).
 
-    E.g. on the tutorial square (D4h), ``x**2 - y**2`` in ``2e`` gives ``["B1g"]``, ``z`` in ``1o``
-    gives ``["A2u"]``.
+    E.g. on the tutorial square (D4h), ``x**2 - y**2`` in ``2e`` gives ``["B1g"]`` (``["B2g"]`` with
+    ``setting="atoms"``), ``z`` in ``1o`` gives ``["A2u"]``. Infinite groups are labelled too:
+    CO2's bend (a per-point 1o field ⟂ the axis) is ``["Πu"]`` of D∞h; a 2e feature of a single
+    atom (Kh) is ``["Dg"]``. The setting of the labels is ``character_table(pg, setting).setting``.
 
-    :param pg: a finite PointGroup.
+    :param pg: a PointGroup (finite, or infinite: C∞v, D∞h, C∞, C∞h, D∞, K, Kh).
     :param vector: a global feature (d,) in e3nn's basis of ``irreps``, or a per-point field (N, d).
     :param irreps: e3nn irreps string of the feature.
     :param per_point: the feature is a field on the points.
     :param tol: smallest weight (fraction of ‖v‖²) that counts.
-    :param table: a character table of pg; computed when None (default setting).
+    :param table: a character table of pg; computed when None.
+    :param setting: the setting when ``table`` is None: None (default), ``"atoms"`` or ``"bonds"``.
+    :raises SymcheckError: for an unknown setting or a vector of the wrong shape.
     """
-    w = irrep_weights(pg, vector, irreps, per_point, table)
+    w = irrep_weights(pg, vector, irreps, per_point, table, setting)
     return [lab for lab, x in w.items() if x > tol]
 
 
@@ -698,6 +844,7 @@ def neumann_by_irrep(pg: PointGroup, lmax: int, table: CharacterTable | None = N
 
 
 __all__ = [
+    "SETTINGS",
     "CharacterTable",
     "ElementClass",
     "Irrep",
@@ -706,4 +853,5 @@ __all__ = [
     "irrep_labels",
     "irrep_weights",
     "neumann_by_irrep",
+    "setting_description",
 ]

@@ -86,7 +86,12 @@ def _axes_with_orders(mats: list[np.ndarray]) -> list[tuple[np.ndarray, int]]:
 
 
 def classify(mats: list[np.ndarray]) -> tuple[str, np.ndarray]:
-    """Schoenflies name and standard frame (rows x, y, z; z principal) of a finite group of matrices."""
+    """Schoenflies name and default-setting frame (rows x, y, z; z principal) of a finite group of matrices.
+
+    The frame is the group's default setting (:func:`default_setting_frame`): for D groups x is a
+    C2′ axis and for Cnv x lies in a σv, the file's own x (else y, else z) where it qualifies, so
+    that the operations' names (:func:`element_kind`) and the character table agree by default.
+    """
     order = len(mats)
     axes = _axes_with_orders(mats)
     improper = [R for R in mats if np.linalg.det(R) < 0]
@@ -100,7 +105,7 @@ def classify(mats: list[np.ndarray]) -> tuple[str, np.ndarray]:
         z = next(u for u, n in axes if n == (top if base != "T" else 2))
         name = base if not improper else (base + "h" if has_inversion else "Td")
         x = _perpendicular_axis([u for u, n in axes if n == (4 if base == "O" else 2)], z)
-        return _check(name, order), _frame(z, x)
+        return _check(name, order), _frame(z, x)  # the cube axes (I, Ih: a C5 and a C2 ⟂ it)
 
     if not axes:
         name = "Cs" if mirrors else ("Ci" if has_inversion else "C1")
@@ -126,7 +131,8 @@ def classify(mats: list[np.ndarray]) -> tuple[str, np.ndarray]:
         else:
             name = f"S{2 * n}"
         x = np.cross(sigma_v[0], z) if sigma_v else None
-    return _check(name, order), _frame(z, x)
+    # the default setting: the file's own axes where the group allows them (C2′ or σv along x)
+    return _check(name, order), default_setting_frame(name, mats, _frame(z, x))
 
 
 def _perpendicular_axis(candidates, z):
@@ -170,33 +176,277 @@ def _check(name: str, order: int) -> str:
     return name
 
 
-def mirror_label(normal: np.ndarray, name: str, frame: np.ndarray, c2_axes: list[np.ndarray]) -> str:
-    """σh, σv or σd for a mirror of the named group (plain σ where no convention applies)."""
-    z = frame[2]
-    if name.startswith(("I", "Cs")) or name in ("T", "O"):
-        return "σ"
-    if name.startswith(("T", "O")):
-        # cubic: the frame's axes are the cube's axes; σh is normal to one of them, σd otherwise
-        return "σh" if any(abs(abs(np.dot(normal, e)) - 1) < AXIS_TOL for e in frame) else "σd"
-    if abs(abs(np.dot(normal, z)) - 1) < AXIS_TOL:
-        return "σh"
-    if name.startswith("D") and name.endswith("d"):
-        return "σd"
-    if name.startswith("D") and name.endswith("h"):
-        n = _n_of(name)
-        if n % 2 == 1 or n == 2:  # D2h: the two vertical mirrors are both called σv
-            return "σv"
-        # even n: the C2' axes at angles jπ/n from frame x come in two classes (j even, j odd);
-        # σv contains the class of x, σd the other
-        x, y = frame[0], frame[1]
-        for u in c2_axes:
-            if abs(np.dot(u, z)) < AXIS_TOL and abs(np.dot(normal, u)) < AXIS_TOL:
-                j = int(round(np.arctan2(np.dot(u, y), np.dot(u, x)) / (np.pi / n)))
-                return "σv" if j % 2 == 0 else "σd"
-    return "σv"
+def mirror_label(normal: np.ndarray, name: str, frame: np.ndarray, c2_axes: list[np.ndarray] | None = None) -> str:
+    """σh, σv, σd, σ(xy) … for a mirror of the named group in the setting ``frame`` (see :func:`element_kind`).
+
+    :param normal: the mirror's unit normal.
+    :param name: the group's Schoenflies name.
+    :param frame: (3, 3) the group's frame (rows x, y, z), as returned by :func:`classify`.
+    :param c2_axes: unused (kept for callers written before :func:`element_kind`).
+    """
+    return operation_name(element_kind("σ", normal, name, frame))
+
+
+# --------------------------------------------------------------------------------------------
+# Settings and element names: the one convention shared by the operations table, the
+# obstruction list, the character table and the subgroup lattice
+# --------------------------------------------------------------------------------------------
+
+SETTINGS: tuple[str, ...] = ("atoms", "bonds")
+"""Valid values of ``setting`` besides None (the default: the file's own axes where the group allows).
+
+``"atoms"``: the C2′ axes (D groups) or σv planes (Cnv) are the ones through atoms;
+``"bonds"``: they are the ones between atoms (through bond midpoints), the other class.
+"""
+
+CUBIC = ("T", "Td", "Th", "O", "Oh", "I", "Ih")
+
+
+def check_setting(setting: str | None) -> str | None:
+    """The setting name, lower-cased, after checking it is one of :data:`SETTINGS` (or None).
+
+    :param setting: None, ``"atoms"`` or ``"bonds"`` (case-insensitive).
+    :raises SymcheckError: for any other value, naming the valid ones.
+    """
+    from ..errors import SymcheckError
+
+    if setting is None:
+        return None
+    key = str(setting).strip().lower()
+    if key in ("", "default", "none"):
+        return None
+    if key not in SETTINGS:
+        valid = ", ".join(repr(s) for s in SETTINGS)
+        raise SymcheckError(f"unknown setting {setting!r}; valid settings are {valid} (or none for the default)")
+    return key
 
 
 def _n_of(name: str) -> int:
     digits = "".join(c for c in name if c.isdigit())
     return int(digits) if digits else 1
 
+
+def perpendicular_kind(name: str) -> str | None:
+    """What fixes the setting of an axial group: ``"C2"`` (C2 axes ⟂ z: Dn, Dnh, Dnd), ``"σ"`` (vertical
+    mirrors: Cnv), or None (no choice to make: Cn, Cnh, S2n, C1, Ci, Cs, the cubic groups, D2, D2h)."""
+    if name in CUBIC or name in ("D2", "D2h") or "inf" in name or name in ("K", "Kh"):
+        return None
+    if name.startswith("D"):
+        return "C2"
+    if name.startswith("C") and name.endswith("v"):
+        return "σ"
+    return None
+
+
+def two_classes(name: str) -> bool:
+    """True when the perpendicular C2 axes (or vertical mirrors) fall into two classes whose names
+    (C2′/C2″, σv/σd, or σv(xz)/σv′(yz) in C2v) depend on the setting: Dn, Dnh with n even ≥ 4; Cnv with n even."""
+    n = _n_of(name)
+    if name.startswith("C") and name.endswith("v"):
+        return n % 2 == 0
+    return name.startswith("D") and not name.endswith("d") and n % 2 == 0 and n >= 4
+
+
+def _in_plane_class(direction: np.ndarray, name: str, frame: np.ndarray) -> int:
+    """0 or 1: the class of a direction ⟂ z (a C2 axis or the line a vertical mirror contains).
+
+    For even n the 2n such lines at angles jπ/n from the frame's x fall into two classes, j even
+    (the class of x) and j odd; for odd n (and in Dnd) there is one class.
+    """
+    if not two_classes(name):
+        return 0
+    n = _n_of(name)
+    x, y = frame[0], frame[1]
+    j = int(round(np.arctan2(np.dot(direction, y), np.dot(direction, x)) / (np.pi / n)))
+    return j % 2
+
+
+def element_kind(kind: str, axis: np.ndarray | None, name: str, frame: np.ndarray) -> str:
+    """The name of one element of the group ``name`` in the setting ``frame``: the one convention.
+
+    The operations table (``SymmetryOperation.kind``), the obstruction list (``op.label()``), the
+    character table's classes and the subgroup lattice's tags all come from this function, so
+    one element has one name everywhere. The textbook rules (Cotton; Atkins):
+
+    * rotations and S about the principal axis z keep ``operation_kind``'s name (C4, C4^3, S8^3);
+    * a C2 ⟂ z is C2′ (Dn, Dnh, Dnd). For even n ≥ 4 they come in two classes: C2′ holds the C2
+      about the frame's x (axes at angles jπ/n from x with j even), C2″ the others (j odd);
+    * a mirror ⟂ z is σh; a mirror containing z is σv in Cnv and Dnh, σd in Dnd. For even n the
+      σv contain the C2′ axes (Dnh) or the frame's x (Cnv) and σd the others (they contain the C2″);
+    * cubic groups: C2 about a cube axis is C2, the other C2 (O, Oh) are C2′; a mirror normal to a
+      cube axis is σh, the others σd; Ih's mirrors are σ;
+    * D2, D2h: C2(z), C2(y), C2(x), σ(xy), σ(xz), σ(yz) by the frame's axes; C2v: σv(xz) (normal
+      y) and σv'(yz) (normal x); Cs: σh.
+
+    :param kind: the element's ``operation_kind`` (``"C2"``, ``"σ"``, ``"C4^3"`` …).
+    :param axis: its axis (a mirror's normal), or None for E and i.
+    :param name: the group's Schoenflies name.
+    :param frame: (3, 3) the setting's axes as rows x, y, z (z principal; for D groups x a C2′ axis,
+        for Cnv x in a σv plane; for cubic groups the cube axes).
+    :returns: the table's name; :func:`operation_name` gives the form stored on operations.
+    """
+    if kind in ("E", "i") or axis is None:
+        return kind
+    x, y, z = frame
+    if kind == "σ":
+        if name == "Ih" or name.startswith("I"):
+            return "σ"
+        if name in CUBIC:
+            return "σh" if any(_is_parallel(axis, e) for e in frame) else "σd"
+        if name == "D2h":
+            return "σ(xy)" if _is_parallel(axis, z) else ("σ(xz)" if _is_parallel(axis, y) else "σ(yz)")
+        if name == "C2v":
+            return "σv(xz)" if _is_parallel(axis, y) else "σv'(yz)"
+        if _is_parallel(axis, z) or name == "Cs":
+            return "σh"
+        if name.startswith("D") and name.endswith("d"):
+            return "σd"
+        # a vertical mirror contains z and the in-plane line z × normal
+        return "σd" if _in_plane_class(np.cross(z, axis), name, frame) else "σv"
+    if kind == "C2":
+        if name in CUBIC:
+            if name in ("O", "Oh") and not any(_is_parallel(axis, e) for e in frame):
+                return "C2'"
+            return "C2"
+        if name in ("D2", "D2h"):
+            return "C2(z)" if _is_parallel(axis, z) else ("C2(y)" if _is_parallel(axis, y) else "C2(x)")
+        if name.startswith("D") and abs(np.dot(axis, z)) < AXIS_TOL:
+            return "C2''" if _in_plane_class(axis, name, frame) else "C2'"
+    return kind
+
+
+def operation_name(table_kind: str) -> str:
+    """The kind stored on a SymmetryOperation for a table kind: the same name, except that D2 and
+    D2h rotations drop the axis letter (``"C2(z)"`` → ``"C2"``), which ``op.label()`` prints as the
+    axis itself (``"C2 (axis 0,0,1)"``); mirrors keep theirs (``"σ(xy)"``, ``"σv'(yz)"``)."""
+    return "C2" if table_kind.startswith("C2(") else table_kind
+
+
+def _is_parallel(u, v) -> bool:
+    return u is not None and abs(abs(float(np.dot(u, v))) - 1) < AXIS_TOL
+
+
+def _find_matrix(mats: np.ndarray, R: np.ndarray) -> int | None:
+    """Index of the element equal to R, or None when R is not in the group."""
+    d = np.max(np.abs(np.asarray(mats) - R[None]), axis=(1, 2))
+    k = int(np.argmin(d))
+    return k if d[k] < 1e-6 else None
+
+
+def _half_turn(u: np.ndarray) -> np.ndarray:
+    u = u / np.linalg.norm(u)
+    return 2 * np.outer(u, u) - np.eye(3)
+
+
+def _reflection(normal: np.ndarray) -> np.ndarray:
+    u = normal / np.linalg.norm(normal)
+    return np.eye(3) - 2 * np.outer(u, u)
+
+
+def default_setting_frame(name: str, mats, frame: np.ndarray) -> np.ndarray:
+    """The default setting: the file's own axes where the group allows them.
+
+    z is the principal axis (``frame``'s z). Where the labels depend on a direction ⟂ z (Dn, Dnh,
+    Dnd: a C2′ axis; Cnv: a line in a σv), x is the first of the file's x, y, z axes that is such
+    a direction, else ``frame``'s x. D2 and D2h use the file's axes when those are the three C2
+    axes. Other groups keep ``frame``.
+
+    :param name: Schoenflies name.
+    :param mats: (n, 3, 3) the group's exact matrices.
+    :param frame: (3, 3) a standard frame of the group (rows x, y, z; z principal).
+    """
+    mats = np.asarray(mats, dtype=float)
+    F = np.asarray(frame, dtype=float)
+    eye = np.eye(3)
+    if name in ("D2", "D2h"):
+        if all(_find_matrix(mats, _half_turn(e)) is not None for e in eye):
+            return eye.copy()
+        return F.copy()
+    ref = perpendicular_kind(name)
+    if ref is None:
+        return F.copy()
+    z = F[2]
+    for e in eye:
+        if abs(np.dot(e, z)) > AXIS_TOL:
+            continue
+        M = _half_turn(e) if ref == "C2" else _reflection(np.cross(z, e))
+        if _find_matrix(mats, M) is not None:
+            return np.array([e, np.cross(z, e), z])
+    return F.copy()
+
+
+def setting_frame(name: str, mats, perms, frame: np.ndarray, setting: str | None) -> tuple[np.ndarray, str]:
+    """The frame of a named setting, and a note on how it was chosen.
+
+    ``"atoms"``: x lies on a C2 axis ⟂ z (D groups) or in a vertical mirror (Cnv) that passes through
+    an atom off the principal axis (an atom the element fixes and the principal rotation moves);
+    where atoms lie on both classes, the class through the lowest-numbered such atom. ``"bonds"``:
+    x in the other class (between atoms). Within the chosen class x is a file axis when one is in
+    it, else the line through the lowest-numbered atom, else any line of the class. Where no atom
+    lies on either class, or the group has one class only (or none: Cn, Cnh, S2n, D2, D2h, cubic),
+    the frame is kept and the note says so.
+
+    :param name: Schoenflies name.
+    :param mats: (n, 3, 3) the group's exact matrices.
+    :param perms: (n, N) the permutations of the atoms (atom i goes to ``perms[k][i]``).
+    :param frame: (3, 3) the group's current (default) frame.
+    :param setting: None, ``"atoms"`` or ``"bonds"``.
+    :returns: (frame, note); the note is "" when the setting applied as asked.
+    """
+    setting = check_setting(setting)
+    F = np.asarray(frame, dtype=float)
+    if setting is None:
+        return F.copy(), ""
+    ref = perpendicular_kind(name)
+    if ref is None:
+        return F.copy(), f"{name} has no C2' or σv choice to make: the setting does not change its labels"
+    mats = np.asarray(mats, dtype=float)
+    perms = np.asarray(perms)
+    z = F[2]
+    n = _n_of(name)
+    principal = _find_matrix(mats, _rotation_z(z, 2 * np.pi / max(n, 2)))
+    moved = perms[principal] != np.arange(perms.shape[1]) if principal is not None else np.ones(perms.shape[1], bool)
+    lines = []  # (direction ⟂ z, class in the current frame, off-axis atoms the element fixes)
+    for R, p in zip(mats, perms):
+        kind, u = operation_kind(R)
+        if u is None or (ref == "C2" and kind != "C2") or (ref == "σ" and kind != "σ"):
+            continue
+        if abs(np.dot(u, z)) > AXIS_TOL:
+            continue
+        d = u if ref == "C2" else canonical_axis(np.cross(z, u))
+        atoms = np.flatnonzero((p == np.arange(len(p))) & moved)
+        lines.append((d, _in_plane_class(d, name, F), atoms))
+    first_atom = {}
+    for _, c, atoms in lines:
+        if len(atoms):
+            first_atom[c] = min(first_atom.get(c, len(moved)), int(atoms.min()))
+    if not first_atom:
+        return F.copy(), f"no atom lies on a {'C2 axis' if ref == 'C2' else 'mirror'} ⟂ the principal axis: " \
+                         f"setting {setting!r} keeps the default"
+    through_atoms = min(first_atom, key=lambda c: first_atom[c])
+    want = through_atoms if setting == "atoms" else 1 - through_atoms
+    if not two_classes(name):
+        want = 0  # one class: "atoms" and "bonds" name the same elements
+    chosen = [(d, atoms) for d, c, atoms in lines if c == want]
+    x = None
+    for e in np.eye(3):
+        if any(_is_parallel(d, e) for d, _ in chosen):
+            x = e
+            break
+    if x is None:
+        with_atoms = [(int(a.min()), k) for k, (_, a) in enumerate(chosen) if len(a)]
+        x = chosen[min(with_atoms)[1]][0] if with_atoms else chosen[0][0]
+    x = canonical_axis(x - np.dot(x, z) * z)
+    x = x / np.linalg.norm(x)
+    note = ""
+    if not two_classes(name):
+        what = "C2' axes" if ref == "C2" else "σv planes"
+        note = f"{name} has one class of {what}: the setting does not change its labels"
+    return np.array([x, np.cross(z, x), z]), note
+
+
+def _rotation_z(u: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation about the unit axis u by angle (Rodrigues)."""
+    u = u / np.linalg.norm(u)
+    K = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)

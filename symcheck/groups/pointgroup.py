@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from .naming import check_setting, element_kind, operation_name, setting_frame
 
 # Hermann–Mauguin symbols of the 32 crystallographic point groups, by Schoenflies name.
 HERMANN_MAUGUIN = {
@@ -25,8 +27,10 @@ class SymmetryOperation:
     matrix : (3, 3) orthogonal matrix acting on positions relative to the group's center,
         in the input's Cartesian frame: R (r_i − c) + c = r_σ(i).
     permutation : (N,) ints; atom i is carried onto atom ``permutation[i]``.
-    kind : "E", "Cn", "Cn^k", "i", "σ" (with h/v/d where the group fixes that meaning), "Sn", "Sn^k",
-        or "C∞"-style names for the generators of infinite groups.
+    kind : "E", "Cn", "Cn^k", "i", "Sn", "Sn^k"; C2' and C2'' for the two classes of C2 axes ⟂ the
+        principal axis; σh, σv, σd (σ(xy) … in D2h, σv(xz)/σv'(yz) in C2v, σ in Ih) for mirrors, named
+        in the group's setting by :func:`symcheck.groups.naming.element_kind`, the same names as the
+        character table's classes; or "C∞"-style names for the generators of infinite groups.
     axis : unit rotation axis (for mirrors: the plane's normal); None for E and i.
     """
 
@@ -74,7 +78,9 @@ class PointGroup:
     operations : every element for finite groups; the generators for infinite ones.
     generators : a generating set.
     center : (3,) the fixed point (centroid of the points), Å.
-    frame : (3, 3) standard axes as rows (x, y, z); z is the principal axis.
+    frame : (3, 3) the setting's axes as rows (x, y, z); z is the principal axis; for D groups x is a
+        C2' axis, for Cnv x lies in a σv plane. The detector gives the default setting (the file's
+        own axes where the group allows them); :meth:`in_setting` gives another.
     equivalent_atoms : orbits of atoms under the group, each a sorted tuple of indices.
     tol : the distance tolerance (Å) the group was found with.
     """
@@ -87,6 +93,48 @@ class PointGroup:
     frame: np.ndarray
     equivalent_atoms: tuple[tuple[int, ...], ...]
     tol: float
+
+    def __post_init__(self) -> None:
+        # One name per element: the operations of a finite point group are named in the group's
+        # setting (its frame) by the same function that names the character table's classes, so
+        # that the operations table, the obstruction list and the table agree (σv vs σd, C2' vs C2'').
+        ops = self.operations
+        if self.order is None or not ops or any(type(op) is not SymmetryOperation for op in ops):
+            return  # infinite groups keep their generators' names; crystal operations their own
+        frame = np.asarray(self.frame, dtype=float)
+        renamed = {}
+        for op in ops:
+            if op.kind == "C2" or op.kind.startswith("σ"):
+                raw = "σ" if op.kind.startswith("σ") else op.kind
+                kind = operation_name(element_kind(raw, op.axis, self.name, frame))
+                if kind != op.kind:
+                    renamed[id(op)] = replace(op, kind=kind)
+        if renamed:
+            object.__setattr__(self, "operations", tuple(renamed.get(id(op), op) for op in ops))
+            object.__setattr__(self, "generators", tuple(renamed.get(id(op), op) for op in self.generators))
+
+    def in_setting(self, setting: str | None) -> PointGroup:
+        """The same group in another setting: its frame, and its operations' names, in that setting.
+
+        :param setting: None (this group as it is), ``"atoms"`` (C2' axes / σv planes through atoms)
+            or ``"bonds"`` (between atoms); see :data:`symcheck.groups.naming.SETTINGS`.
+        :raises SymcheckError: for an unknown setting name.
+        """
+        check_setting(setting)
+        if self.order is None or type(self) is not PointGroup:
+            return self  # infinite groups and crystals: no C2'/σv choice is made here
+        mats = np.stack([op.matrix for op in self.operations])
+        perms = np.stack([op.permutation for op in self.operations])
+        frame, _ = setting_frame(self.name, mats, perms, self.frame, setting)
+        if np.allclose(frame, self.frame, atol=1e-12):
+            return self
+        # back to the setting-free kinds; __post_init__ names them again in the new frame
+        raw = tuple(replace(op, kind="σ" if op.kind.startswith("σ") else ("C2" if op.kind in ("C2'", "C2''")
+                                                                           else op.kind))
+                    for op in self.operations)
+        index = {id(op): k for k, op in enumerate(self.operations)}
+        gens = tuple(raw[index[id(g)]] if id(g) in index else g for g in self.generators)
+        return replace(self, frame=frame, operations=raw, generators=gens)
 
     @property
     def infinite(self) -> bool:
