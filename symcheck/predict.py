@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .breaking import Suggestion, neumann_table, suggest
 from .groups import DEFAULT_TOL, PointGroup, SpaceGroup, check_tolerance, symmetry_group
-from .groups.stabilizer import field_change, proper_part, stabilizer
+from .groups.stabilizer import field_change, listed_operations, proper_part, same_group, stabilizer
 from .near import NEAR_TOL, NearSymmetry, near_symmetry
 from .reps import one_torch_thread, project
 from .task import Task
@@ -42,7 +42,13 @@ class Analysis:
     so3 : the analysis is for a rotation-only model.
     tol : distance tolerance (Å) used for the groups.
     near_symmetry : a higher group close to the input that the target breaks (or None).
-    warnings : plain-words warnings (near symmetry).
+    warnings : plain-words warnings: near symmetry, a frame picked from a multi-frame file,
+        a target that moves nothing, an end structure more symmetric than the target (atoms
+        probably out of order).
+    feature_lmax : highest L of the breaking search (``analyze``'s ``lmax``).
+    near_tol : how far (Å) the near-symmetry check looked (0: off).
+    target_rtol : relative tolerance for "the operation keeps the target".
+    setting : the irrep-label setting of the suggestions (None: the default one).
     """
 
     task: Task
@@ -60,6 +66,10 @@ class Analysis:
     tol: float
     near_symmetry: NearSymmetry | None = None
     warnings: tuple[str, ...] = ()
+    feature_lmax: int = 4
+    near_tol: float = NEAR_TOL
+    target_rtol: float = 1e-3
+    setting: str | None = None
 
     @property
     def floor_fraction(self) -> float:
@@ -132,6 +142,8 @@ class Analysis:
             "tol": self.tol,
             "near_symmetry": None if self.near_symmetry is None else self.near_symmetry.as_dict(),
             "warnings": list(self.warnings),
+            "settings": {"tol": self.tol, "so3": self.so3, "feature_lmax": self.feature_lmax,
+                         "near_tol": self.near_tol, "target_rtol": self.target_rtol, "setting": self.setting},
         }
 
 
@@ -142,6 +154,7 @@ def analyze(
     lmax: int = 4,
     near_tol: float = NEAR_TOL,
     target_rtol: float = 1e-3,
+    setting: str | None = None,
 ) -> Analysis:
     """Predict whether an equivariant network can learn the task, its loss floor, and the fixes.
 
@@ -155,12 +168,67 @@ def analyze(
         breaks (a near-symmetry warning); 0 turns the check off.
     target_rtol : an operation keeps the target when it changes no entry by more than this
         fraction of the target's largest entry.
+    setting : irrep-label setting of the suggestions (``symcheck.groups.characters``: None for
+        the default, ``"atoms"`` or ``"bonds"``); an unknown one raises SymcheckError.
     """
+    from .groups.naming import check_setting
+
+    setting = check_setting(setting)
     with one_torch_thread():
-        return _analyze(task, check_tolerance(tol), so3, lmax, near_tol, target_rtol)
+        report = _analyze(task, check_tolerance(tol), so3, lmax, near_tol, target_rtol, setting)
+    # the settings travel with the prediction, so that training tests exactly this one
+    return replace(report, feature_lmax=lmax, near_tol=near_tol, target_rtol=target_rtol, setting=setting,
+                   warnings=report.warnings + task_warnings(task, report))
 
 
-def _analyze(task: Task, tol: float, so3: bool, lmax: int, near_tol: float, target_rtol: float) -> Analysis:
+def task_warnings(task: Task, report: Analysis) -> tuple[str, ...]:
+    """Plain-words warnings about the task itself: what was dropped or looks odd.
+
+    - notes the task carries (e.g. which frame of a multi-frame file was used);
+    - a displacement target that moves no point ("nothing moves": the task is trivially learnable);
+    - an end structure that shares more operations with G than H has: each operation of G that
+      also maps the end structure onto itself would keep the displacements if the atoms
+      corresponded, so the target keeping fewer means the two files list the atoms in
+      different orders (rectangle → square, with E = D4h larger than H = D2h, is not this case:
+      every operation G and E share is in H).
+    """
+    out = list(getattr(task, "notes", ()))
+    d = task.displacements
+    if d is not None and not np.any(np.abs(d) > 0):
+        out.append(f"{task.name}: the target is identical to the input (nothing moves)")
+    E, H = report.end_group, report.target_group
+    if E is not None and _shared_rotations(report.input_group, E) > _shared_rotations(H, H):
+        out.append(
+            f"the end structure is {E.pretty_name} but the target keeps only {H.pretty_name}: the atoms of the "
+            "two files are probably not in the same order (--match, match=True, pairs them by distance)"
+        )
+    return tuple(out)
+
+
+def _shared_rotations(A, B, atol: float = 0.02) -> int:
+    """How many distinct matrices R of A's operations are also matrices of B's (0 for infinite groups).
+
+    Only the matrices are compared (each group's operations act about its own center, and a
+    crystal's operations repeat R with different translations).
+    """
+    if A.order is None or B.order is None:
+        return 0
+    mats_a = _distinct(np.array([op.matrix for op in A.operations]), atol)
+    mats_b = _distinct(np.array([op.matrix for op in B.operations]), atol)
+    diff = np.abs(mats_a[:, None] - mats_b[None]).max(axis=(2, 3))
+    return int(np.sum(diff.min(axis=1) < atol))
+
+
+def _distinct(mats: np.ndarray, atol: float) -> np.ndarray:
+    keep: list[np.ndarray] = []
+    for m in mats:
+        if not any(np.abs(m - k).max() < atol for k in keep):
+            keep.append(m)
+    return np.array(keep)
+
+
+def _analyze(task: Task, tol: float, so3: bool, lmax: int, near_tol: float, target_rtol: float,
+             setting: str | None = None) -> Analysis:
     s, y = task.structure, task.target
     G = symmetry_group(s, tol)
     if so3:
@@ -171,13 +239,13 @@ def _analyze(task: Task, tol: float, so3: bool, lmax: int, near_tol: float, targ
     H = stabilizer(G, s, y, task.irreps, task.per_point, ytol)
     best = project(G, task.irreps, y, task.per_point)
     floor = float(np.mean((y - best) ** 2))
-    learnable = H.name == G.name and H.order == G.order
+    learnable = same_group(H, G)
     change = field_change(G, y, task.irreps, task.per_point)
     obstructions = tuple(
-        Obstruction(op.label(), float(c)) for op, c in zip(G.operations, change) if c > ytol
+        Obstruction(op.label(), float(c)) for op, c in zip(listed_operations(G), change) if c > ytol
     )
     suggestions = () if learnable else tuple(
-        suggest(G, H, s, lmax, y, task.irreps, task.per_point)
+        suggest(G, H, s, lmax, y, task.irreps, task.per_point, setting=setting)
     )
     end_group = None
     if task.end is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,6 +50,9 @@ class Task:
     per_point : True for a field on the points, False for one global quantity.
     end : for displacement tasks, the structure the points move to.
     encoding : for displacement tasks, ``"signal"`` or ``"vector"``.
+    name : a short description (``start → end`` for displacement tasks).
+    notes : plain-words notes on how the task was built (e.g. which frame of a multi-frame
+        file); ``analyze`` reports them among its warnings.
     """
 
     structure: Structure
@@ -59,6 +62,7 @@ class Task:
     end: Structure | None = field(default=None, compare=False)
     encoding: str | None = None
     name: str = ""
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
         parse_irreps(self.irreps)  # raises on an unknown irreps string
@@ -124,6 +128,48 @@ class Task:
         if encoding == "vector":
             return cls(start, d, "1o", True, end=end, encoding="vector", name=names)
         return cls(start, peak_signal(d, lmax), signal_irreps(lmax), True, end=end, encoding="signal", name=names)
+
+    @classmethod
+    def from_files(
+        cls,
+        start_path,
+        end_path,
+        encoding: str = "signal",
+        lmax: int = 5,
+        match: bool = False,
+        frame: int | None = None,
+    ) -> Task:
+        """A displacement task from two structure files, saying which frame of a multi-frame file it used.
+
+        Parameters
+        ----------
+        start_path, end_path : structure files (anything :func:`symcheck.read` reads).
+        encoding, lmax, match : as :meth:`displacement`.
+        frame : the frame to use from every file that holds more than one (negative counts
+            from the end); None: the last frame. Giving a frame when neither file has more
+            than one is an error (it would silently mean nothing).
+
+        The task's ``notes`` name each multi-frame file and the frame used.
+        """
+        from .io import frame_count, read
+
+        if frame is not None and (not isinstance(frame, (int, np.integer)) or isinstance(frame, bool)):
+            raise SymcheckError(f"frame must be an integer, got {frame!r}")
+        structures, notes = [], []
+        counts = [frame_count(path) for path in (start_path, end_path)]
+        if frame is not None and max(counts) < 2:
+            raise SymcheckError(f"frame {frame} asked for, but {start_path} and {end_path} hold one frame each")
+        for path, count in zip((start_path, end_path), counts):
+            if count > 1:
+                k = -1 if frame is None else int(frame)
+                used = k % count if -count <= k < count else k
+                how = "the last; --frame N (frame=N) picks another" if frame is None else "as asked"
+                structures.append(read(path, index=k))
+                notes.append(f"{path} holds {count} frames; used frame {used} ({how})")
+            else:
+                structures.append(read(path))
+        task = cls.displacement(structures[0], structures[1], encoding=encoding, lmax=lmax, match=match)
+        return replace(task, notes=tuple(notes)) if notes else task
 
     @property
     def displacements(self) -> np.ndarray | None:

@@ -11,7 +11,14 @@ with the verdict:
   stopped falling (its relative decrease over the last :data:`PLATEAU_WINDOW` steps is below
   :data:`PLATEAU_RTOL`); training stops there;
 * a loss below the floor (by more than 1e-9) means the analysis or the model is wrong: the
-  verdict is **bug: loss below the floor**, never success.
+  verdict is **bug: loss below the floor**, never success;
+* a loss that becomes NaN/inf or grows :data:`DIVERGE_FACTOR` × above where it started is
+  **diverged** (the learning rate is too large), never "train longer".
+
+The step budget adapts: training runs at least :data:`MIN_STEPS` steps (unless confirmed
+earlier) and goes on while the loss (its excess over the floor for an unlearnable task) still
+falls by at least :data:`PROGRESS_FACTOR` per :data:`PROGRESS_WINDOW` steps, up to
+:data:`MAX_STEPS` (or the ``steps`` given); the reason says when the cap was hit.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ import torch
 from e3nn import o3
 
 from ..errors import SymcheckError
-from .model import SeedNet, default_hidden
+from ..groups import DEFAULT_TOL
+from .model import ALL_PAIRS_MAX_POINTS, SeedNet, default_hidden
 from .optim import Adam
 
 #: Steps over which an unlearnable task's loss must have stopped falling.
@@ -43,9 +51,24 @@ BREAKING_SCALE = 0.1
 #: Random rotations (the last one improper) for the equivariance check after training.
 N_ROTATIONS = 4
 
+#: Steps always allowed before the budget may stop a run whose loss no longer falls.
+MIN_STEPS = 1000
+#: Most steps of an adaptive run (``steps=None``): generous, since stalls stop runs much earlier.
+MAX_STEPS = 20000
+#: Window (steps) over which progress is measured once MIN_STEPS have run.
+PROGRESS_WINDOW = 250
+#: A run goes on while the best loss of the last window is below this fraction of the best before it
+#: (for an unlearnable task: the excess over the floor); i.e. it still falls by ≥ 10 % per window.
+PROGRESS_FACTOR = 0.9
+#: A loss this many times above the larger of the initial loss and the target's mean square has diverged.
+DIVERGE_FACTOR = 1e4
+
 CONFIRMED = "confirmed"
 NOT_CONFIRMED = "not confirmed"
 BUG = "bug: loss below the floor"
+DIVERGED = "diverged"
+#: All verdicts; only CONFIRMED confirms the prediction.
+VERDICTS = (CONFIRMED, NOT_CONFIRMED, BUG, DIVERGED)
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,7 @@ class TrainResult:
     rotation : the first random rotation of the equivariance check (3 × 3).
     rotated_output : the trained network's output on the input rotated by ``rotation`` (for
         figures of the equivariance check; it should equal D(R)·output).
+    step_cap : the most steps the run was allowed (the adaptive cap, or the ``steps`` given).
     """
 
     losses: np.ndarray
@@ -89,6 +113,12 @@ class TrainResult:
     device: str = "cpu"
     rotation: np.ndarray | None = None
     rotated_output: np.ndarray | None = None
+    step_cap: int | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        """The run confirmed the prediction (the only verdict that does)."""
+        return self.verdict == CONFIRMED
 
     def as_dict(self) -> dict:
         """Plain-JSON form used by ``symcheck train --json`` (without the arrays of outputs)."""
@@ -104,6 +134,7 @@ class TrainResult:
             "breaking": self.breaking,
             "threshold_loss": self.threshold_loss,
             "device": self.device,
+            "step_cap": self.step_cap,
             "losses": [float(v) for v in self.losses],
         }
 
@@ -111,7 +142,7 @@ class TrainResult:
 def train(
     task,
     breaking=None,
-    steps: int = 1000,
+    steps: int | None = None,
     lr: float = 1e-3,
     seed: int = 0,
     device: str = "auto",
@@ -122,38 +153,107 @@ def train(
     analysis=None,
     dtype: str = "float64",
     graph: str = "auto",
+    tol: float | None = None,
+    so3: bool | None = None,
+    feature_lmax: int | None = None,
+    near_tol: float | None = None,
+    setting: str | None = None,
+    threads: int | None = None,
 ) -> TrainResult:
     """Train the tutorial network on ``task`` and check the loss against the predicted floor.
 
+    The prediction is the one ``symcheck.analyze`` makes with the same settings: pass either
+    the analysis (``train(report)`` or ``train(task, analysis=report)``; its settings are then
+    used for everything, including the floor with a breaking feature) or the analysis settings
+    (``tol``, ``so3``, ``feature_lmax``, ``near_tol``, ``setting``; analyze's defaults when
+    omitted). Giving both an analysis and a setting that differs from it is an error: the run
+    must test the prediction that was shown.
+
     Parameters
     ----------
-    task : a :class:`symcheck.Task` (structure, target, irreps, per_point).
-    breaking : None, ``"auto"`` (the best suggestion of ``analyze(task)``), or a suggestion
+    task : a :class:`symcheck.Task` (structure, target, irreps, per_point), or an
+        :class:`symcheck.Analysis` (its task and settings are used).
+    breaking : None, ``"auto"`` (the best suggestion of the analysis), or a suggestion
         (anything with ``.irreps``, ``.scope`` and ``.vector`` like :class:`symcheck.Suggestion`),
         fed to every point (global) or to its sites (per point), scaled to size 0.1.
-    steps : most optimiser steps (training stops earlier once the prediction is confirmed).
+    steps : most optimiser steps. None (default): adaptive, at least :data:`MIN_STEPS`, then on
+        while the loss still falls by ≥ 10 % per :data:`PROGRESS_WINDOW` steps, up to
+        :data:`MAX_STEPS`. Training always stops once the prediction is confirmed, and a run
+        whose loss has stopped falling stops after :data:`MIN_STEPS` whatever the cap.
     lr : Adam learning rate.
     seed : seed of the network's initial weights.
     device : ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
     threshold : a learnable task is confirmed once the loss falls below threshold × the
         target's mean square.
     progress : called as ``progress(step, loss)`` after every step (step counts from 1).
-    lmax : highest l of the hidden features and spherical harmonics; default max(5, the
-        highest l of the target and of the input features).
-    analysis : ``symcheck.analyze(task)`` if already computed (saves recomputing it).
+    lmax : the network's highest l (hidden features and spherical harmonics); default
+        max(5, the highest l of the target and of the input features).
+    analysis : ``symcheck.analyze(task, ...)`` if already computed.
     dtype : ``"float64"`` (default, as the tutorial) or ``"float32"``.
     graph : convolution graph, see :meth:`SeedNet.geometry` (periodic structures always use a
         periodic radius graph).
+    tol, so3, feature_lmax, near_tol, setting : the analysis settings (as ``analyze``'s ``tol``,
+        ``so3``, ``lmax``, ``near_tol``, ``setting``). With ``so3`` the network gets a constant
+        pseudoscalar (0o) input on every point, which makes the O(3) network exactly as
+        symmetric as a rotation-only one on this input (G ∩ SO(3)), so the so3 floor applies.
+    threads : CPU threads for torch during the run. None: one thread for the small dense
+        problems (their kernels are too short to share: the demo runs ~3× faster on one
+        thread of a busy 2-core machine), torch's setting for large radius graphs.
     """
+    from ..predict import Analysis
+
     started = time.perf_counter()
+    if isinstance(task, Analysis):
+        if analysis is not None and analysis is not task:
+            raise SymcheckError("give the analysis once: train(report) or train(task, analysis=report)")
+        task, analysis = task.task, task
+    analysis = _analysis_for(task, analysis, tol, so3, feature_lmax, near_tol, setting)
+    if threads is not None and (not isinstance(threads, (int, np.integer)) or isinstance(threads, bool)
+                                or threads < 1):
+        raise SymcheckError(f"threads must be a positive integer, got {threads!r}")
     with default_dtype(torch.float64):  # e3nn builds its constants in the default dtype
-        return _train(
-            task, breaking, steps, lr, seed, device, threshold, progress, lmax, analysis, dtype, graph, started
-        )
+        return _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, analysis, dtype,
+                      graph, threads, started)
 
 
-def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, analysis, dtype, graph, started):
-    if not isinstance(steps, (int, np.integer)) or steps <= 0:
+def _analysis_for(task, analysis, tol, so3, feature_lmax, near_tol, setting):
+    """The analysis a run tests: the one given (checked against the settings) or a fresh one."""
+    from ..near import NEAR_TOL
+    from ..predict import analyze
+
+    asked = {"tol": tol, "so3": so3, "feature_lmax": feature_lmax, "near_tol": near_tol, "setting": setting}
+    if analysis is None:
+        kwargs = {"tol": tol if tol is not None else DEFAULT_TOL, "so3": bool(so3),
+                  "lmax": 4 if feature_lmax is None else feature_lmax,
+                  "near_tol": NEAR_TOL if near_tol is None else near_tol}
+        if setting is not None:
+            kwargs["setting"] = setting
+        return analyze(task, **kwargs)
+    given = getattr(analysis, "task", None)
+    if given is not None and given is not task and not _same_task(given, task):
+        raise SymcheckError("the analysis given is of a different task")
+    for name, value in asked.items():
+        have = getattr(analysis, name, None)
+        if value is not None and have is not None and value != have:
+            raise SymcheckError(
+                f"{name}={value!r} differs from the analysis given ({name}={have!r}): the run would not test "
+                "the prediction shown; analyse again with the same settings"
+            )
+    return analysis
+
+
+def _same_task(a, b) -> bool:
+    """Same input positions, species, features and target (Task holds arrays, so no == on it)."""
+    sa, sb = a.structure, b.structure
+    return (a.irreps == b.irreps and a.per_point == b.per_point and sa.species == sb.species
+            and np.array_equal(sa.positions, sb.positions) and np.array_equal(a.target, b.target)
+            and (sa.features is None) == (sb.features is None)
+            and (sa.features is None or np.array_equal(sa.features, sb.features)))
+
+
+def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, analysis, dtype, graph, threads,
+           started):
+    if steps is not None and (not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps <= 0):
         raise SymcheckError(f"steps must be a positive integer, got {steps!r}")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
         raise SymcheckError(f"learning rate must be a positive number, got {lr!r}")
@@ -163,16 +263,14 @@ def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, a
     torch_dtype = {"float64": torch.float64, "float32": torch.float32}.get(str(dtype).replace("torch.", ""))
     if torch_dtype is None:
         raise SymcheckError(f"dtype must be float64 or float32, got {dtype!r}")
+    cap = MAX_STEPS if steps is None else int(steps)
 
-    from ..predict import analyze
-
-    if analysis is None:
-        analysis = analyze(task)
     suggestion = _resolve_breaking(breaking, analysis)
     structure = task.structure
     n = len(structure)
 
-    # Network input: species, the structure's own features, the breaking feature.
+    # Network input: species, the structure's own features, the breaking feature, and for a
+    # rotation-only analysis a constant pseudoscalar (it removes every improper operation).
     blocks, block_irreps = [_species_block(structure.species)], []
     block_irreps.append(f"{blocks[0].shape[1]}x0e")
     if structure.features is not None:
@@ -184,12 +282,11 @@ def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, a
         blocks.append(field)
         block_irreps.append(str(suggestion.irreps))
         breaking_text = getattr(suggestion, "description", None) or f"{suggestion.scope} {suggestion.irreps}"
-        # The floor with the feature: analyse the same task with the feature added to the input.
-        feats = field if structure.features is None else np.concatenate([structure.features, field], axis=1)
-        irreps = "+".join(i for i in (structure.feature_irreps, str(suggestion.irreps)) if i)
-        broken = type(task)(structure.with_features(feats, irreps), task.target, task.irreps, task.per_point)
-        after = analyze(broken)
+        after = _analysis_with_feature(task, analysis, field, str(suggestion.irreps))
         predicted_floor, learnable = float(after.loss_floor), bool(after.learnable)
+    if getattr(analysis, "so3", False):
+        blocks.append(np.full((n, 1), BREAKING_SCALE))
+        block_irreps.append("0o")
     features = np.concatenate(blocks, axis=1)
     input_irreps = o3.Irreps("+".join(block_irreps))
 
@@ -200,87 +297,33 @@ def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, a
     x_np = np.zeros((n, layout.dim))
     x_np[:, columns] = features
 
-    torch.manual_seed(seed)
-    net = SeedNet(layout, task.irreps, lmax=lmax, hidden=hidden).to(device=torch_device, dtype=torch_dtype)
-    x = torch.as_tensor(x_np, dtype=torch_dtype, device=torch_device)
-    target = torch.tensor(np.array(task.target), dtype=torch_dtype, device=torch_device)
-    pos = torch.tensor(np.array(structure.positions), dtype=torch.float64)
-    periodic = bool(getattr(structure, "periodic", False))
-    cell = structure.cell if periodic else None
-    pbc = structure.pbc if periodic else None
-    geo = net.geometry(pos, x, graph="radius" if periodic else graph, cell=cell, pbc=pbc)
-    pool = not task.per_point
-
     mean_square = float(np.mean(np.asarray(task.target) ** 2))
     threshold_loss = threshold * mean_square if mean_square > 0 else threshold
-    opt = Adam(net.parameters(), lr)
-    losses: list[float] = []
-    verdict, reason = NOT_CONFIRMED, ""
-    with _threads(geo, torch_device):
-        for step in range(1, steps + 1):
-            opt.zero_grad()
-            loss = float(net.mse_step(x, geo, target, pool=pool))
-            losses.append(loss)
-            if progress is not None:
-                progress(step, loss)
-            if not math.isfinite(loss):
-                reason = f"the loss became {loss} at step {step}"
-                break
-            if loss < predicted_floor - FLOOR_SLACK:
-                verdict = BUG
-                reason = (
-                    f"loss {loss:.4e} at step {step} is below the predicted floor {predicted_floor:.4e}: "
-                    "the analysis or the network is wrong"
+    with _threads(threads, n, torch_device):
+        torch.manual_seed(seed)
+        net = SeedNet(layout, task.irreps, lmax=lmax, hidden=hidden).to(device=torch_device, dtype=torch_dtype)
+        x = torch.as_tensor(x_np, dtype=torch_dtype, device=torch_device)
+        target = torch.tensor(np.array(task.target), dtype=torch_dtype, device=torch_device)
+        pos = torch.tensor(np.array(structure.positions), dtype=torch.float64)
+        periodic = bool(getattr(structure, "periodic", False))
+        cell = structure.cell if periodic else None
+        pbc = structure.pbc if periodic else None
+        geo = net.geometry(pos, x, graph="radius" if periodic else graph, cell=cell, pbc=pbc)
+        pool = not task.per_point
+        losses, verdict, reason = _optimise(net, geo, x, target, pool, lr, cap, steps is None, progress,
+                                            predicted_floor, learnable, threshold, threshold_loss, mean_square)
+        with torch.no_grad():
+            out = net(x, geo)
+            output = (out.mean(0) if pool else out).detach().cpu().double().numpy()
+            with default_dtype(torch.float64):
+                eq_err, (rotation, rotated) = _equivariance_error(
+                    net, x, pos, o3.Irreps(layout), geo.graph, cell, pbc, seed, pool, N_ROTATIONS, x.dtype,
+                    x.device
                 )
-                break
-            if learnable and loss < threshold_loss:
-                verdict = CONFIRMED
-                reason = (
-                    f"loss {loss:.3e} fell below {threshold_loss:.3e} ({threshold:g} × the target's mean square) "
-                    f"after {step} steps, as predicted for a learnable task"
-                )
-                break
-            if not learnable and _on_plateau(losses, predicted_floor):
-                verdict = CONFIRMED
-                reason = (
-                    f"loss plateaued at {loss:.4e}, {_above(loss, predicted_floor)} the predicted floor "
-                    f"{predicted_floor:.4e}, after {step} steps"
-                )
-                break
-            if step < steps:  # no update after the last evaluation: the returned output is the one scored
-                opt.step()
-
     losses_np = np.array(losses)
-    final = float(losses_np[-1])
-    if not reason:  # ran out of steps
-        if learnable:
-            reason = (
-                f"loss {final:.3e} is still above {threshold_loss:.3e} ({threshold:g} × the target's mean square) "
-                f"after {len(losses)} steps; train longer (more steps) to confirm"
-            )
-        elif final <= predicted_floor * (1 + FLOOR_MARGIN) + FLOOR_SLACK:
-            verdict = CONFIRMED
-            reason = (
-                f"loss {final:.4e} is {_above(final, predicted_floor)} the predicted floor "
-                f"{predicted_floor:.4e} after {len(losses)} steps"
-            )
-        else:
-            reason = (
-                f"loss {final:.4e} is {_above(final, predicted_floor)} the predicted floor "
-                f"{predicted_floor:.4e} after {len(losses)} steps (confirmation needs within "
-                f"{100 * FLOOR_MARGIN:g}%); train longer (more steps)"
-            )
-
-    with torch.no_grad():
-        out = net(x, geo)
-        output = (out.mean(0) if pool else out).detach().cpu().double().numpy()
-        with default_dtype(torch.float64):
-            eq_err, (rotation, rotated) = _equivariance_error(
-                net, x, pos, o3.Irreps(layout), geo.graph, cell, pbc, seed, pool, N_ROTATIONS, x.dtype, x.device
-            )
     return TrainResult(
         losses=losses_np,
-        final_loss=final,
+        final_loss=float(losses_np[-1]),
         predicted_floor=predicted_floor,
         learnable=learnable,
         verdict=verdict,
@@ -294,6 +337,99 @@ def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, a
         device=torch_device.type,
         rotation=rotation,
         rotated_output=rotated,
+        step_cap=cap,
+    )
+
+
+def _analysis_with_feature(task, analysis, field: np.ndarray, irreps: str):
+    """The analysis of the task with a breaking feature added to the input, with the same settings.
+
+    The floor the network is held to must come from the same tolerance, model group (so3) and
+    target tolerance as the prediction shown: re-analysing at the defaults gave a wrong floor
+    (and a "bug: loss below the floor") for near-symmetric inputs analysed at a small tol.
+    """
+    from ..predict import analyze
+
+    structure = task.structure
+    feats = field if structure.features is None else np.concatenate([structure.features, field], axis=1)
+    irreps_all = "+".join(i for i in (structure.feature_irreps, irreps) if i)
+    broken = type(task)(structure.with_features(feats, irreps_all), task.target, task.irreps, task.per_point)
+    kwargs = {"tol": getattr(analysis, "tol", DEFAULT_TOL), "so3": getattr(analysis, "so3", False), "near_tol": 0.0}
+    rtol = getattr(analysis, "target_rtol", None)
+    if rtol is not None:
+        kwargs["target_rtol"] = rtol
+    return analyze(broken, lmax=0, **kwargs)
+
+
+def _optimise(net, geo, x, target, pool, lr, cap, adaptive, progress, floor, learnable, threshold, threshold_loss,
+              mean_square):
+    """Adam on the MSE until the prediction is confirmed, the loss diverges or stalls, or ``cap`` steps.
+
+    Returns (losses, verdict, reason).
+    """
+    opt = Adam(net.parameters(), lr)
+    losses: list[float] = []
+    for step in range(1, cap + 1):
+        opt.zero_grad()
+        loss = float(net.mse_step(x, geo, target, pool=pool))
+        losses.append(loss)
+        if progress is not None:
+            progress(step, loss)
+        start = max(losses[0], mean_square)
+        if not math.isfinite(loss) or (math.isfinite(start) and loss > DIVERGE_FACTOR * start):
+            return losses, DIVERGED, (
+                f"the loss diverged: {loss:.3e} at step {step}, from {losses[0]:.3e} at the start "
+                f"(learning rate {lr:g} is too large; try a smaller --lr)"
+            )
+        if loss < floor - FLOOR_SLACK:
+            return losses, BUG, (
+                f"loss {loss:.4e} at step {step} is below the predicted floor {floor:.4e}: "
+                "the analysis or the network is wrong"
+            )
+        if learnable and loss < threshold_loss:
+            return losses, CONFIRMED, (
+                f"loss {loss:.3e} fell below {threshold_loss:.3e} ({threshold:g} × the target's mean square) "
+                f"after {step} steps, as predicted for a learnable task"
+            )
+        if not learnable and _on_plateau(losses, floor):
+            return losses, CONFIRMED, (
+                f"loss plateaued at {loss:.4e}, {_above(loss, floor)} the predicted floor {floor:.4e}, "
+                f"after {step} steps"
+            )
+        if step >= MIN_STEPS and step % PROGRESS_WINDOW == 0 and _stalled(losses, 0.0 if learnable else floor):
+            return losses, *_unconfirmed(losses, floor, learnable, threshold, threshold_loss, "stalled", cap)
+        if step < cap:  # no update after the last evaluation: the returned output is the one scored
+            opt.step()
+    return losses, *_unconfirmed(losses, floor, learnable, threshold, threshold_loss,
+                                 "cap" if adaptive else "steps", cap)
+
+
+def _stalled(losses: list[float], floor: float) -> bool:
+    """The best loss (excess over the floor) of the last window is not PROGRESS_FACTOR below the best before it."""
+    recent = min(losses[-PROGRESS_WINDOW:]) - floor
+    before = min(losses[:-PROGRESS_WINDOW]) - floor
+    return recent > PROGRESS_FACTOR * before
+
+
+def _unconfirmed(losses, floor, learnable, threshold, threshold_loss, why: str, cap: int) -> tuple[str, str]:
+    """(verdict, reason) of a run that ended without confirming; an unlearnable run already at its floor confirms."""
+    final, n = losses[-1], len(losses)
+    if why == "stalled":
+        how = (f"the loss stopped falling (less than {100 * (1 - PROGRESS_FACTOR):g}% over the last "
+               f"{PROGRESS_WINDOW} steps) after {n} steps")
+    elif why == "cap":
+        how = f"the step budget's cap of {cap} steps was reached with the loss still falling (raise --steps)"
+    else:
+        how = f"the {cap} steps asked for ran out; train longer (more --steps, or none for the adaptive budget)"
+    if learnable:
+        return NOT_CONFIRMED, (
+            f"loss {final:.3e} is still above {threshold_loss:.3e} ({threshold:g} × the target's mean square): {how}"
+        )
+    if final <= floor * (1 + FLOOR_MARGIN) + FLOOR_SLACK:
+        return CONFIRMED, f"loss {final:.4e} is {_above(final, floor)} the predicted floor {floor:.4e} after {n} steps"
+    return NOT_CONFIRMED, (
+        f"loss {final:.4e} is {_above(final, floor)} the predicted floor {floor:.4e} (confirmation needs within "
+        f"{100 * FLOOR_MARGIN:g}%): {how}"
     )
 
 
@@ -465,13 +601,22 @@ def default_dtype(dtype: torch.dtype):
 
 
 @contextlib.contextmanager
-def _threads(geo, device: torch.device):
-    """One CPU thread for the small dense problems: their kernels are too short to share out."""
-    if device.type != "cpu" or geo.mode != "dense":
-        yield
-        return
+def _threads(threads: int | None, n: int, device: torch.device):
+    """Set torch's CPU threads for the run, restored afterwards.
+
+    Default: one thread for small inputs on the CPU. Their kernels are too short to share out,
+    and a second thread on a busy 2-core machine made the demo ~3× slower (it had one thread
+    for the training steps already, but not for building the geometry and the equivariance
+    check, which then took most of the time). Inputs large enough for a radius graph
+    (more than ALL_PAIRS_MAX_POINTS points) keep torch's setting.
+    """
+    if threads is None:
+        if device.type != "cpu" or n > ALL_PAIRS_MAX_POINTS:
+            yield
+            return
+        threads = 1
     old = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(threads))
     try:
         yield
     finally:
