@@ -17,9 +17,6 @@ from .groups.stabilizer import stabilizer
 from .reps import field_fixed_space, fixed_space
 from .structure import Structure, parse_irreps
 
-MAX_SITE_ORBITS = 8  # per-point fields are tried on this many of the smallest orbits
-MAX_ORBIT_SIZE = 240
-
 
 @dataclass(frozen=True)
 class Suggestion:
@@ -101,11 +98,6 @@ class Suggestion:
         }
 
 
-def _fmt_sites(sites) -> str:
-    s = ",".join(str(i) for i in sites[:12])
-    return s + ("…" if len(sites) > 12 else "")
-
-
 def irrep_name(l: int, p: int) -> str:
     """e3nn name of one irrep, e.g. (2, 1) → ``"2e"``."""
     return f"{l}{'e' if p == 1 else 'o'}"
@@ -155,20 +147,25 @@ def suggest(
     target_irreps: str | None = None,
     per_point_target: bool = True,
     tol: float = 1e-6,
+    setting: str | None = None,
 ) -> list[Suggestion]:
     """Ranked symmetry-breaking features that lower G towards H, for every irrep (L ≤ lmax, both parities).
+
+    The search is exact: for every irrep and scope (global, or a field on one orbit of sites) it
+    decides whether some feature has stabilizer exactly H, and then builds one.
 
     Parameters
     ----------
     G, H : the input group and the target's stabilizer in it.
     structure : the input structure (its points carry per-point fields).
-    lmax : highest L of the candidate features.
+    lmax : highest L of the candidate features (``feature_lmax``).
     target, target_irreps, per_point_target : the task's target, whose own field is never suggested.
-    tol : tolerance for deciding that a unit feature is unchanged by an operation.
+    tol : relative change of a unit feature below which an operation counts as keeping it.
+    setting : which axes and planes the irrep labels name C2′ / σv (see ``groups.characters``).
     """
     if _same_group(G, H):
         return []
-    out: list[Suggestion] = []
+    found: list[tuple[Suggestion, np.ndarray | None]] = []
     global_spaces = {}
     for l in range(lmax + 1):
         for p in (1, -1):
@@ -176,14 +173,15 @@ def suggest(
             W = candidate_space(G, H, irr, per_point=False)
             global_spaces[irr] = W
             if W.shape[1]:
-                out.append(_best(G, H, structure, W, l, p, "global", None, tol))
-    out.extend(_per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol))
-    if not any(s.reaches_target for s in out):
-        out.extend(_pairs(G, H, structure, [s for s in out if s.scope == "global"], tol))
-    return sorted(_with_irrep_labels(G, out), key=Suggestion.rank_key)
+                found.append(_suggestion(G, H, structure, W, l, p, "global", None, tol))
+    found.extend(_per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol))
+    if not any(s.reaches_target for s, _ in found):
+        found.extend(_pairs(G, H, structure, [f for f in found if f[0].scope == "global"], tol))
+    out = [s for s, _ in found]
+    return sorted(_with_irrep_labels(G, out, setting), key=Suggestion.rank_key)
 
 
-def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion]) -> list[Suggestion]:
+def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion], setting: str | None = None) -> list[Suggestion]:
     """Name the irrep of G each feature transforms as (finite point groups; crystals and ∞ groups: none)."""
     from dataclasses import replace
 
@@ -223,29 +221,60 @@ def _candidates(W: np.ndarray, shape, seed: int = 0):
     yield (v / np.linalg.norm(v)).reshape(shape)
 
 
-def _best(G, H, structure, W, l, p, scope, sites, tol) -> Suggestion:
-    """The first representative whose stabilizer is exactly H, else the least symmetric one tried."""
+def _suggestion(G, H, structure, W, l, p, scope, sites, tol) -> tuple[Suggestion, np.ndarray | None]:
+    """The feature of span(W) with the smallest stabilizer, which is exactly H whenever any is.
+
+    Returns the suggestion and, for finite G, the mask of the elements of G that keep it.
+    """
     irr = irrep_name(l, p)
     n = len(structure)
-    best = None
-    tried = 0
-    for v in _candidates(W, (-1,) if scope == "global" else (len(sites), 2 * l + 1)):
-        v = _canonical_sign(v, l, p)
-        field = v if scope == "global" else _embed(v, sites, n)
-        S = stabilizer(G, structure, field, irr, scope != "global", tol)
-        exact = _same_group(S, H)
-        if best is None or exact or _smaller(S, best[1]):
-            best = (field, S)
-        tried += 1
-        if exact or tried >= 2 * l + 2:
-            break
-    field, S = best
+    shape = (-1,) if scope == "global" else (len(sites), 2 * l + 1)
+    if G.order is not None:
+        action = _Action(G, H, irr, sites)
+        keep = _pointwise_fixers(action, W, shape, tol)
+        v = _canonical_sign(_representative(action, W, shape, keep, tol), l, p)
+        exact = bool(np.array_equal(keep, action.in_H))
+    else:  # infinite G: the detector's scans decide, on the whole basis at once
+        v, keep, exact = _infinite_representative(G, H, structure, W, l, p, shape, sites, tol), None, None
+    field = v if scope == "global" else _embed(v, sites, n)
+    S = H if exact else stabilizer(G, structure, field, irr, scope != "global", tol)
+    exact = _same_group(S, H) if exact is None else exact
     if scope == "global":
         text = _polynomial(field, l, p)
     else:
         text = _field_text(field, sites, l, p, structure, G)
-    return Suggestion(irr, scope, field, text, S.name, S.order, _same_group(S, H), W.shape[1],
-                      None if sites is None else tuple(int(s) for s in sites))
+    suggestion = Suggestion(irr, scope, field, text, S.name, S.order, exact, W.shape[1],
+                            None if sites is None else tuple(int(s) for s in sites))
+    return suggestion, keep
+
+
+def _infinite_representative(G, H, structure, W, l, p, shape, sites, tol) -> np.ndarray:
+    """For an infinite G: a vector of span(W) whose stabilizer is that of the whole span.
+
+    The span's stabilizer comes from the detector run with every basis vector as a feature (an
+    exact one-parameter scan); simple vectors are tried first, then fixed generic combinations,
+    each checked by the same detector.
+    """
+    irr = irrep_name(l, p)
+    k = W.shape[1]
+    per_point = sites is not None
+    d = 2 * l + 1
+
+    def as_field(vectors: np.ndarray, copies: int) -> np.ndarray:
+        if not per_point:
+            return vectors.T.reshape(-1)
+        rows = vectors.reshape(len(sites), d, copies).transpose(0, 2, 1).reshape(len(sites), copies * d)
+        return _embed(rows, sites, len(structure))
+
+    whole = stabilizer(G, structure, as_field(W, k), f"{k}x{irr}", per_point, tol)
+    tries = list(_candidates(W, shape))
+    rng = np.random.default_rng(11)
+    tries += [(W @ c / np.linalg.norm(W @ c)).reshape(shape) for c in rng.normal(size=(8, k))]
+    for v in tries:
+        S = stabilizer(G, structure, as_field(v.reshape(-1, 1), 1), irr, per_point, tol)
+        if _same_group(S, whole):
+            return v
+    return tries[-1]
 
 
 def _field_text(field: np.ndarray, sites, l: int, p: int, structure: Structure, G: PointGroup) -> str:
@@ -262,6 +291,13 @@ def _pattern(field: np.ndarray, sites, ref: int, structure: Structure) -> str:
     """'the same on every site', 'alternating along x, z', or 'varying from site to site'."""
     v0 = field[ref]
     c = np.array([field[s] @ v0 / (v0 @ v0) for s in sites])
+    if field.shape[1] == 1 and not np.allclose(np.abs(c), 1, atol=1e-6):  # scalars of several sizes
+        sizes = np.abs(field[list(sites), 0])
+        levels = sorted(set(np.round(sizes / sizes.max(), 3).tolist()), reverse=True)
+        counts = [int(np.sum(np.isclose(sizes / sizes.max(), x, atol=1e-3))) for x in levels]
+        scale = float(np.abs(field[ref, 0]))
+        return "with values " + ", ".join(
+            f"±{x * sizes.max() / scale:.3g} on {k} sites" for x, k in zip(levels, counts))
     if not all(np.allclose(field[s], ci * v0, atol=1e-6) for s, ci in zip(sites, c)) or not np.allclose(
         np.abs(c), 1, atol=1e-6
     ):
@@ -291,7 +327,7 @@ def _embed(v: np.ndarray, sites, n: int) -> np.ndarray:
 
 
 def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol):
-    orbits = sorted((o for o in G.equivalent_atoms if len(o) <= MAX_ORBIT_SIZE), key=len)[:MAX_SITE_ORBITS]
+    orbits = sorted(G.equivalent_atoms, key=len)
     out = []
     for orbit in orbits:
         sub = np.array(orbit)
@@ -309,7 +345,7 @@ def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_
                     K = _orth(np.array(known).T)
                     W = _orth(W - K @ (K.T @ W))
                 if W.shape[1]:
-                    out.append(_best(G, H, structure, W, l, p, "per-point", sub, tol))
+                    out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, tol))
     return out
 
 
@@ -332,19 +368,161 @@ def _target_directions(target, target_irreps, per_point_target, sub, l, p, G) ->
     return dirs
 
 
-def _pairs(G, H, structure, singles: list[Suggestion], tol) -> list[Suggestion]:
-    """Pairs of global features whose common stabilizer is exactly H (when no single one reaches it)."""
+def _pairs(G, H, structure, singles, tol) -> list[tuple[Suggestion, None]]:
+    """Pairs of global features whose common stabilizer is exactly H (when no single one reaches it).
+
+    Each single keeps exactly the elements that fix its whole candidate space, so for finite G
+    the pair keeps the intersection, decided without a search.
+    """
     out = []
+    in_H = _membership(G, H) if G.order is not None else None
     for i in range(len(singles)):
         for j in range(i + 1, len(singles)):
-            a, b = singles[i], singles[j]
+            (a, keep_a), (b, keep_b) = singles[i], singles[j]
             irreps = f"{a.irreps}+{b.irreps}"
             v = np.concatenate([a.vector, b.vector]) / np.sqrt(2)
-            S = stabilizer(G, structure, v, irreps, False, tol)
-            if _same_group(S, H):
-                out.append(Suggestion(irreps, "global", v, f"{a.polynomial} and {b.polynomial}", S.name,
-                                      S.order, True, a.candidate_dim + b.candidate_dim))
+            if in_H is not None:
+                if not np.array_equal(keep_a & keep_b, in_H):
+                    continue
+                S = H
+            else:
+                S = stabilizer(G, structure, v, irreps, False, tol)
+                if not _same_group(S, H):
+                    continue
+            out.append((Suggestion(irreps, "global", v, f"{a.polynomial} and {b.polynomial}", S.name,
+                                   S.order, True, a.candidate_dim + b.candidate_dim), None))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The exact search (DESIGN §6). A subspace U of Fix_H(V) holds an element whose stabilizer is
+# exactly H iff no g ∉ H fixes U pointwise: the elements fixed by a generic v ∈ U are the ones
+# that fix U pointwise (U is not a finite union of proper subspaces Fix_K(U), K ⊋ H). That is
+# the test "dim Fix_H(U) > dim Fix_K(U) for every minimal overgroup K = <H, g>", read element
+# by element. A representative is then built deterministically: start from the simplest basis
+# projection and add further ones until no element outside H fixes it.
+# ---------------------------------------------------------------------------------------------
+
+
+class _Action:
+    """The elements of a finite group G acting on one irrep, globally or on one set of sites.
+
+    ``Ds`` (|G|, d, d) are the Wigner matrices; ``perms`` (|G|, m) carry site k of ``sites`` to
+    site ``perms[g, k]`` (local indices), or None for a global feature; ``in_H`` marks H.
+    """
+
+    def __init__(self, G, H, irreps: str, sites=None):
+        from .reps import wigner_D
+
+        ops = G.operations
+        self.Ds = wigner_D(irreps, np.stack([op.matrix for op in ops]))
+        self.perms = None
+        if sites is not None:
+            local = np.full(len(ops[0].permutation), -1)
+            local[np.asarray(sites)] = np.arange(len(sites))
+            self.perms = local[np.array([op.permutation for op in ops])[:, np.asarray(sites)]]
+        self.in_H = _membership(G, H)
+
+    def moved(self, v: np.ndarray) -> np.ndarray:
+        """max |g·v − v| for every element g; v is (d,) or (m, d), or a stack (..., k) of columns."""
+        if self.perms is None:
+            gv = np.einsum("gab,b...->ga...", self.Ds, v)
+            return np.abs(gv - v[None]).reshape(len(self.Ds), -1).max(axis=1)
+        # g·v = v ⟺ D(R) v[i] = v[σ(i)] for every site i
+        gv = np.einsum("gab,mb...->gma...", self.Ds, v)
+        return np.abs(gv - v[self.perms]).reshape(len(self.Ds), -1).max(axis=1, initial=0.0)
+
+    def fixers(self, v: np.ndarray, tol: float) -> np.ndarray:
+        """Mask of the elements that leave v unchanged (to ``tol`` relative to its largest entry)."""
+        return self.moved(v) <= tol * max(float(np.max(np.abs(v), initial=0.0)), 1e-300)
+
+    def fixers_each(self, vs: list[np.ndarray], tol: float) -> np.ndarray:
+        """``fixers`` of several vectors at once: (len(vs), |G|)."""
+        V = np.stack(vs, axis=-1)
+        if self.perms is None:
+            diff = np.einsum("gab,bc->gac", self.Ds, V) - V[None]
+        else:
+            diff = np.einsum("gab,mbc->gmac", self.Ds, V) - V[self.perms]
+        moved = np.abs(diff).reshape(len(self.Ds), -1, V.shape[-1]).max(axis=1, initial=0.0)
+        scale = np.maximum(np.abs(V).reshape(-1, V.shape[-1]).max(axis=0), 1e-300)
+        return (moved <= tol * scale).T
+
+
+def _membership(G, H) -> np.ndarray:
+    """Which elements of G (in the order of ``G.operations``) belong to its subgroup H."""
+    keys = {_element_key(op) for op in H.operations}
+    return np.array([_element_key(op) in keys for op in G.operations])
+
+
+def _element_key(op) -> bytes:
+    return op.permutation.tobytes() + (np.round(op.matrix, 6) + 0.0).tobytes()
+
+
+def _pointwise_fixers(action: _Action, basis: np.ndarray, shape, tol: float) -> np.ndarray:
+    """Mask of the elements that fix every vector of span(basis) (columns) — exactly.
+
+    A generic combination first rules out every element that moves it (an element that fixes
+    the span fixes the combination too); the few left are checked on every basis vector.
+    """
+    B = basis.reshape(*shape, basis.shape[1])
+    c = np.random.default_rng(7).normal(size=basis.shape[1])
+    maybe = action.fixers(B @ c, tol)
+    for g in np.flatnonzero(maybe & ~action.in_H):
+        one = _Single(action, g)
+        if not one.fixes(B, tol):
+            maybe[g] = False
+    return maybe
+
+
+class _Single:
+    """One element of an action, to test a whole basis at once."""
+
+    def __init__(self, action: _Action, g: int):
+        self.D = action.Ds[g]
+        self.perm = None if action.perms is None else action.perms[g]
+
+    def fixes(self, B: np.ndarray, tol: float) -> bool:
+        scale = max(float(np.max(np.abs(B), initial=0.0)), 1e-300)
+        if self.perm is None:
+            return float(np.max(np.abs(np.einsum("ab,bk->ak", self.D, B) - B), initial=0.0)) <= tol * scale
+        gB = np.einsum("ab,mbk->mak", self.D, B)
+        return float(np.max(np.abs(gB - B[self.perm]), initial=0.0)) <= tol * scale
+
+
+def _representative(action: _Action, W: np.ndarray, shape, goal: np.ndarray, tol: float) -> np.ndarray:
+    """A unit vector of span(W) fixed by exactly the elements in ``goal`` (the pointwise fixers of W).
+
+    Simple vectors first (projections of basis directions, which read as short polynomials);
+    while an element outside ``goal`` still fixes v, add the simplest direction it moves. Each
+    step removes at least that element, so the loop ends; the coefficients come from a fixed
+    list, and one that happens to keep an element for a special value is skipped.
+    """
+    simple = list(_candidates(W, shape))
+    masks = action.fixers_each(simple, tol)
+    start = min(range(len(simple)), key=lambda k: int(masks[k].sum()))  # first of the least symmetric
+    v, fixed = simple[start], masks[start]
+    while np.any(fixed & ~goal):
+        g = int(np.flatnonzero(fixed & ~goal)[0])
+        one = _Single(action, g)
+        for u in simple:
+            if one.fixes(u[..., None], tol):
+                continue
+            for c in _COEFFICIENTS:
+                w = v + c * u
+                w = w / np.linalg.norm(w)
+                new = action.fixers(w, tol)
+                if not new[g] and not np.any(new & ~fixed):
+                    v, fixed = w, new
+                    break
+            else:
+                continue
+            break
+        else:  # no simple direction moves g: impossible when goal is the pointwise fixer of W
+            raise AssertionError("breaking search: no direction of W moves an element outside its fixers")
+    return v
+
+
+_COEFFICIENTS = (0.5, 0.3, 0.7, 0.2, 0.9, 0.37, 0.61, 1.3, 0.11)
 
 
 def neumann_table(G: PointGroup, lmax: int = 4) -> dict[str, int]:
