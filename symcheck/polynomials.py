@@ -24,6 +24,7 @@ e3nn conventions verified by ``tests/test_polynomials.py`` (e3nn 0.6.0):
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from functools import cache
 from typing import Any
@@ -221,6 +222,33 @@ def polynomial_string(v: Any, l: int, digits: int = 4) -> str:
     return str(sympy.expand(polynomial(v, l, digits)))
 
 
+# What a polynomial typed by a user may contain: numbers (1, 2.5, 1e-3), x, y, z, sqrt, the
+# arithmetic operators and parentheses. Checked before sympy sees the text, because sympify
+# evaluates Python: anything else could run code, and sympy's own parse errors are multi-line.
+_TOKEN = re.compile(r"\s*(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[xyz]|sqrt|\*\*|[-+*/^()])")
+
+
+def _parse(text: str) -> sympy.Expr:
+    """A polynomial typed as text -> sympy expression; SymcheckError with one line when it is not one."""
+    pos, stripped = 0, text.rstrip()
+    while pos < len(stripped):
+        m = _TOKEN.match(stripped, pos)
+        if m is None or m.end() == pos:
+            raise SymcheckError(
+                f"cannot read polynomial {text!r}: unexpected {stripped[pos:].strip()[:12]!r} (use x, y, z, numbers, "
+                "sqrt(...), + - * / ** and parentheses)"
+            )
+        pos = m.end()
+    if not stripped.strip():
+        raise SymcheckError("cannot read polynomial '': it is empty")
+    if stripped.count("(") != stripped.count(")"):
+        raise SymcheckError(f"cannot read polynomial {text!r}: unbalanced parentheses")
+    try:
+        return sympy.sympify(stripped.replace("^", "**"), locals=dict(zip("xyz", SYMBOLS, strict=True)))
+    except Exception:  # sympy raises many kinds (SyntaxError, TokenError, TypeError …); all mean "not readable"
+        raise SymcheckError(f"cannot read polynomial {text!r}: not a valid expression") from None
+
+
 def vector_from_polynomial(expr: sympy.Expr | str, l: int) -> np.ndarray:
     """The e3nn-basis vector v (2l+1,) with sum_m v_m Y_lm equal to the given polynomial.
 
@@ -234,11 +262,10 @@ def vector_from_polynomial(expr: sympy.Expr | str, l: int) -> np.ndarray:
     if not isinstance(l, (int, np.integer)) or l < 0:
         raise SymcheckError(f"l must be a non-negative integer, got {l!r}")
     if isinstance(expr, str):
-        try:
-            expr = sympy.sympify(expr, locals=dict(zip("xyz", SYMBOLS, strict=True)))
-        except (sympy.SympifyError, SyntaxError, TypeError) as exc:
-            raise SymcheckError(f"cannot read polynomial {expr!r}: {exc}") from exc
+        expr = _parse(expr)
     expr = sympy.sympify(expr)
+    if expr.has(sympy.zoo, sympy.oo, sympy.nan, -sympy.oo):
+        raise SymcheckError(f"polynomial {expr} is not finite")
     extra = expr.free_symbols - set(SYMBOLS)
     if extra:
         raise SymcheckError(f"polynomial {expr} has symbols other than x, y, z: {sorted(map(str, extra))}")
