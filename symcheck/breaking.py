@@ -37,6 +37,8 @@ class Suggestion:
     irrep_label : the irrep(s) of G the feature transforms as (Mulliken, e.g. ``"B1g"``), for
         finite point groups.
     group_name : the name of G, for the label.
+    irrep_setting : the setting the label is given in, in plain words (which axes are C2′, which
+        planes σv): labels such as B1u/B2u swap between settings.
     """
 
     irreps: str
@@ -50,6 +52,7 @@ class Suggestion:
     sites: tuple[int, ...] | None = None
     irrep_label: str | None = None
     group_name: str | None = None
+    irrep_setting: str | None = None
 
     @property
     def L(self) -> int:
@@ -70,7 +73,8 @@ class Suggestion:
         return f"a per-point {self.irreps} field: {self.polynomial}{label}"
 
     def rank_key(self) -> tuple:
-        """Ranking: fixes first, then global before per-point, lowest L, smallest W, smallest orbit, even."""
+        """Ranking (DESIGN §6): a fix (stabilizer exactly H) before any that is not, then global before
+        per-point, lowest L, single irreps before pairs, smallest W, smallest site orbit, even parity."""
         return (
             not self.reaches_target,
             self.scope != "global",
@@ -93,6 +97,7 @@ class Suggestion:
             "candidate_dim": self.candidate_dim,
             "sites": None if self.sites is None else list(self.sites),
             "irrep_label": self.irrep_label,
+            "irrep_setting": self.irrep_setting,
             "vector": np.round(self.vector, 12).tolist(),
             "description": self.description,
         }
@@ -182,19 +187,22 @@ def suggest(
 
 
 def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion], setting: str | None = None) -> list[Suggestion]:
-    """Name the irrep of G each feature transforms as (finite point groups; crystals and ∞ groups: none)."""
+    """Name the irrep of G each feature transforms as, with the setting the name depends on.
+
+    Point groups, finite and infinite (Σu+, Πu of D∞h; Dg of Kh); crystals are left unlabelled.
+    """
     from dataclasses import replace
 
     from .groups.crystal import SpaceGroup
 
-    if G.order is None or isinstance(G, SpaceGroup) or not suggestions:
+    if isinstance(G, SpaceGroup) or not suggestions:
         return suggestions
     from .groups.characters import character_table, irrep_labels
 
-    table = character_table(G)
+    table = character_table(G, setting)
     return [
         replace(s, irrep_label="+".join(irrep_labels(G, s.vector, s.irreps, s.scope != "global", table=table)),
-                group_name=G.name)
+                group_name=G.pretty_name, irrep_setting=table.setting)
         for s in suggestions
     ]
 
