@@ -52,6 +52,7 @@ from .naming import (
     _n_of,
     canonical_axis,
     check_setting,
+    cube_frame,
     default_setting_frame,
     element_kind,
     operation_kind,
@@ -358,13 +359,14 @@ def _coordinate_axes(mats: np.ndarray) -> list[np.ndarray]:
     return axes
 
 
-def _cube_frame(mats: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """The cube axes as a right-handed frame (T, Td, Th, O, Oh); ``fallback`` for I, Ih."""
+def _cube_frame(mats: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """The cube axes as a frame (T, Td, Th, O, Oh): ``frame`` when its rows are the cube axes (the
+    detector's frame is), else :func:`naming.cube_frame`; I, Ih: ``frame``."""
     axes = _coordinate_axes(mats)
-    if len(axes) != 3:
-        return np.asarray(fallback, dtype=float)
-    x, z = axes[0], axes[2]
-    return np.array([x, np.cross(z, x), z])
+    F = np.asarray(frame, dtype=float)
+    if len(axes) != 3 or all(any(_parallel(e, u) for u in axes) for e in F):
+        return F
+    return cube_frame(axes)
 
 
 _MIRROR_KEYS = {"σh": 0, "σ": 0, "σ(xy)": 0, "σv": 1, "σ(xz)": 1, "σv(xz)": 1, "σv'(yz)": 2, "σ(yz)": 2, "σd": 3}
@@ -643,11 +645,12 @@ def describe_setting(pg: PointGroup, F: np.ndarray, setting: str | None, note: s
             atoms = sorted({a for _, at in lines[label] for a in at})
             part += ", " + (_atoms_text(atoms) if atoms else "through no atom off the axis")
         parts.append(part)
-    if principal:
+    if principal and int(principal[1:].partition("^")[0]) % 2 == 0:  # odd n: no B rows
         parts.append(f"A/B by χ({principal}) = ±1")
     if reference:
         ref = "C2'" if reference == "C2'" else ("σv(xz)" if name == "C2v" else "σv")
-        parts.append(f"subscripts 1/2 on A, B: symmetric/antisymmetric under {ref}")
+        letters = "A, B" if principal and int(principal[1:].partition("^")[0]) % 2 == 0 else "A"
+        parts.append(f"subscripts 1/2 on {letters}: symmetric/antisymmetric under {ref}")
     if name[0] in "CS" and not name.endswith("v") and _n_of(name) > (2 if name[0] == "C" else 4):
         parts.append("complex-conjugate pairs combined into real E rows")
     if note:
@@ -664,8 +667,9 @@ def _cubic_text(name: str, F: np.ndarray, mats: np.ndarray) -> str:
         body = f"cubic group: no choice of setting; cube axes {_fmt_dir(x)}, {_fmt_dir(y)}, {_fmt_dir(z)}"
         if name in ("O", "Oh"):
             body += "; C2 along the cube axes, C2' along the face diagonals"
-        if any(k == "σ" for k, _ in map(operation_kind, mats)):
-            body += "; σh ⟂ a cube axis, σd ⟂ a face diagonal"
+        mirrors = {element_kind(k, u, name, F) for k, u in map(operation_kind, mats) if k == "σ"}
+        if mirrors:
+            body += "; " + ", ".join(m for m in ("σh ⟂ a cube axis", "σd ⟂ a face diagonal") if m[:2] in mirrors)
     body += "; labels A, E, T, G, H by dimension"
     if ref:
         body += f"; subscripts 1/2 by the sign of {ref}"

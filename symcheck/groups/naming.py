@@ -104,8 +104,12 @@ def classify(mats: list[np.ndarray]) -> tuple[str, np.ndarray]:
         base = {5: "I", 4: "O"}.get(top, "T")
         z = next(u for u, n in axes if n == (top if base != "T" else 2))
         name = base if not improper else (base + "h" if has_inversion else "Td")
-        x = _perpendicular_axis([u for u, n in axes if n == (4 if base == "O" else 2)], z)
-        return _check(name, order), _frame(z, x)  # the cube axes (I, Ih: a C5 and a C2 ⟂ it)
+        if base == "I":
+            x = _perpendicular_axis([u for u, n in axes if n == 2], z)
+            return _check(name, order), _frame(z, x)  # a C5 axis and a C2 ⟂ it
+        return _check(name, order), cube_frame([u for u, n in axes if n == (4 if base == "O" else 2)])
+
+
 
     if not axes:
         name = "Cs" if mirrors else ("Ci" if has_inversion else "C1")
@@ -133,6 +137,21 @@ def classify(mats: list[np.ndarray]) -> tuple[str, np.ndarray]:
         x = np.cross(sigma_v[0], z) if sigma_v else None
     # the default setting: the file's own axes where the group allows them (C2′ or σv along x)
     return _check(name, order), default_setting_frame(name, mats, _frame(z, x))
+
+
+def cube_frame(axes: list[np.ndarray]) -> np.ndarray:
+    """The three cube axes of a cubic group as a right-handed frame, nearest the file's axes.
+
+    x is the cube axis nearest the file's x, z the one (of the other two) nearest the file's z,
+    each pointing along the positive file axis, so an aligned cube prints as the file's axes.
+
+    :param axes: the three mutually perpendicular cube axes (C4 axes of O, Oh; C2 axes of T, Td, Th).
+    """
+    x = max(axes, key=lambda u: abs(u[0]))
+    z = max((u for u in axes if u is not x), key=lambda u: abs(u[2]))
+    x = x / np.linalg.norm(x) * (1.0 if x[0] >= 0 else -1.0)
+    z = z / np.linalg.norm(z) * (1.0 if z[2] >= 0 else -1.0)
+    return np.array([x, np.cross(z, x), z])
 
 
 def _perpendicular_axis(candidates, z):
@@ -370,8 +389,13 @@ def default_setting_frame(name: str, mats, frame: np.ndarray) -> np.ndarray:
         if abs(np.dot(e, z)) > AXIS_TOL:
             continue
         M = _half_turn(e) if ref == "C2" else _reflection(np.cross(z, e))
-        if _find_matrix(mats, M) is not None:
-            return np.array([e, np.cross(z, e), z])
+        k = _find_matrix(mats, M)
+        if k is not None:
+            # the element's own axis (exact to ~1e-13), not the file axis it matches within 1e-6
+            u = rotation_axis_angle(mats[k])[0] if ref == "C2" else np.cross(z, rotation_axis_angle(-mats[k])[0])
+            x = u - np.dot(u, z) * z
+            x = x / np.linalg.norm(x) * (1.0 if np.dot(x, e) > 0 else -1.0)
+            return np.array([x, np.cross(z, x), z])
     return F.copy()
 
 
