@@ -86,15 +86,56 @@ def _symmetrized_positions(structure: Structure, group: PointGroup) -> np.ndarra
     if not isinstance(group, SpaceGroup):
         Y = structure.positions - group.center
         return project(group, "1o", Y, per_point=True) + group.center
-    # crystals: g·r_i = R r_i + t lands on r_σ(i) up to a lattice vector, which is taken off
+    # crystals: g·r_i = R r_i + t lands on r_σ(i) up to a lattice vector, which is taken off.
+    # G = ∪ r_k T: first average over the translations T (each atom's offset from its ideal
+    # translated position, averaged over its T-orbit), then over the coset representatives.
     pos, cell = structure.positions, structure.cell
     inv = np.linalg.inv(cell)
+    T = group.cell_group.T
+    sub = group.translation_indices
+    frac = pos @ inv
+    if len(sub) == len(T):
+        # every translation: atom sites[s, v] sits near a_s + τ_v; its offset from there, minimum image
+        off = frac[T.sites] - T.frac[None, :, :] - frac[T.sites[:, :1]]
+        off -= np.round(off)
+        shift = off.mean(axis=1, keepdims=True) - off
+        averaged_frac = frac.copy()
+        averaged_frac[T.sites] += shift
+    else:
+        total_t = np.zeros_like(frac)
+        for v in sub.tolist():  # atom t_v(i) sits near r_i + τ_v; its offset from there, minimum image
+            off = frac[T.perm(v)] - T.frac[v] - frac
+            total_t += off - np.round(off)
+        averaged_frac = frac + total_t / len(sub)
+    averaged = averaged_frac @ cell
     total = np.zeros_like(pos)
-    for op in group.operations:
-        moved = pos @ op.matrix.T + op.translation
-        lattice = np.round((moved - pos[op.permutation]) @ inv) @ cell
+    for op in group.coset_representatives:
+        moved = averaged @ op.matrix.T + op.translation
+        lattice = np.round((moved - averaged[op.permutation]) @ inv) @ cell
         total[op.permutation] += moved - lattice
-    return total / len(group.operations)
+    return total / len(group.coset_representatives)
+
+
+def max_displacement(before: Structure, after: Structure) -> float:
+    """The largest distance (Å) any atom moved between two structures with the same atoms in the same order.
+
+    Crystals take the minimum image through ``before``'s cell, so an atom that crossed the cell's
+    boundary counts by how far it moved, not by the lattice vector it was wrapped by.
+    """
+    a, b = np.asarray(before.positions, dtype=float), np.asarray(after.positions, dtype=float)
+    if a.shape != b.shape:
+        where = f"{after.source}: " if after.source else ""
+        raise SymcheckError(f"{where}{len(b)} atoms, but the structure it is compared with has {len(a)}")
+    d = b - a
+    if before.periodic:
+        cell = np.asarray(before.cell, dtype=float)
+        f = d @ np.linalg.inv(cell)
+        f -= np.round(f)
+        # the rounded image is the nearest for reasonable cells; check the neighbouring images too
+        shifts = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], dtype=float)
+        cand = (f[:, None, :] + shifts[None, :, :]) @ cell
+        return float(np.max(np.min(np.linalg.norm(cand, axis=-1), axis=1), initial=0.0))
+    return float(np.max(np.linalg.norm(d, axis=1), initial=0.0))
 
 
 def tolerance_ladder(structure: Structure, tols=LADDER_TOLS) -> list[LadderStep]:

@@ -77,10 +77,8 @@ class _LazyElement(CrystalOperation):
     def __init__(self, cell_group: _CellGroup, k: int, v: int):
         op = cell_group.reps[k]
         t_frac = (cell_group.rep_frac[k] + cell_group.T.frac[v]) % 1.0
-        t_frac[np.isclose(t_frac, 1.0, atol=1e-8)] = 0.0
-        kind = op.kind
-        if kind == "E" and np.linalg.norm(t_frac) > 1e-8:
-            kind = "t"
+        t_frac[t_frac > 1.0 - 1e-8] = 0.0
+        kind = "t" if op.kind == "E" and v != 0 else op.kind
         object.__setattr__(self, "_source", (cell_group, k, v))
         object.__setattr__(self, "_perm", None)
         super().__init__(op.matrix, None, kind, op.axis, cell_group.cell.T @ t_frac, op.rotation_frac, t_frac)
@@ -352,6 +350,7 @@ class _Translations:
             z = np.vstack([z[zero], np.delete(z, zero, axis=0)])
         self.z = z
         self.frac = z / self.q
+        self._lookup = None
         codes = self._code(z)
         self._order = np.argsort(codes)
         self._sorted = codes[self._order]
@@ -403,6 +402,15 @@ class _Translations:
     def add(self, u, v) -> np.ndarray:
         """Index of t_u + t_v (broadcasting index arrays)."""
         return self.index_of_z(self.z[u] + self.z[v])
+
+    def add_one(self, u: int, v: int) -> int:
+        """Index of t_u + t_v for two single indices (a dictionary lookup, for the many scalar products)."""
+        if self._lookup is None:
+            self._zt = [tuple(r) for r in self.z.tolist()]
+            self._lookup = {zt: i for i, zt in enumerate(self._zt)}
+            self._qt = tuple(self.q.tolist())
+        a, b, q = self._zt[u], self._zt[v], self._qt
+        return self._lookup[((a[0] + b[0]) % q[0], (a[1] + b[1]) % q[1], (a[2] + b[2]) % q[2])]
 
     def neg(self, u) -> np.ndarray:
         """Index of −t_u."""
@@ -489,9 +497,13 @@ class _CellGroup:
         self.rep_frac = translations[order] % 1.0
         self.rep_frac[pure[order]] = 0.0
         self.index = {R.tobytes(): k for k, R in enumerate(self.rot_frac)}
-        self.rep_perm = [
-            _match(matcher, frac @ R.T + t, frac, numbers, self.cell, where) for R, t in zip(self.rot_frac, self.rep_frac)
-        ]
+        # every representative's images in one k-d tree query; collisions are resolved per operation
+        images = np.einsum("kab,nb->kna", self.rot_frac.astype(float), frac) + self.rep_frac[:, None, :]
+        _, nearest = matcher.query(images.reshape(-1, 3))
+        nearest = nearest.reshape(len(images), -1)
+        self.rep_perm = [j if np.all(numbers[j] == numbers) and len(np.unique(j)) == len(j)
+                         else _match(matcher, img, frac, numbers, self.cell, where)
+                         for j, img in zip(nearest, images)]
         self.reps = [_operation(R, t, p, self.cell) for R, t, p in zip(self.rot_frac, self.rep_frac, self.rep_perm)]
         m = len(self.rot_frac)
         self.mult = np.array([[self.index[(a @ b).tobytes()] for b in self.rot_frac] for a in self.rot_frac])
@@ -520,8 +532,8 @@ class _CellGroup:
     def multiply(self, a, b):
         """(k, v) of the product of elements a = (k_a, v_a) and b = (k_b, v_b)."""
         (ka, va), (kb, vb) = a, b
-        v = self.T.add(self.T.add(va, self.rot_T[ka][vb]), self.cocycle[ka, kb])
-        return int(self.mult[ka, kb]), int(v)
+        T = self.T
+        return int(self.mult[ka, kb]), T.add_one(T.add_one(va, int(self.rot_T[ka][vb])), int(self.cocycle[ka, kb]))
 
     def locate(self, op: CrystalOperation) -> tuple[int, int]:
         """(k, v) of an element given as an operation."""
@@ -554,7 +566,7 @@ class _CellGroup:
                     trans[y[0]] = y[1]
                     queue.append(y[0])
                 else:
-                    schreier.append(int(self.T.add(y[1], self.T.neg(trans[y[0]]))))
+                    schreier.append(self.T.add_one(y[1], int(self.T.neg(trans[y[0]]))))
         ks = np.array(sorted(trans), dtype=np.int64)
         shifts = np.array([trans[k] for k in ks.tolist()], dtype=np.int64)
         t_sub = self.T.closure(schreier)

@@ -73,8 +73,9 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: flo
     axis = _line_axis(Y)
     perp = Y - np.outer(Y @ axis, axis)
     along = np.sort(Y @ axis)
-    # collinear within tol, and still distinct points once put on the line
-    if np.max(np.linalg.norm(perp, axis=1)) <= tol and np.all(np.diff(along) > tol):
+    # collinear within tol: the rotations about the line (a half turn moves a point at distance h
+    # from it by 2h) move no point by more than tol; and still distinct points once put on the line
+    if 2 * np.max(np.linalg.norm(perp, axis=1)) <= tol and np.all(np.diff(along) > tol):
         from .infinite import linear_group
 
         return linear_group(structure, Y, labels, axis, center, tol, ftol)
@@ -156,7 +157,8 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
     a = off[np.lexsort((-r[off], sizes[cls[off]]))[0]]
     ua = Y[a] / r[a]
     h = np.linalg.norm(Y - np.outer(Y @ ua, ua), axis=1)
-    cand_b = np.flatnonzero(h > tol)
+    # b off the line through a (not collinear by the test above, so some point is more than tol/2 off)
+    cand_b = np.flatnonzero(h > tol / 2)
     if len(cand_b) == 0:
         raise SymcheckError(
             f"at tolerance {tol:g} Å the points lie within tol of a line but two of them would merge on it; "
