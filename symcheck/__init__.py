@@ -34,6 +34,7 @@ _LAZY = {
     "Suggestion": ".breaking",
     "symmetrize": ".near",
     "tolerance_ladder": ".near",
+    "max_displacement": ".near",
     "train": ".train",
     "TrainResult": ".train",
 }
