@@ -309,6 +309,11 @@ def test_square_diagonal_mirrors_are_sigma_d_everywhere():
             and abs(abs(op.axis[0]) - abs(op.axis[1])) < 1e-9 and abs(op.axis[2]) < 1e-9}
     assert diag == {"C2'", "σv"}
     assert G.in_setting(None) is G
+    # the group's own description follows its setting, and JSON carries it with the operations
+    assert G.as_dict()["setting"] == setting_description(G) == character_table(G).setting
+    assert G.in_setting("atoms").setting_description() == setting_description(G, "atoms")
+    assert setting_description(G.in_setting("atoms")).startswith('setting "atoms"')
+    assert character_table(G.in_setting("atoms")).labels == character_table(G, "atoms").labels
     np.testing.assert_allclose(G.in_setting("bonds").frame, G.frame, atol=1e-12)
 
 

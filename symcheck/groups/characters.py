@@ -49,6 +49,7 @@ from .naming import (
     AXIS_TOL,
     CUBIC,
     SETTINGS,
+    _in_plane_class,
     _n_of,
     canonical_axis,
     check_setting,
@@ -552,7 +553,16 @@ def setting_description(pg: PointGroup, setting: str | None = None) -> str:
     :param setting: None, ``"atoms"`` or ``"bonds"`` (see :data:`SETTINGS`).
     :raises SymcheckError: for an unknown setting.
     """
-    return character_table(pg, setting).setting
+    setting = check_setting(setting)
+    if pg.order is None:
+        return character_table(pg, setting).setting
+    # the words only, without the characters: no multiplication table needed
+    mats = group_matrices(pg)
+    F, note = _resolve_frame(pg, mats, setting, None)
+    p_el, _ = _principal(pg.name, mats, F)
+    p_kind = operation_kind(mats[p_el])[0] if p_el is not None else None
+    reference = _reference(pg.name, mats, F)[1]
+    return describe_setting(pg, F, setting, note, mats=mats, principal=p_kind, reference=reference)
 
 
 def _fmt_dir(u) -> str:
@@ -617,15 +627,20 @@ def describe_setting(pg: PointGroup, F: np.ndarray, setting: str | None, note: s
     head = _HEADS.get(setting, f"setting {setting!r} (")
     ref_kind = perpendicular_kind(name)
     if setting is None and ref_kind is not None and two_classes(name):
-        # which named setting the default is here: is the class of x through atoms or between them
+        # which named setting this frame is: is the class of x through atoms or between them
         first = "C2'" if ref_kind == "C2" else ("σv(xz)" if name == "C2v" else "σv")
         other = {"C2'": "C2''", "σv": "σd", "σv(xz)": "σv'(yz)"}[first]
         mine = [a for _, atoms in lines.get(first, []) for a in atoms]
         theirs = [a for _, atoms in lines.get(other, []) for a in atoms]
+        named = None
         if mine and (not theirs or min(mine) < min(theirs)):
-            head += f"; here \"atoms\": {first} through atoms"
+            named, how = "atoms", "through"
         elif theirs:
-            head += f"; here \"bonds\": {first} between atoms"
+            named, how = "bonds", "between"
+        if _in_plane_class(default_setting_frame(name, mats, F)[0], name, F) != 0:
+            head = _HEADS[named] if named else _HEADS["frame"]  # a group put in another setting
+        elif named:
+            head += f"; here \"{named}\": {first} {how} atoms"
     parts = [f"z = {_fmt_dir(z)}" + (f", the {principal.partition('^')[0]} axis" if principal else "")]
     for label in ("C2'", "C2''"):
         if label in lines:
@@ -690,13 +705,7 @@ def _labels(name, mats, F, rows, cls, principal) -> tuple[list[str], str | None]
     sh_el = None if cubic or i_el is not None else _find(mats, _mirror(z))
     p_el, p_order = principal
     c2 = {ax: _find(mats, rotation(u, np.pi)) for ax, u in zip("xyz", F)}
-    ref_el, x_ref = None, None
-    if not cubic and name not in ("D2", "D2h"):
-        if c2["x"] is not None and not _parallel(x, z):
-            ref_el, x_ref = c2["x"], "C2'"
-        else:
-            ref_el = _find(mats, _mirror(y))
-            x_ref = "σv" if ref_el is not None else None
+    ref_el, x_ref = _reference(name, mats, F)
 
     base = []
     for row in rows:
@@ -735,6 +744,18 @@ def _labels(name, mats, F, rows, cls, principal) -> tuple[list[str], str | None]
             for j, k in enumerate(same):
                 labels[k] = f"{lab}[{j + 1}]"
     return labels, x_ref
+
+
+def _reference(name: str, mats: np.ndarray, F: np.ndarray) -> tuple[int | None, str | None]:
+    """The element that subscripts 1/2 on A and B refer to: the C2′ about x, else the σv through x
+    (normal y); none in cubic groups, D2, D2h. Returns (element index, ``"C2'"`` / ``"σv"`` / None)."""
+    if name in CUBIC or name in ("D2", "D2h"):
+        return None, None
+    c2x = _find(mats, rotation(F[0], np.pi))
+    if c2x is not None and not _parallel(F[0], F[2]):
+        return c2x, "C2'"
+    sv = _find(mats, _mirror(F[1]))
+    return sv, ("σv" if sv is not None else None)
 
 
 def _irrep_sort_key(r: Irrep):

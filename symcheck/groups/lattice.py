@@ -184,8 +184,11 @@ class SubgroupClass:
     size : number of conjugate subgroups (1: a normal subgroup).
     members : indices into ``SubgroupLattice.subgroups``.
     tag : for classes that share their name with another class, the kinds of G's element classes
-        (as in :func:`symcheck.groups.characters.character_table`) that set this one apart, e.g.
-        ``"C2',σv"`` and ``"C2'',σd"`` for the two D2h of D4h; empty otherwise.
+        (as in :func:`symcheck.groups.characters.character_table`, the names the operations carry
+        too: :func:`symcheck.groups.naming.element_kind`) that set this one apart, e.g.
+        ``"C2',σv"`` and ``"C2'',σd"`` for the two D2h of D4h; empty otherwise. The names follow
+        G's setting: ``subgroup_lattice(G.in_setting("atoms"))`` tags the D2h whose C2 axes pass
+        through the atoms ``"C2',σv"``.
     """
 
     id: int
@@ -421,7 +424,7 @@ def _tags(pg: PointGroup, reps: list[tuple[str, tuple[int, ...]]]) -> list[str]:
     """Tell apart classes of subgroups that share a name, by the kinds of G's element classes they hold.
 
     Each such subgroup is described by the set of G's element-class kinds (C2′, σv, …, named in
-    the character table's setting) of its elements other than E; the tag lists the kinds that
+    G's setting, ``pg.frame``, as its operations are) of its elements other than E; the tag lists the kinds that
     are not common to all classes of that name. Where that still leaves two alike, they are
     numbered.
     """

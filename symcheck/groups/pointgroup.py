@@ -98,9 +98,9 @@ class PointGroup:
         # One name per element: the operations of a finite point group are named in the group's
         # setting (its frame) by the same function that names the character table's classes, so
         # that the operations table, the obstruction list and the table agree (σv vs σd, C2' vs C2'').
+        if type(self) is not PointGroup or self.order is None:
+            return  # infinite groups keep their generators' names; crystals (subclasses) their own
         ops = self.operations
-        if self.order is None or not ops or any(type(op) is not SymmetryOperation for op in ops):
-            return  # infinite groups keep their generators' names; crystal operations their own
         frame = np.asarray(self.frame, dtype=float)
         renamed = {}
         for op in ops:
@@ -169,4 +169,17 @@ class PointGroup:
             "operations": [op.as_dict() for op in self.operations],
             "generators": [op.as_dict() for op in self.generators],
             "equivalent_atoms": [list(o) for o in self.equivalent_atoms],
+            "setting": self.setting_description(),
         }
+
+    def setting_description(self, setting: str | None = None) -> str | None:
+        """The setting the operations are named in, in plain words (see
+        :func:`symcheck.groups.characters.setting_description`); None for crystals.
+
+        :param setting: None (this group's own setting) or a name from ``SETTINGS``.
+        """
+        if type(self) is not PointGroup:
+            return None
+        from .characters import setting_description  # characters builds on this module
+
+        return setting_description(self, setting)
