@@ -1,0 +1,181 @@
+"""One chunk of frames -> one table: each frame's group G and, for each label, its floor and group H.
+
+Runs in worker processes (a local pool or Dask workers): it reads its chunk itself and returns a
+pyarrow Table with one row per (frame, label) — a frame without labels gets one row with a null
+label — so that the driver only writes and aggregates.
+
+The input of a frame is its positions and species (and cell for crystals): labels are targets,
+never features. Floors use the public projector ``symcheck.reps.project`` and groups the public
+``symmetry_group`` and ``stabilizer``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SymcheckError
+from .labels import LabelValue, frame_labels
+from .sources import Chunk, read_chunk
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every worker needs besides its chunk.
+
+    tol : distance tolerance in Å for the groups (and duplicates).
+    label_rtol : a label breaks G when ‖y − P_G y‖ > label_rtol · ‖y‖ (dimensionless).
+    labels : ((name, irreps or None), …) or None for the labels found by name.
+    """
+
+    tol: float
+    label_rtol: float
+    labels: tuple | None
+
+
+COLUMNS = (
+    ("index", "int64"), ("source", "string"), ("frame", "int64"), ("atoms", "int64"), ("formula", "string"),
+    ("periodic", "bool"), ("group", "string"), ("order", "int64"),
+    ("label", "string"), ("irreps", "string"), ("per_point", "bool"), ("entries", "int64"),
+    ("residual", "float64"), ("floor", "float64"), ("total", "float64"), ("sumsq", "float64"),
+    ("flagged", "bool"), ("label_group", "string"), ("antisymmetric", "float64"),
+    ("radii", "list<float32>"),
+)
+
+
+def schema():
+    import pyarrow as pa
+
+    types = {"int64": pa.int64(), "string": pa.string(), "bool": pa.bool_(), "float64": pa.float64(),
+             "list<float32>": pa.list_(pa.float32())}
+    return pa.schema([(name, types[t]) for name, t in COLUMNS])
+
+
+def formula(species) -> str:
+    """Hill-like formula with elements sorted alphabetically, e.g. 'C2H6O' -> 'C2H6O'."""
+    counts = Counter(species)
+    return "".join(f"{el}{counts[el] if counts[el] > 1 else ''}" for el in sorted(counts))
+
+
+def centered_radii(positions: np.ndarray) -> np.ndarray:
+    """Sorted distances of the atoms from their centroid (Å): invariant under rotation, translation, permutation."""
+    return np.sort(np.linalg.norm(positions - positions.mean(axis=0), axis=1))
+
+
+def obviously_trivial(structure, tol: float) -> bool:
+    """True when a finite structure can only have the trivial group C1, decided without a group search.
+
+    Every operation of the group maps each atom to one of the same species at the same distance
+    from the centroid (within tol, and the centroid moves by at most tol). When no two atoms of a
+    species have distances within 4·tol, every operation moves no atom by more than ~tol: it is the
+    identity, unless all atoms lie within ~tol of a plane (a mirror), a line (a rotation axis) or
+    the centroid — those go to the full search. MD frames of molecules are nearly all of this kind.
+    """
+    pos = structure.positions
+    if len(pos) < 4:
+        return False
+    centered = pos - pos.mean(axis=0)
+    r = np.linalg.norm(centered, axis=1)
+    species = np.asarray(structure.species)
+    for s in np.unique(species):
+        rs = np.sort(r[species == s])
+        if len(rs) > 1 and np.min(np.diff(rs)) <= 4 * tol:
+            return False
+    # thickness of the structure along its thinnest direction (RMS distance from the best plane)
+    w = np.linalg.eigvalsh(centered.T @ centered / len(pos))
+    return bool(np.sqrt(max(w[0], 0.0)) > 2 * tol)
+
+
+@dataclass(frozen=True)
+class _Trivial:
+    """The trivial group's name and order, for frames found C1 by ``obviously_trivial``."""
+
+    name: str = "C1"
+    order: int = 1
+
+
+def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings: Settings) -> list[dict]:
+    """The rows of one frame (ase.Atoms): its group, and per label floor, group H and flag."""
+    from ..groups import symmetry_group
+    from ..io import from_ase
+
+    # positions + species (+ cell): the input. features={} keeps every array out of it.
+    structure = from_ase(atoms, source=where, features={})
+    tol = settings.tol
+    trivial = not structure.periodic and obviously_trivial(structure, tol)
+    G = _Trivial() if trivial else symmetry_group(structure, tol)
+    base = {
+        "index": index, "source": source, "frame": frame, "atoms": len(structure),
+        "formula": formula(structure.species), "periodic": bool(structure.periodic),
+        "group": G.name, "order": G.order,
+        # duplicates are searched among finite structures: the radii are their fingerprint
+        "radii": None if structure.periodic else centered_radii(structure.positions).astype(np.float32).tolist(),
+    }
+    labels = frame_labels(atoms, settings.labels, where)
+    if not labels:
+        return [{**base, **_no_label()}]
+    rows = []
+    for value in labels:
+        rows.append({**base, **label_row(G, structure, value, settings, trivial)})
+        base["radii"] = None  # once per frame is enough
+    return rows
+
+
+def _no_label() -> dict:
+    return {"label": None, "irreps": None, "per_point": None, "entries": None, "residual": None, "floor": None,
+            "total": None, "sumsq": None, "flagged": None, "label_group": None, "antisymmetric": None}
+
+
+def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool) -> dict:
+    """Floor (‖y − P_G y‖² per entry, units²), flag and group H of one label in one frame."""
+    from ..groups.stabilizer import stabilizer
+    from ..reps import project
+
+    spec, y = value.spec, value.y
+    norm2 = float(np.sum(y * y))
+    if trivial or _invariant_scalars(spec.irreps, spec.per_point):
+        residual = 0.0  # P_G y = y: C1 fixes everything, a global 0e quantity is fixed by every G
+    else:
+        diff = y - project(G, spec.irreps, y, spec.per_point)
+        residual = float(np.sum(diff * diff))
+    rtol2 = settings.label_rtol ** 2
+    flagged = residual > rtol2 * norm2
+    if flagged:
+        # H: the elements that move no entry of y by more than label_rtol · max|y|
+        H = stabilizer(G, structure, y, spec.irreps, spec.per_point, settings.label_rtol * float(np.max(np.abs(y))))
+        label_group = H.name
+    else:
+        label_group = G.name  # within label_rtol the label keeps G
+    return {
+        "label": spec.name, "irreps": spec.irreps, "per_point": spec.per_point, "entries": int(y.size),
+        "residual": residual, "floor": residual / y.size, "total": float(np.sum(y)), "sumsq": norm2,
+        "flagged": bool(flagged), "label_group": label_group, "antisymmetric": value.antisymmetric,
+    }
+
+
+def _invariant_scalars(irreps: str, per_point: bool) -> bool:
+    from ..structure import parse_irreps
+
+    return not per_point and all(l == 0 and p == 1 for _, l, p in parse_irreps(irreps))
+
+
+def analyze_chunk(chunk: Chunk, settings: Settings):
+    """Read and analyse one chunk; returns (chunk id, pyarrow Table with ``schema()``)."""
+    import pyarrow as pa
+
+    from ..reps import one_torch_thread
+
+    rows: list[dict] = []
+    frames = read_chunk(chunk)
+    with one_torch_thread():  # many tiny tensors: threads only cost here, and workers run side by side
+        for k, atoms in enumerate(frames):
+            frame = chunk.start + k
+            where = f"{chunk.path}: frame {frame}"
+            try:
+                rows.extend(frame_rows(atoms, where, chunk.first + k, chunk.path, frame, settings))
+            except SymcheckError as exc:
+                msg = str(exc)
+                raise SymcheckError(msg if msg.startswith(chunk.path) else f"{where}: {msg}") from None
+    return chunk.id, pa.Table.from_pylist(rows, schema=schema())

@@ -1,0 +1,272 @@
+"""Duplicate frames: structures equal up to rotation (proper or improper), translation and permutation.
+
+Two copies of one structure with different labels cost any model (equivariant or not) loss: the best
+it can do is one answer for both. With the frame's group G on top, the best answer is
+P_G(mean of the aligned labels), and the pair adds ½‖P_G y₁ − P_G y₂'‖² (units², summed over
+entries) to the per-frame floors, whatever alignment is chosen (two alignments differ by an
+element of G, which P_G absorbs).
+
+Candidates come from a sort on an invariant fingerprint (formula and the sorted distances of the
+atoms from their centroid, kept per frame by the scan); only candidates are read again and aligned
+(Kabsch on matched triples of atoms, then an optimal assignment per species). Periodic frames are
+not searched (their alignment needs the lattice's choice of cell as well).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import SymcheckError
+from .labels import frame_labels
+from .sources import kind_of, read_frame, xyz_offsets
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """B[perm[i]] ≈ R @ (A[i] − cA) + cB for every atom i: R orthogonal (3×3), perm an index array (N,)."""
+
+    R: np.ndarray
+    perm: np.ndarray
+    rmsd: float
+    max_deviation: float
+
+
+def candidate_pairs(keys: list[tuple[str, int, np.ndarray]], tol: float) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of frames whose fingerprints agree within 2·tol.
+
+    keys : (formula, frame index, sorted radii in Å) of every finite frame. Equal structures (each atom
+    within tol) have centroids within tol, so each sorted radius differs by at most 2·tol.
+    """
+    by_formula: dict[str, list[tuple[int, np.ndarray]]] = {}
+    for f, idx, radii in keys:
+        by_formula.setdefault(f, []).append((idx, np.asarray(radii, dtype=float)))
+    pairs = []
+    for items in by_formula.values():
+        if len(items) < 2:
+            continue
+        idx = np.array([i for i, _ in items])
+        R = np.stack([r for _, r in items])
+        order = np.argsort(R[:, -1], kind="stable")  # sweep on the largest radius
+        idx, R = idx[order], R[order]
+        lead = R[:, -1]
+        for a in range(len(idx)):
+            b = np.searchsorted(lead, lead[a] + 2 * tol + 1e-6, side="right")
+            if b <= a + 1:
+                continue
+            close = np.max(np.abs(R[a + 1:b] - R[a]), axis=1) <= 2 * tol + 1e-6
+            for j in idx[a + 1:b][close]:
+                pairs.append((int(min(idx[a], j)), int(max(idx[a], j))))
+    return sorted(set(pairs))
+
+
+def _kabsch(P: np.ndarray, Q: np.ndarray, proper: bool) -> np.ndarray:
+    """Orthogonal R minimising Σ‖R p − q‖² (P, Q centred, rows); det R = +1 if proper else −1."""
+    U, _, Vt = np.linalg.svd(P.T @ Q)
+    d = np.sign(np.linalg.det(Vt.T @ U.T)) or 1.0
+    want = 1.0 if proper else -1.0
+    D = np.diag([1.0, 1.0, d * want])
+    return Vt.T @ D @ U.T
+
+
+def align(A: np.ndarray, sa, B: np.ndarray, sb, tol: float) -> Alignment | None:
+    """An alignment of structure A onto B within tol (every atom within tol after it), or None.
+
+    A, B : (N, 3) positions in Å; sa, sb : species. Rotations proper and improper are both tried
+    (the models in question are O(3)-equivariant: a mirror image is the same input to them).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    sa, sb = np.asarray(sa), np.asarray(sb)
+    if len(A) != len(B) or sorted(sa.tolist()) != sorted(sb.tolist()):
+        return None
+    ca, cb = A.mean(axis=0), B.mean(axis=0)
+    A0, B0 = A - ca, B - cb
+    n = len(A0)
+    ra, rb = np.linalg.norm(A0, axis=1), np.linalg.norm(B0, axis=1)
+    slack = 2 * tol + 1e-9
+
+    def finish(R: np.ndarray) -> Alignment | None:
+        moved = A0 @ R.T
+        perm = np.empty(n, dtype=int)
+        for s in np.unique(sa):
+            ia, ib = np.flatnonzero(sa == s), np.flatnonzero(sb == s)
+            cost = np.linalg.norm(moved[ia, None, :] - B0[None, ib, :], axis=2)
+            r, c = linear_sum_assignment(cost)
+            perm[ia[r]] = ib[c]
+        dev = np.linalg.norm(moved - B0[perm], axis=1)
+        if dev.max() > slack:
+            return None
+        # refit on the full matching, for the best rotation
+        R2 = _kabsch(A0, B0[perm], proper=np.linalg.det(R) > 0)
+        dev = np.linalg.norm(A0 @ R2.T - B0[perm], axis=1)
+        if dev.max() > tol + 1e-9:
+            return None
+        return Alignment(R2, perm, float(np.sqrt(np.mean(dev ** 2))), float(dev.max()))
+
+    # anchor atoms of A: far from the centroid and spanning the most volume (well-conditioned)
+    order = np.argsort(-ra)
+    a1 = order[0]
+    if ra[a1] <= tol:  # a single point (or all at the centroid)
+        return finish(np.eye(3))
+    cross = np.linalg.norm(np.cross(A0[a1], A0), axis=1)
+    a2 = int(np.argmax(cross))
+    anchors = [a1] if cross[a2] <= tol * ra[a1] else [a1, a2]
+    if len(anchors) == 2:
+        vol = np.abs(A0 @ np.cross(A0[a1], A0[a2]))
+        a3 = int(np.argmax(vol))
+        if vol[a3] > tol * ra[a1] * ra[a2]:
+            anchors.append(a3)
+
+    def matches(i: int) -> np.ndarray:
+        return np.flatnonzero((sb == sa[i]) & (np.abs(rb - ra[i]) <= slack))
+
+    dAA = np.linalg.norm(A0[:, None] - A0[None], axis=2)
+    dBB = np.linalg.norm(B0[:, None] - B0[None], axis=2)
+    for b1 in matches(anchors[0]):
+        if len(anchors) == 1:  # collinear: the axis alone fixes the rotation up to symmetry
+            R = _rotation_taking(A0[anchors[0]], B0[b1])
+            for cand in (R, -R):
+                found = finish(cand)
+                if found is not None:
+                    return found
+            continue
+        for b2 in matches(anchors[1]):
+            if b2 == b1 or abs(dBB[b1, b2] - dAA[anchors[0], anchors[1]]) > 2 * slack:
+                continue
+            thirds = [None] if len(anchors) == 2 else [
+                b3 for b3 in matches(anchors[2]) if b3 not in (b1, b2)
+                and abs(dBB[b1, b3] - dAA[anchors[0], anchors[2]]) <= 2 * slack
+                and abs(dBB[b2, b3] - dAA[anchors[1], anchors[2]]) <= 2 * slack]
+            for b3 in thirds:
+                src = A0[anchors] if b3 is not None else np.vstack([A0[anchors], np.zeros(3)])
+                dst = B0[[b1, b2, b3]] if b3 is not None else np.vstack([B0[[b1, b2]], np.zeros(3)])
+                for proper in (True, False):
+                    found = finish(_kabsch(src, dst, proper))
+                    if found is not None:
+                        return found
+    return None
+
+
+def _rotation_taking(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A proper rotation taking the direction of u to that of v."""
+    u, v = u / np.linalg.norm(u), v / np.linalg.norm(v)
+    c = float(u @ v)
+    w = np.cross(u, v)
+    s = np.linalg.norm(w)
+    if s < 1e-12:
+        if c > 0:
+            return np.eye(3)
+        axis = np.cross(u, [1.0, 0, 0] if abs(u[0]) < 0.9 else [0, 1.0, 0])
+        axis /= np.linalg.norm(axis)
+        return 2 * np.outer(axis, axis) - np.eye(3)
+    K = np.array([[0, -w[2], w[1]], [w[2], 0, -w[0]], [-w[1], w[0], 0]]) / s
+    theta = np.arctan2(s, c)
+    return np.eye(3) + np.sin(theta) * K + (1 - np.cos(theta)) * K @ K
+
+
+def aligned_label(y: np.ndarray, irreps: str, per_point: bool, al: Alignment) -> np.ndarray:
+    """Frame B's label expressed in frame A's orientation and atom order: y'_i = D(R)ᵀ y_B[perm[i]]."""
+    from ..reps import wigner_D
+
+    D = wigner_D(irreps, al.R)
+    if per_point:
+        return y[al.perm] @ D  # rows: (Dᵀ v)ᵀ = vᵀ D
+    return D.T @ y
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two equal frames whose label differs after alignment.
+
+    indices : (i, j) frame numbers; conflict : ½‖P_G y_i − P_G y_j'‖² / (2·entries), the floor (units²,
+    per entry) the pair adds over its two frames; added : ½‖P_G y_i − P_G y_j'‖² (units², summed).
+    """
+
+    indices: tuple[int, int]
+    label: str
+    conflict: float
+    added: float
+    entries: int
+
+
+@lru_cache(maxsize=64)
+def _offsets(path: str) -> tuple[int, ...]:
+    return tuple(xyz_offsets(path))
+
+
+def _load(where: dict[int, tuple[str, int]], index: int):
+    path, frame = where[index]
+    offsets = list(_offsets(path)) if kind_of(path) == "xyz" else None
+    return read_frame(path, frame, offsets)
+
+
+def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[list[tuple[int, int]], list[Conflict]]:
+    """Check candidate pairs: (pairs that are equal structures, conflicts between their labels).
+
+    where : frame index -> (file, frame in file). Clusters of more than two copies are compared with
+    their first member; each label's added floor is then Σ over the cluster of ½‖P y_first − P y_j'‖²,
+    which for clusters of two is exact and for larger ones an upper bound of the cluster's
+    Σ‖P y_j − mean‖² (reported as such in the pair list).
+    """
+    from ..groups import symmetry_group
+    from ..io import from_ase
+    from ..reps import project
+
+    # union-find: attach each duplicate to the smallest index of its cluster
+    parent: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        while parent.get(i, i) != i:
+            i = parent[i]
+        return i
+
+    equal = []
+    cache: dict[int, object] = {}
+
+    def atoms_of(i):
+        if i not in cache:
+            cache[i] = _load(where, i)
+        return cache[i]
+
+    alignments = {}
+    for i, j in pairs:
+        if root(i) == root(j):
+            continue
+        ai, aj = atoms_of(root(i)), atoms_of(j)
+        al = align(ai.positions, ai.get_chemical_symbols(), aj.positions, aj.get_chemical_symbols(), settings.tol)
+        if al is None:
+            continue
+        equal.append((i, j))
+        alignments[(root(i), j)] = al
+        parent[j] = root(i)
+    conflicts = []
+    groups = {}
+    for (first, j), al in sorted(alignments.items()):
+        a_first, a_j = atoms_of(first), atoms_of(j)
+        wf, wj = _where(where, first), _where(where, j)
+        lf = {v.spec.name: v for v in frame_labels(a_first, settings.labels, wf)}
+        lj = {v.spec.name: v for v in frame_labels(a_j, settings.labels, wj)}
+        if first not in groups:
+            groups[first] = symmetry_group(from_ase(a_first, source=wf, features={}), settings.tol)
+        G = groups[first]
+        for name in sorted(set(lf) & set(lj)):
+            vf, vj = lf[name], lj[name]
+            if vf.spec != vj.spec or vf.y.shape != vj.y.shape:
+                raise SymcheckError(f"{wj}: label {name!r} has another shape than in {wf}")
+            yj = aligned_label(vj.y, vj.spec.irreps, vj.spec.per_point, al)
+            diff = project(G, vf.spec.irreps, vf.y, vf.spec.per_point) - project(
+                G, vj.spec.irreps, yj, vj.spec.per_point)
+            added = 0.5 * float(np.sum(diff * diff))
+            scale = max(float(np.sum(vf.y ** 2)), float(np.sum(vj.y ** 2)))
+            if added * 2 > settings.label_rtol ** 2 * scale:
+                conflicts.append(Conflict((first, j), name, added / (2 * vf.y.size), added, int(vf.y.size)))
+    return equal, conflicts
+
+
+def _where(where, i) -> str:
+    path, frame = where[i]
+    return f"{path}: frame {frame}"
+

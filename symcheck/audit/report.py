@@ -1,0 +1,239 @@
+"""From chunk tables to the scan's result: counts, floors, flags, duplicates; and the files under ``out``.
+
+Aggregation streams over the chunk tables in chunk order (one in memory at a time), so the result
+depends only on the tables, never on the order in which workers finished: a resumed scan ends
+identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    """One label over the dataset.
+
+    irreps : e3nn irreps of one entry. entries : number of scalar entries scanned.
+    floor : the dataset's loss floor for this label (units², mean over all entries): per-frame
+        floors plus the conflicts of duplicates. floor_fraction : floor / variance (None when the
+        label does not vary). variance : of the label's entries (units²). conflict : the part of
+        ``floor`` due to duplicates (units²).
+    """
+
+    irreps: str
+    floor: float
+    floor_fraction: float | None
+    entries: int
+    variance: float
+    conflict: float
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A frame whose label breaks the frame's group G beyond label_rtol.
+
+    index : frame number across the data (0-based); group : G; label_group : H = Stab_G(y), or
+    "antisymmetric" for a rank-2 label with an antisymmetric part; floor : units² per entry.
+    """
+
+    index: int
+    label: str
+    group: str
+    label_group: str
+    floor: float
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Two frames equal up to rotation, translation and permutation whose label differs.
+
+    conflict : the floor (units² per entry, over the two frames) their disagreement adds.
+    """
+
+    indices: tuple[int, int]
+    label: str
+    conflict: float
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan found (``as_dict()``: the JSON of ``symcheck scan --json``).
+
+    frames : frames scanned. groups : group name -> frames. labels : label -> LabelSummary.
+    flagged : Flags, largest floor first. duplicates : Duplicates, largest conflict first.
+    duplicate_pairs : pairs of equal frames found (labels agreeing or not). seconds : wall time.
+    out : the output folder, if any; files : name -> path of what was written there.
+    """
+
+    frames: int
+    groups: dict
+    labels: dict
+    flagged: tuple
+    duplicates: tuple
+    duplicate_pairs: int
+    seconds: float
+    out: str | None = None
+    files: dict | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "frames": self.frames,
+            "groups": dict(self.groups),
+            "labels": {k: {"irreps": v.irreps, "floor": v.floor, "floor_fraction": v.floor_fraction}
+                       for k, v in self.labels.items()},
+            "flagged": [asdict(f) for f in self.flagged],
+            "duplicates": [{"indices": list(d.indices), "label": d.label, "conflict": d.conflict}
+                           for d in self.duplicates],
+            "seconds": self.seconds,
+        }
+
+
+def summarize(chunk_ids, load, settings, seconds_since: float) -> ScanResult:
+    """Aggregate the chunk tables (``load(id)`` gives one) into a ScanResult."""
+    from .duplicates import candidate_pairs, find_conflicts
+
+    groups: Counter = Counter()
+    sums: dict[str, dict] = {}
+    flags: list[Flag] = []
+    keys = []
+    where: dict[int, tuple[str, int]] = {}
+    frames = 0
+    rtol2 = settings.label_rtol ** 2
+    for cid in chunk_ids:
+        t = load(cid).to_pydict()
+        seen = set()
+        for k in range(len(t["index"])):
+            idx = t["index"][k]
+            if idx not in seen:
+                seen.add(idx)
+                groups[t["group"][k]] += 1
+                where[idx] = (t["source"][k], t["frame"][k])
+            if t["radii"][k] is not None:
+                keys.append((t["formula"][k], idx, np.asarray(t["radii"][k])))
+            name = t["label"][k]
+            if name is None:
+                continue
+            s = sums.setdefault(name, {"irreps": t["irreps"][k], "entries": 0, "residual": 0.0, "total": 0.0,
+                                       "sumsq": 0.0})
+            if s["irreps"] != t["irreps"][k]:
+                from ..errors import SymcheckError
+
+                raise SymcheckError(f"{t['source'][k]}: frame {t['frame'][k]}: label {name!r} has irreps "
+                                    f"{t['irreps'][k]}, earlier frames {s['irreps']}")
+            s["entries"] += t["entries"][k]
+            s["residual"] += t["residual"][k]
+            s["total"] += t["total"][k]
+            s["sumsq"] += t["sumsq"][k]
+            if t["flagged"][k]:
+                flags.append(Flag(idx, name, t["group"][k], t["label_group"][k], t["floor"][k]))
+            anti = t["antisymmetric"][k]
+            if anti > rtol2 * (t["sumsq"][k] + anti):  # the antisymmetric part of a symmetric tensor
+                flags.append(Flag(idx, f"{name} (antisymmetric part)", t["group"][k], "antisymmetric", anti / 9))
+        frames += len(seen)
+    pairs = candidate_pairs(keys, settings.tol)
+    equal, conflicts = find_conflicts(pairs, where, settings) if pairs else ([], [])
+    added: Counter = Counter()
+    for c in conflicts:
+        added[c.label] += c.added
+    labels = {}
+    for name in sorted(sums):
+        s = sums[name]
+        n = s["entries"]
+        mean = s["total"] / n
+        variance = max(s["sumsq"] / n - mean * mean, 0.0)
+        floor = (s["residual"] + added[name]) / n
+        labels[name] = LabelSummary(s["irreps"], floor, floor / variance if variance > 0 else None, n, variance,
+                                    added[name] / n)
+    flags.sort(key=lambda f: (-f.floor, f.index, f.label))
+    dups = sorted((Duplicate(c.indices, c.label, c.conflict) for c in conflicts),
+                  key=lambda d: (-d.conflict, d.indices, d.label))
+    return ScanResult(frames, dict(sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))), labels, tuple(flags),
+                      tuple(dups), len(equal), time.perf_counter() - seconds_since)
+
+
+def write_outputs(result: ScanResult, chunk_ids, load, out: Path) -> ScanResult:
+    """Per-frame results (Parquet and CSV), summary.json and figures under ``out``; returns the result
+    with ``out`` and ``files`` set. Files are written to temporary names and renamed."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    names = list(result.labels)
+    frame_cols = [("index", pa.int64()), ("source", pa.string()), ("frame", pa.int64()), ("atoms", pa.int64()),
+                  ("formula", pa.string()), ("periodic", pa.bool_()), ("group", pa.string()), ("order", pa.int64())]
+    label_cols = []
+    for name in names:
+        label_cols += [(f"{name}_floor", pa.float64()), (f"{name}_group", pa.string()), (f"{name}_flagged", pa.bool_())]
+    schema = pa.schema(frame_cols + label_cols)
+    parquet_tmp, csv_tmp = out / ".frames.parquet.tmp", out / ".frames.csv.tmp"
+    floors: dict[str, list[float]] = {name: [] for name in names}
+    with pq.ParquetWriter(parquet_tmp, schema) as pw, pacsv.CSVWriter(csv_tmp, schema) as cw:
+        for cid in chunk_ids:
+            t = load(cid).to_pydict()
+            rows: dict[int, dict] = {}
+            for k in range(len(t["index"])):
+                idx = t["index"][k]
+                row = rows.setdefault(idx, {c: t[c][k] for c, _ in frame_cols})
+                name = t["label"][k]
+                if name is not None:
+                    row[f"{name}_floor"] = t["floor"][k]
+                    row[f"{name}_group"] = t["label_group"][k]
+                    row[f"{name}_flagged"] = t["flagged"][k]
+                    floors[name].append(t["floor"][k])
+            batch = pa.Table.from_pylist([rows[i] for i in sorted(rows)], schema=schema)
+            pw.write_table(batch)
+            cw.write_table(batch)
+    os.replace(parquet_tmp, out / "frames.parquet")
+    os.replace(csv_tmp, out / "frames.csv")
+    files = {"frames.parquet": str(out / "frames.parquet"), "frames.csv": str(out / "frames.csv")}
+    files.update(_figures(result, floors, out))
+    files["summary.json"] = str(out / "summary.json")
+    result = replace(result, out=str(out), files=files)
+    tmp = out / ".summary.json.tmp"
+    tmp.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    os.replace(tmp, out / "summary.json")
+    return result
+
+
+def _figures(result: ScanResult, floors: dict[str, list[float]], out: Path) -> dict[str, str]:
+    """groups.png (frames per group) and floors.png (distribution of per-frame floors per label)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = {}
+    items = list(result.groups.items())[:30]
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.4 * len(items) + 2), 3.2))
+    ax.bar(range(len(items)), [c for _, c in items], color="#4477aa")
+    ax.set_xticks(range(len(items)), [g for g, _ in items], rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("frames")
+    more = " (30 most common)" if len(result.groups) > 30 else ""
+    ax.set_title(f"symmetry groups of {result.frames} frames{more}")
+    fig.tight_layout()
+    fig.savefig(out / "groups.png", dpi=120)
+    plt.close(fig)
+    files["groups.png"] = str(out / "groups.png")
+    if floors:
+        fig, axes = plt.subplots(1, len(floors), figsize=(3.4 * len(floors), 3.0), squeeze=False)
+        for ax, (name, vals) in zip(axes[0], floors.items()):
+            v = np.asarray(vals)
+            positive = v[v > 0]
+            if len(positive):
+                ax.hist(np.log10(positive), bins=30, color="#cc6677")
+            ax.set_xlabel("log10 floor per entry (units²)")
+            ax.set_title(f"{name}: {int(np.sum(v <= 0))} of {len(v)} frames at 0", fontsize=9)
+        axes[0][0].set_ylabel("frames")
+        fig.tight_layout()
+        fig.savefig(out / "floors.png", dpi=120)
+        plt.close(fig)
+        files["floors.png"] = str(out / "floors.png")
+    return files
