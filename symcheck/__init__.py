@@ -37,6 +37,7 @@ _LAZY = {
     "max_displacement": ".near",
     "train": ".train",
     "TrainResult": ".train",
+    "scan": ".audit",
 }
 
 __all__ = ["Structure", "SymcheckError", "__version__", *_LAZY]
