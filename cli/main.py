@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -27,6 +29,128 @@ out = Console(highlight=False, soft_wrap=True)  # lines unbroken when piped; tab
 err = Console(stderr=True, highlight=False)
 
 TOL_HELP = "Distance tolerance in Å for every symmetry decision."
+#: Highest L accepted for --lmax / --signal-lmax: beyond it e3nn's tables grow without bound and
+#: no symmetry question needs more (a point group is told apart by its invariants up to L = 12).
+LMAX_LIMIT = 12
+SETTING_HELP = ("Irrep-label setting: atoms (C2′ axes / σv planes through atoms) or bonds (between atoms); "
+                "default: the file's own axes where the group allows.")
+
+
+def _switches_without_type() -> None:
+    """Show plain switches (--so3, --json, --help …) as switches in --help, not as ``<bool>`` values.
+
+    This typer version prints every option's type, flags included, so a switch looked like an
+    option that takes a value. Flags have no value to show.
+    """
+    from typer.core import TyperOption
+
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_symcheck", False):
+        return
+
+    def display_type_rich(self, ctx):
+        if getattr(self, "is_flag", False) and not getattr(self, "secondary_opts", None) and self.metavar is None:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._symcheck = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_switches_without_type()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"symcheck {sc.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print symcheck's version and exit."),
+) -> None:
+    """Can an E(3)-equivariant network learn this map? Symmetry, loss floors and symmetry-breaking inputs."""
+
+
+def _positive(value: float, flag: str, unit: str = "") -> float:
+    """A finite number > 0, else one line naming the flag."""
+    if not (math.isfinite(value) and value > 0):
+        _fail(f"{flag} must be a positive number{unit}, got {value}")
+    return value
+
+
+def _lmax_option(value: int, flag: str, low: int) -> int:
+    if not low <= value <= LMAX_LIMIT:
+        _fail(f"{flag} must be between {low} and {LMAX_LIMIT}, got {value}")
+    return value
+
+
+def _check_analysis_flags(tol: float, near_tol: float, lmax: int, signal_lmax: int) -> None:
+    """The flags analyze and train share, checked before any file is read."""
+    _positive(tol, "--tol", " of Å")
+    if not (math.isfinite(near_tol) and near_tol >= 0):
+        _fail(f"--near-tol must be a distance of at least 0 Å (0 turns the check off), got {near_tol}")
+    _lmax_option(lmax, "--lmax", 0)
+    _lmax_option(signal_lmax, "--signal-lmax", 1)
+
+
+def _check_setting(setting: str | None) -> str | None:
+    from symcheck.groups.naming import check_setting
+
+    try:
+        return check_setting(setting)
+    except SymcheckError as exc:
+        _fail(f"--setting: {exc}")
+
+
+def _writable_folder(folder: Path, flag: str, what: Path) -> None:
+    """``folder`` (or its nearest existing ancestor, for folders symcheck creates) can take files."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        _fail(f"{flag} {what}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK):
+        _fail(f"{flag} {what}: the folder {probe} is not writable")
+
+
+def _new_structure_file(path: Path, flag: str = "--out") -> None:
+    """A structure file to be written: not there yet, in an existing folder, a format ASE writes and reads."""
+    from ase.io.formats import filetype, ioformats
+
+    if path.exists() or path.is_symlink():
+        _fail(f"{flag} {path}: the file exists (symcheck does not overwrite; remove it or choose another name)")
+    if not path.parent.is_dir():
+        _fail(f"{flag} {path}: the folder {path.parent} does not exist")
+    _writable_folder(path.parent, flag, path)
+    try:
+        fmt = filetype(str(path), read=False)
+        ok = ioformats[fmt].can_write and ioformats[fmt].can_read
+    except Exception:  # ASE raises KeyError or UnknownFileTypeError for names it does not know
+        ok = False
+    if not ok:
+        _fail(f"{flag} {path}: unknown structure file type {path.suffix or path.name!r} "
+              "(use .xyz, .extxyz, .cif, .vasp/POSCAR, .json, .traj or .pdb)")
+
+
+def _figure_file(path: Path, flag: str) -> None:
+    """A figure to be written: an image type matplotlib writes, in an existing folder."""
+    if path.suffix.lower() not in (".png", ".pdf", ".svg"):
+        _fail(f"{flag} {path}: unknown figure type {path.suffix or path.name!r} (use .png, .pdf or .svg)")
+    if path.is_dir():
+        _fail(f"{flag} {path}: is a folder, not a file")
+    if not path.parent.is_dir():
+        _fail(f"{flag} {path}: the folder {path.parent} does not exist")
+    _writable_folder(path.parent, flag, path)
+
+
+def _output_folder(path: Path, flag: str = "--out") -> None:
+    """A folder for figures: an existing folder, or one that can be created."""
+    if path.exists() and not path.is_dir():
+        _fail(f"{flag} {path}: is a file, not a folder")
+    _writable_folder(path, flag, path)
 
 
 def _fail(message: str) -> None:
@@ -61,12 +185,17 @@ def _json_default(obj):
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
-def _read_pair(input_file: Path | None, target_file: Path | None):
+def _task(input_file: Path | None, target_file: Path | None, encoding: str, signal_lmax: int, match: bool,
+          frame: int | None):
+    """The displacement task of the two files (or the tutorial's square → rectangle)."""
     if (input_file is None) != (target_file is None):
         _fail("give both INPUT and TARGET files, or neither (the tutorial's square → rectangle)")
     if input_file is None:
-        return sc.example("square"), sc.example("rectangle")
-    return sc.read(input_file), sc.read(target_file)
+        if frame is not None:
+            _fail("--frame picks a frame of the INPUT and TARGET files; give them")
+        return sc.Task.displacement(sc.example("square"), sc.example("rectangle"), encoding=encoding,
+                                    lmax=signal_lmax, match=match)
+    return sc.Task.from_files(input_file, target_file, encoding=encoding, lmax=signal_lmax, match=match, frame=frame)
 
 
 def _operations_table(pg) -> Table:
@@ -98,14 +227,25 @@ def group(
     ladder: bool = typer.Option(False, "--ladder", help="Also the group at tolerances from 1e-6 to 0.5 Å."),
     lattice: Path | None = typer.Option(None, "--lattice", help="Draw the subgroup lattice to this PNG."),
     characters: bool = typer.Option(False, "--characters", help="Print the character table."),
+    setting: str | None = typer.Option(None, "--setting", help=SETTING_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """The point group of a structure: name, order, operations by kind, equivalent atoms."""
+    _positive(tol, "--tol", " of Å")
+    setting = _check_setting(setting)
+    if setting is not None and not characters:
+        _fail("--setting names the irrep labels of the character table: give it with --characters")
+    if lattice:
+        _figure_file(lattice, "--lattice")
     structure = sc.read(file)
     pg = symmetry_group(structure, tol=tol)
+    if characters:
+        _needs_finite_point_group(pg, "--characters", "character tables")
+    if lattice:
+        _needs_finite_point_group(pg, "--lattice", "the subgroup lattice")
     steps = sc.tolerance_ladder(structure) if ladder else None
     sub = _lattice(pg, lattice, highlight=None, title=f"subgroups of {pg.pretty_name}") if lattice else None
-    table = _character_table(pg) if characters else None
+    table = _character_table(pg, setting) if characters else None
     if as_json:
         data = pg.as_dict()
         data["file"] = str(file)
@@ -151,23 +291,27 @@ def group(
                   f"drawn to {lattice}")
 
 
+def _needs_finite_point_group(G, flag: str, what: str) -> None:
+    """One line and exit 2 when a flag needs a finite point group and G is not one (before any output)."""
+    if G.order is None or isinstance(G, sc.groups.SpaceGroup):
+        _fail(f"{flag}: {what} needs a finite point group, not {G.pretty_name}")
+
+
 def _lattice(G, path: Path, highlight, title: str):
     """Draw G's subgroup lattice (finite point groups only) and return it."""
     from symcheck.groups.lattice import draw_lattice, subgroup_lattice
 
-    if G.order is None or isinstance(G, sc.groups.SpaceGroup):
-        _fail(f"the subgroup lattice needs a finite point group, not {G.pretty_name}")
+    _needs_finite_point_group(G, "--lattice", "the subgroup lattice")
     sub = subgroup_lattice(G)
     draw_lattice(sub, path, highlight=highlight(sub) if highlight else None, title=title)
     return sub
 
 
-def _character_table(G):
+def _character_table(G, setting: str | None = None):
     from symcheck.groups.characters import character_table
 
-    if G.order is None or isinstance(G, sc.groups.SpaceGroup):
-        _fail(f"character tables need a finite point group, not {G.pretty_name}")
-    return character_table(G)
+    _needs_finite_point_group(G, "--characters", "character tables")
+    return character_table(G) if setting is None else character_table(G, setting=setting)
 
 
 @app.command()
@@ -180,15 +324,27 @@ def symmetrize(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Write the nearest structure with the group (positions projected onto its fixed space)."""
+    _positive(tol, "--tol", " of Å")
+    _new_structure_file(out_file)
     structure = sc.read(file)
     result = sc.symmetrize(structure, group=group_name, tol=tol)
+    # the group's name before anything is written: point_group refuses crystals, symmetry_group does not
+    name = group_name or symmetry_group(structure, tol=tol).name
+    moved = _max_displacement(structure, result)
     sc.write(out_file, result)
-    moved = float(abs(result.positions - structure.positions).max())
-    name = group_name or sc.point_group(structure, tol=tol).name
     if as_json:
         _emit_json({"file": str(file), "out": str(out_file), "point_group": name, "max_displacement": moved})
         return
     out.print(f"wrote {out_file}: {name}, atoms moved by at most {moved:.3g} Å")
+
+
+def _max_displacement(before, after) -> float:
+    """Largest distance (Å) an atom moved (minimum image for crystals)."""
+    from symcheck import near
+
+    if hasattr(near, "max_displacement"):
+        return near.max_displacement(before, after)
+    return float(np.max(np.linalg.norm(after.positions - before.positions, axis=1), initial=0.0))
 
 
 @app.command()
@@ -197,24 +353,31 @@ def analyze(
     input_file: Path | None = typer.Argument(None, metavar="[INPUT]", help="Start structure."),
     target_file: Path | None = typer.Argument(None, metavar="[TARGET]", help="End structure (same atoms)."),
     encoding: str = typer.Option("signal", help="Target encoding: signal (the tutorial's) or vector (1o)."),
-    lmax: int = typer.Option(4, help="Highest L of the candidate symmetry-breaking features."),
-    signal_lmax: int = typer.Option(5, help="Highest L of the signal encoding."),
+    lmax: int = typer.Option(4, help=f"Highest L of the candidate symmetry-breaking features (0 to {LMAX_LIMIT})."),
+    signal_lmax: int = typer.Option(5, help=f"Highest L of the signal encoding (1 to {LMAX_LIMIT})."),
     tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
     so3: bool = typer.Option(False, "--so3", help="Analyse a rotation-only model (parity ignored)."),
     match: bool = typer.Option(False, "--match", help="Pair the atoms by minimal displacement, not by order."),
     near_tol: float = typer.Option(0.1, help="Warn about higher groups this close (Å) that the target breaks."),
+    frame: int | None = typer.Option(None, "--frame", help="Frame of a multi-frame file (default: the last)."),
+    setting: str | None = typer.Option(None, "--setting", help=SETTING_HELP),
     lattice: Path | None = typer.Option(None, "--lattice", help="Draw G's subgroup lattice with the path G → H."),
     neumann: bool = typer.Option(False, "--neumann", help="Print the Neumann table per irrep of G."),
     check: bool = typer.Option(False, "--check", help="Exit with code 1 when the task is not learnable."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Predict learnability, the exact loss floor and the most symmetric symmetry-breaking input."""
-    if lmax < 0:
-        _fail(f"--lmax must be at least 0, got {lmax}")
-    start, end = _read_pair(input_file, target_file)
-    task = sc.Task.displacement(start, end, encoding=encoding, lmax=signal_lmax, match=match)
-    report = sc.analyze(task, tol=tol, so3=so3, lmax=lmax, near_tol=near_tol)
+    _check_analysis_flags(tol, near_tol, lmax, signal_lmax)
+    setting = _check_setting(setting)
+    if lattice:
+        _figure_file(lattice, "--lattice")
+    task = _task(input_file, target_file, encoding, signal_lmax, match, frame)
+    report = sc.analyze(task, tol=tol, so3=so3, lmax=lmax, near_tol=near_tol, setting=setting)
     G, H = report.input_group, report.target_group
+    if neumann:
+        _needs_finite_point_group(G, "--neumann", "the Neumann table per irrep")
+    if lattice:
+        _needs_finite_point_group(G, "--lattice", "the subgroup lattice")
     sub = None
     if lattice:
         sub = _lattice(G, lattice, highlight=lambda L: L.path(H), title=f"{G.pretty_name} → {H.pretty_name}")
@@ -293,13 +456,23 @@ def train(
         None, "--break", help="Breaking feature: auto, a suggestion number, or IRREP:POLYNOMIAL (e.g. '2e:x**2-y**2')."
     ),
     encoding: str = typer.Option("signal", help="Target encoding: signal (the tutorial's) or vector (1o)."),
-    steps: int = typer.Option(1000, help="Most training steps (stops early once the prediction is confirmed)."),
+    lmax: int = typer.Option(4, help=f"Highest L of the candidate symmetry-breaking features (0 to {LMAX_LIMIT})."),
+    signal_lmax: int = typer.Option(5, help=f"Highest L of the signal encoding (1 to {LMAX_LIMIT})."),
+    tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
+    so3: bool = typer.Option(False, "--so3", help="Analyse and train a rotation-only model (parity ignored)."),
+    match: bool = typer.Option(False, "--match", help="Pair the atoms by minimal displacement, not by order."),
+    near_tol: float = typer.Option(0.1, help="Warn about higher groups this close (Å) that the target breaks."),
+    frame: int | None = typer.Option(None, "--frame", help="Frame of a multi-frame file (default: the last)."),
+    setting: str | None = typer.Option(None, "--setting", help=SETTING_HELP),
+    steps: int | None = typer.Option(
+        None, help="Most training steps. Default: adaptive (on while the loss still falls, up to 20000); "
+                   "training stops early once the prediction is confirmed."),
     lr: float = typer.Option(1e-3, help="Adam learning rate."),
     seed: int = typer.Option(0, help="Seed of the initial weights."),
     device: str = typer.Option("auto", help="auto (CUDA when present), cpu or cuda."),
-    tol: float = typer.Option(DEFAULT_TOL, help=TOL_HELP),
-    match: bool = typer.Option(False, "--match", help="Pair the atoms by minimal displacement, not by order."),
+    threads: int | None = typer.Option(None, help="CPU threads for torch (default: 1 for small inputs, faster)."),
     out_dir: Path | None = typer.Option(None, "--out", help="Write loss curve, output signals and result.json here."),
+    check: bool = typer.Option(False, "--check", help="Exit with code 1 when the prediction is not confirmed."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Train the tutorial's e3nn network on the task and check the loss against the predicted floor."""
@@ -307,43 +480,75 @@ def train(
 
     if auto_break and break_spec is not None:
         _fail("give --auto-break or --break, not both")
-    if steps <= 0:
-        _fail(f"--steps must be positive, got {steps}")
-    start, end = _read_pair(input_file, target_file)
-    task = sc.Task.displacement(start, end, encoding=encoding, match=match)
-    report = sc.analyze(task, tol=tol)
+    _check_analysis_flags(tol, near_tol, lmax, signal_lmax)
+    if steps is not None and steps <= 0:
+        _fail(f"--steps must be a positive number of steps, got {steps}")
+    _positive(lr, "--lr")
+    if threads is not None and threads < 1:
+        _fail(f"--threads must be at least 1, got {threads}")
+    setting = _check_setting(setting)
+    if out_dir is not None:
+        _output_folder(out_dir)
+    task = _task(input_file, target_file, encoding, signal_lmax, match, frame)
+    report = sc.analyze(task, tol=tol, so3=so3, lmax=lmax, near_tol=near_tol, setting=setting)
     spec = "auto" if auto_break else break_spec
-    breaking = parse_breaking(spec, report) if spec is not None else None
+    breaking = _breaking(spec, report, parse_breaking) if spec is not None else None
+    if not as_json:
+        for warning in report.warnings:
+            err.print(f"[bold yellow]warning:[/] {warning}", soft_wrap=True)
     if breaking is not None and not breaking.reaches_target and not as_json:
         left = ("another " if breaking.stabilizer == report.target_group.name else "") + breaking.stabilizer
         err.print(f"[yellow]note:[/] {breaking.description} leaves {left}, not the target's "
                   f"{report.target_group.pretty_name}: the task stays unlearnable")
     with _progress(as_json, steps, report.loss_floor) as update:
-        result = sc.train(task, breaking=breaking, steps=steps, lr=lr, seed=seed, device=device,
-                          analysis=report, progress=update)
+        result = sc.train(report, breaking=breaking, steps=steps, lr=lr, seed=seed, device=device,
+                          threads=threads, progress=update)
     files = _write_train_outputs(out_dir, task, result) if out_dir else {}
     if as_json:
         data = result.as_dict()
         data["input"] = report.as_dict()["input"]
         data["target"] = report.as_dict()["target"]
+        data["warnings"] = list(report.warnings)
+        data["settings"] = report.as_dict()["settings"]
         data["files"] = {k: str(v) for k, v in files.items()}
         _emit_json(data)
-        return
-    style = "green" if result.verdict == "confirmed" else "red"
-    out.print(f"[bold {style}]{result.verdict.upper()}[/]: {result.reason}")
-    out.print(f"input {report.input_group.pretty_name}, target keeps {report.target_group.pretty_name}; "
-              f"breaking: {result.breaking or 'none'}")
-    out.print(f"{result.steps} steps in {result.seconds:.2f} s on {result.device}; "
-              f"equivariance error {result.equivariance_error:.1e}")
-    for name, path in files.items():
-        out.print(f"wrote {path} ({name})")
+    else:
+        style = "green" if result.verdict == "confirmed" else "red"
+        out.print(f"[bold {style}]{result.verdict.upper()}[/]: {result.reason}")
+        out.print(f"input {report.input_group.pretty_name}, target keeps {report.target_group.pretty_name}; "
+                  f"breaking: {result.breaking or 'none'}")
+        out.print(f"{result.steps} steps in {result.seconds:.2f} s on {result.device}; "
+                  f"equivariance error {result.equivariance_error:.1e}")
+        for name, path in files.items():
+            out.print(f"wrote {path} ({name})")
+    if check and result.verdict != "confirmed":
+        raise typer.Exit(1)
 
 
-def _progress(quiet: bool, total: int, floor: float):
+def _breaking(spec: str, report, parse_breaking):
+    """The breaking feature of a --break / --auto-break spec, with plain errors for numbers out of range."""
+    text = spec.strip()
+    if text.isdigit() and not 1 <= int(text) <= len(report.suggestions):
+        if not report.suggestions:
+            _fail(f"--break {text}: the task is learnable as it is, there are no suggestions to pick from")
+        _fail(f"--break {text}: pick a suggestion from 1 to {len(report.suggestions)} (symcheck analyze lists them)")
+    if text == "auto" and not report.learnable and not report.suggestions:
+        _fail(f"--break auto: no symmetry-breaking feature up to L={report.feature_lmax} was found "
+              "(try a larger --lmax)")
+    try:
+        return parse_breaking(text, report)
+    except SymcheckError as exc:
+        message = str(exc)
+        _fail(message if message.startswith("--break") else f"--break {text!r}: {message}")
+
+
+def _progress(quiet: bool, total: int | None, floor: float):
     """A rich progress bar with the live loss and the predicted floor (a no-op when quiet)."""
     from contextlib import contextmanager
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from symcheck.train.loop import MAX_STEPS
 
     @contextmanager
     def bar():
@@ -353,7 +558,8 @@ def _progress(quiet: bool, total: int, floor: float):
         with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("loss {task.fields[loss]:.3e}  floor " + f"{floor:.3e}"),
                       TimeElapsedColumn(), console=err, transient=True) as progress:
-            task_id = progress.add_task("train", total=total, loss=float("nan"))
+            # adaptive budget: the bar runs against the cap, and finishes early when the verdict is in
+            task_id = progress.add_task("train", total=total or MAX_STEPS, loss=float("nan"))
             yield lambda step, loss: progress.update(task_id, completed=step, loss=loss)
 
     return bar()
@@ -380,16 +586,20 @@ def _write_train_outputs(out_dir: Path, task, result) -> dict:
 @reports_errors
 def demo(
     out_dir: Path = typer.Option(Path("symcheck-demo"), "--out", help="Folder for the figures."),
+    threads: int | None = typer.Option(None, help="CPU threads for torch (default: 1 for small inputs, faster)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """The tutorial end to end: its three tasks analysed, trained and judged, with figures."""
     from symcheck.demo import run_demo
 
+    _output_folder(out_dir)
+    if threads is not None and threads < 1:
+        _fail(f"--threads must be at least 1, got {threads}")
     if as_json:
-        _emit_json(run_demo(out_dir).as_dict())
+        _emit_json(run_demo(out_dir, threads=threads).as_dict())
         return
     with err.status("analysing and training the tutorial's three tasks …"):
-        result = run_demo(out_dir)
+        result = run_demo(out_dir, threads=threads)
     table = Table(title="symcheck demo: the e3nn tutorial 'Simple Tasks and Symmetry'", title_justify="left",
                   header_style="bold", pad_edge=False)
     for col in ("task", "G", "H", "floor", "final loss", "<1e-4 at", "verdict", "s"):

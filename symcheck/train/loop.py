@@ -312,6 +312,11 @@ def _train(task, breaking, steps, lr, seed, device, threshold, progress, lmax, a
         pool = not task.per_point
         losses, verdict, reason = _optimise(net, geo, x, target, pool, lr, cap, steps is None, progress,
                                             predicted_floor, learnable, threshold, threshold_loss, mean_square)
+        near = getattr(analysis, "near_symmetry", None)
+        if verdict == NOT_CONFIRMED and learnable and near is not None:
+            # the analysis warned about exactly this: say that the stall is the near symmetry, not a bug
+            reason += (f"; the input is {near.distance:.3g} Å from {near.group.pretty_name}, which the target "
+                       "breaks: a near symmetry trains like an obstruction")
         with torch.no_grad():
             out = net(x, geo)
             output = (out.mean(0) if pool else out).detach().cpu().double().numpy()
