@@ -635,6 +635,11 @@ def _sites(sites) -> str:
     return ",".join(str(i) for i in sites[:8]) + ("…" if len(sites) > 8 else "")
 
 
+from symcheck_cli.scan import scan as _scan_command  # noqa: E402  (symcheck scan lives in its own file)
+
+app.command("scan")(reports_errors(_scan_command))
+
+
 def main() -> None:  # pragma: no cover - console-script entry point
     app(prog_name="symcheck")
 
