@@ -100,3 +100,83 @@ def test_cli_import_is_light():
             "print(sorted(m for m in ('torch', 'e3nn', 'sympy') if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]"
+
+
+def test_version():
+    from symcheck import __version__
+
+    r = run("--version")
+    assert r.exit_code == 0 and r.stdout.strip() == f"symcheck {__version__}"
+
+
+def test_switches_show_as_switches_in_help():
+    """A plain switch (--so3, --json, --help) shows no value type; options with a value keep theirs."""
+    r = runner.invoke(app, ["analyze", "--help"], env={"COLUMNS": "160", "TERMINAL_WIDTH": "160"})
+    assert r.exit_code == 0
+    lines = {line.split()[1]: line for line in r.stdout.splitlines() if line.strip().startswith("│ --")}
+    for switch in ("--so3", "--match", "--check", "--json", "--neumann", "--help"):
+        assert "<bool>" not in lines[switch], lines[switch]
+    assert "<float>" in lines["--tol"] and "<int>" in lines["--lmax"]
+
+
+def test_symmetrize_reports_largest_atom_move(tmp_path):
+    """An atom off by (0.003, 0.004, 0) moves 0.005 Å in all (the old report gave the largest coordinate)."""
+    import numpy as np
+
+    import symcheck as sc
+
+    square = sc.read(SQUARE)
+    pos = square.positions.copy()
+    pos[0] += [0.003, 0.004, 0.0]
+    path = tmp_path / "off.xyz"
+    sc.write(path, sc.Structure(pos, square.species))
+    out = tmp_path / "sym.xyz"
+    r = run("symmetrize", path, "--out", out, "--group", "D4h", "--tol", "0.01", "--json")
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    moved = np.linalg.norm(sc.read(out).positions - pos, axis=1).max()
+    assert data["max_displacement"] == pytest.approx(moved, rel=1e-6)
+    assert data["max_displacement"] > np.abs(sc.read(out).positions - pos).max() * 1.05
+
+
+def test_multi_frame_file_says_which_frame(tmp_path):
+    import ase.io
+    from ase import Atoms
+
+    import symcheck as sc
+
+    square = sc.read(SQUARE)
+    frames = [Atoms(square.species, positions=square.positions * s) for s in (1.0, 1.1, 1.2)]
+    path = tmp_path / "frames.xyz"
+    ase.io.write(path, frames)
+    r = run("analyze", path, RECTANGLE, "--json")
+    assert r.exit_code == 0, r.stderr
+    warnings = json.loads(r.stdout)["warnings"]
+    assert any("3 frames" in w and "frame 2" in w and "--frame" in w for w in warnings)
+    r = run("analyze", path, RECTANGLE, "--frame", "0", "--json")
+    assert any("used frame 0" in w for w in json.loads(r.stdout)["warnings"])
+    r = run("analyze", path, RECTANGLE, "--frame", "3")
+    assert r.exit_code == 2 and "frame 3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_nothing_moves_and_match_hint_are_shown():
+    r = run("analyze", SQUARE, SQUARE)
+    assert r.exit_code == 0 and "nothing moves" in r.stdout
+    shuffled = Path(__file__).resolve().parents[1] / "examples" / "rectangle.xyz"
+    import symcheck as sc
+
+    rect = sc.read(shuffled)
+    perm = [1, 2, 3, 0]
+    with __import__("tempfile").TemporaryDirectory() as d:
+        path = Path(d) / "shuffled.xyz"
+        sc.write(path, sc.Structure(rect.positions[perm], [rect.species[i] for i in perm]))
+        r = run("analyze", SQUARE, path)
+        assert r.exit_code == 0 and "--match" in r.stdout
+        r = run("analyze", SQUARE, path, "--match")
+        assert "--match" not in r.stdout and "D2h" in r.stdout
+
+
+def test_group_characters_with_setting():
+    r = run("group", SQUARE, "--characters", "--setting", "bonds", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert "character_table" in json.loads(r.stdout)

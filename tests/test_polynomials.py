@@ -10,6 +10,7 @@ import sympy
 import torch
 from e3nn import o3
 
+from symcheck.errors import SymcheckError
 from symcheck.polynomials import (
     SYMBOLS,
     describe,
@@ -279,3 +280,16 @@ def test_bad_arguments():
         describe([1.0, 0, 0], 1, 0)
     with pytest.raises(ValueError):
         polynomial([1.0], -1)
+
+
+@pytest.mark.parametrize("text", ["foo(", "x**", "(x", "exp(x)", "x.y", "__import__('os')", "lambda: 1", "", "1/0"])
+def test_unreadable_polynomial_is_one_line(text):
+    """A typed polynomial that is not one gives a one-line SymcheckError (sympy's errors are multi-line)."""
+    with pytest.raises(SymcheckError) as info:
+        vector_from_polynomial(text, 2)
+    assert "\n" not in str(info.value)
+    assert "Error" not in str(info.value)
+
+
+def test_caret_means_power():
+    assert np.allclose(vector_from_polynomial("x^2 - y^2", 2), vector_from_polynomial("x**2 - y**2", 2))

@@ -747,3 +747,40 @@ def test_match_recovers_shuffled_tutorial(square, rectangle, report2):
     # without match the shuffled end is a different (still valid) task
     other = sc.analyze(sc.Task.displacement(square, shuffled, encoding="signal", lmax=5), tol=TOL)
     assert other.loss_floor != pytest.approx(report2.loss_floor, rel=1e-6)
+
+
+def test_nothing_moves_warning(square):
+    report = sc.analyze(sc.Task.displacement(square, square))
+    assert report.learnable
+    assert any("nothing moves" in w for w in report.warnings)
+
+
+def test_match_hint_when_atoms_are_out_of_order(square, rectangle):
+    """End structure D2h, but the shuffled target keeps less: the atoms are not paired; --match fixes it."""
+    perm = [1, 2, 3, 0]
+    shuffled = sc.Structure(rectangle.positions[perm], [rectangle.species[i] for i in perm])
+    report = sc.analyze(sc.Task.displacement(square, shuffled))
+    assert report.end_group.name == "D2h" and report.target_group.order < 8
+    assert any("--match" in w for w in report.warnings)
+    paired = sc.analyze(sc.Task.displacement(square, shuffled, match=True))
+    assert paired.target_group.name == "D2h" and not any("--match" in w for w in paired.warnings)
+
+
+def test_no_match_hint_when_the_end_is_more_symmetric_than_the_input(square, rectangle):
+    """Rectangle → square: the end (D4h) is larger than H = D2h, but G and E share only what H has."""
+    report = sc.analyze(sc.Task.displacement(rectangle, square))
+    assert report.end_group.name == "D4h" and report.learnable
+    assert report.warnings == ()
+
+
+def test_analysis_records_its_settings(task2, report2):
+    report = sc.analyze(task2, tol=0.02, lmax=3, near_tol=0.05)
+    assert (report.tol, report.feature_lmax, report.near_tol, report.setting) == (0.02, 3, 0.05, None)
+    assert report.as_dict()["settings"]["feature_lmax"] == 3
+
+
+def test_setting_reaches_the_suggestions(task2):
+    report = sc.analyze(task2, setting="bonds")
+    assert report.setting == "bonds" and report.suggestions
+    with pytest.raises(SymcheckError, match="setting"):
+        sc.analyze(task2, setting="sideways")

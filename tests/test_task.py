@@ -260,3 +260,23 @@ def test_tutorial_mean_square(square, rectangle):
     """Task 2's signal: mean square 7.0702e-4 / (7/12), the floor being 7/12 of it (test_predict)."""
     t = sc.Task.displacement(square, rectangle, encoding="signal", lmax=5)
     assert t.mean_square == pytest.approx(7.0702e-4 * 12 / 7, rel=1e-4)
+
+
+def test_from_files_notes_the_frame(tmp_path, square, rectangle):
+    import ase.io
+    from ase import Atoms
+
+    path = tmp_path / "frames.xyz"
+    ase.io.write(path, [Atoms(square.species, positions=square.positions * s) for s in (1.0, 2.0)])
+    end = tmp_path / "end.xyz"
+    ase.io.write(end, Atoms(rectangle.species, positions=rectangle.positions))
+    task = sc.Task.from_files(path, end)
+    assert len(task.notes) == 1 and "2 frames" in task.notes[0] and "frame 1" in task.notes[0]
+    assert np.allclose(task.structure.positions, square.positions * 2.0)
+    first = sc.Task.from_files(path, end, frame=0)
+    assert np.allclose(first.structure.positions, square.positions) and "frame 0" in first.notes[0]
+    assert sc.Task.from_files(end, end).notes == ()
+    with pytest.raises(SymcheckError, match="one frame each"):
+        sc.Task.from_files(end, end, frame=0)
+    with pytest.raises(SymcheckError, match="frame 5"):
+        sc.Task.from_files(path, end, frame=5)
