@@ -1,0 +1,239 @@
+"""Symmetry-mode decomposition (symcheck.modes) against published assignments.
+
+Labels: ISOTROPY's (Miller–Love/CDML) with the B site (Ti) at 1a: out-of-phase octahedral tilts
+R4+, in-phase tilts M3+ (Howard & Stokes 1998, Acta Cryst. B54, 782), the ferroelectric mode of
+BaTiO3 GM4−, the A-site antipolar displacements of Pnma X5+ (a secondary mode). The stored
+ISO-IR matrices are compared with ISO-IR itself when CrystOD (which bundles the tables) is
+installed.
+"""
+
+import json
+
+import glazer as gz
+import numpy as np
+import pytest
+from glazer import SYSTEMS, cubic, glazer
+
+import symcheck as sc
+from symcheck import crystal_irreps
+from symcheck.modes import label_field, modes, parent_group, stabilizer_mask
+
+TOL = 1e-3
+TILTED = [s for s in SYSTEMS if s != "a0a0a0"]
+
+
+@pytest.fixture(scope="module")
+def group():
+    return parent_group(cubic(), TOL)
+
+
+@pytest.fixture(scope="module")
+def tilts(group):
+    return {s: modes(cubic(), glazer(s), tol=TOL, group=group) for s in TILTED}
+
+
+def _primaries(r):
+    return sorted(m.irrep for m in r.modes if m.primary)
+
+
+# --- labels -----------------------------------------------------------------------------------
+
+
+def test_stored_matrices_are_iso_ir():
+    isoir = pytest.importorskip("crystod.isoir")
+    table = {ir.label: ir for ir in isoir.load_isoir_irreps(221)}
+    for label in crystal_irreps.labels():
+        ir = table[label]
+        idx = crystal_irreps.rotation_indices(ir.rotations)
+        ours = crystal_irreps.matrices(label, idx, np.zeros((len(idx), 3)))
+        assert np.allclose(ours, ir.matrices.real, atol=1e-4), label  # ISO-IR prints 5 decimals
+        assert np.abs(ir.matrices.imag).max() == 0
+        assert np.allclose(np.array(crystal_irreps.ARMS[crystal_irreps.k_type(label)]),
+                           [ir.arm_k(a, np.zeros(3)) for a in range(ir.narms)])
+
+
+def test_every_irrep_of_the_2x2x2_supercell_is_labelled(group):
+    labels = sorted(ir.label for ir in group.irreps)
+    assert labels == sorted(crystal_irreps.labels())  # all 40 irreps at GM, X, M, R, none twice
+    assert sum(ir.dim**2 for ir in group.irreps) == group.order == 384  # complete set of irreps of F
+    assert group.origin == "Ti at 1a (the origin)"
+
+
+def test_cubic_k_names():
+    names = {(0, 0, 0): "GM", (0, 0.5, 0): "X", (0.5, 0.5, 0): "M", (0.5, 0.5, 0.5): "R", (0, 0.25, 0): "DT",
+             (0.25, 0.25, 0): "SM", (0.25, 0.25, 0.25): "LD", (0.25, 0.5, 0): "Z", (0.25, 0.5, 0.25): "S",
+             (0.5, 0.5, 0.25): "T", (0.25, 0.125, 0): None}
+    for k, name in names.items():
+        assert crystal_irreps.cubic_k_label(np.array(k)) == name
+
+
+# --- Glazer tilt systems (Howard & Stokes 1998) -----------------------------------------------
+
+
+@pytest.mark.parametrize("system", TILTED)
+def test_tilt_primaries_are_r4_plus_and_m3_plus(system, tilts):
+    r = tilts[system]
+    expected = sorted({"-": ["R4+"], "+": ["M3+"]}.get(c, [None])[0] for c in set(system[1::2]) if c != "0")
+    assert _primaries(r) == expected
+    assert (r.child_number, r.child_space_group) == SYSTEMS[system]
+    assert r.residual < 1e-10
+    assert np.isclose(sum(m.amplitude**2 for m in r.modes), r.total_amplitude**2, rtol=1e-10)
+    # the tilts move O only, to first order in the angles: nothing but the tilt modes
+    assert {m.irrep for m in r.modes} == set(expected)
+
+
+def test_single_tilts_have_the_howard_stokes_isotropy_subgroups(tilts):
+    (minus,) = tilts["a0a0c-"].modes
+    assert (minus.irrep, minus.isotropy_subgroup, minus.isotropy_subgroup_number) == ("R4+", "I4/mcm", 140)
+    assert minus.direction_label == "(a,0,0)" and list(minus.k) == [0.5, 0.5, 0.5] and minus.k_label == "R"
+    (plus,) = tilts["a0a0c+"].modes
+    assert (plus.irrep, plus.isotropy_subgroup, plus.isotropy_subgroup_number) == ("M3+", "P4/mbm", 127)
+    assert list(plus.k) == [0.5, 0.5, 0.0] and plus.k_label == "M"
+    assert tilts["a-a-a-"].mode("R4+").direction_label == "(a,a,a)"
+    assert tilts["a-a-a-"].mode("R4+").isotropy_subgroup_number == 167
+    assert tilts["a+a+a+"].mode("M3+").isotropy_subgroup_number == 204
+    pnma = tilts["a+b-b-"]
+    assert pnma.mode("R4+").isotropy_subgroup_number == 74  # a0b-b- alone: Imma
+    assert pnma.mode("M3+").isotropy_subgroup_number == 127
+
+
+def test_amplitudes_scale_with_the_tilt_angles(group, monkeypatch):
+    before = modes(cubic(), glazer("a+b-b-"), tol=TOL, group=group)
+    monkeypatch.setitem(gz.ANGLES, "a", 2 * gz.ANGLES["a"])
+    monkeypatch.setitem(gz.ANGLES, "b", 2 * gz.ANGLES["b"])
+    after = modes(cubic(), glazer("a+b-b-"), tol=TOL, group=group)
+    for irrep in ("R4+", "M3+"):
+        assert np.isclose(after.mode(irrep).amplitude, 2 * before.mode(irrep).amplitude, rtol=1e-12)
+
+
+def test_pnma_a_site_shifts_are_secondary_x5_plus(group):
+    """The Sr displacements Pnma allows (a random Sr field averaged over the child's group)."""
+    child = glazer("a+b-b-")
+    u = child.positions - cubic().positions
+    H = stabilizer_mask(group, group.images(u), u, 1e-9)
+    v = np.zeros_like(u)
+    sr = np.array(child.species) == "Sr"
+    v[sr] = np.random.default_rng(0).normal(size=(sr.sum(), 3))
+    v = group.images(v)[H].mean(axis=0)
+    v *= 0.03 / np.linalg.norm(v, axis=1).max()  # 0.03 Å at most: smaller than the tilts, as in CaTiO3
+    shifted = sc.Structure(child.positions + v, child.species, cell=child.cell, pbc=[True] * 3)
+    r = modes(cubic(), shifted, tol=TOL, group=group)
+    assert r.child_number == 62
+    assert _primaries(r) == ["M3+", "R4+"]
+    x5 = r.mode("X5+")
+    assert x5 is not None and not x5.primary and x5.amplitude > 0.01
+    assert (x5.isotropy_subgroup, x5.isotropy_subgroup_number) == ("Cmcm", 63)
+    assert x5.k_label == "X" and x5.dimension == 6
+    assert np.isclose(sum(m.amplitude**2 for m in r.modes), r.total_amplitude**2, rtol=1e-10)
+
+
+def test_parent_as_primitive_cell_plus_the_childs_cell(tilts):
+    a = gz.A
+    prim = sc.Structure(np.array([[0, 0, 0], [.5, .5, .5], [.5, 0, 0], [0, .5, 0], [0, 0, .5]]) * a,
+                        ["Ti", "Sr", "O", "O", "O"], cell=np.eye(3) * a, pbc=[True] * 3)
+    r = modes(prim, glazer("a+b-b-"), tol=TOL)
+    ref = tilts["a+b-b-"]
+    assert [(m.irrep, round(m.amplitude, 9), m.primary) for m in r.modes] == \
+        [(m.irrep, round(m.amplitude, 9), m.primary) for m in ref.modes]
+
+
+# --- BaTiO3 -----------------------------------------------------------------------------------
+
+A_BTO = 4.0
+
+
+def batio3(polar=(0, 0, 0), c_over_a=1.0, ti=0.12, o=-0.05) -> sc.Structure:
+    """BaTiO3 (Ti at the origin), Ti and O displaced along ``polar`` in the symmetric pattern of
+    the ferroelectric phases (each O moves more along its own Ti–O bond, as in the real
+    structures), the cell stretched along z by ``c_over_a``."""
+    frac = np.array([[0, 0, 0], [.5, .5, .5], [.5, 0, 0], [0, .5, 0], [0, 0, .5]], dtype=float)
+    n = np.array(polar, dtype=float)
+    n = n / np.linalg.norm(n) if n.any() else n
+    u = np.zeros((5, 3))
+    u[0] = ti * n
+    for j in range(3):  # O on the j-th face: o along n, plus 0.3 o along its bond (axis j)
+        u[2 + j] = o * n + 0.3 * o * n[j] * np.eye(3)[j]
+    cell = np.diag([A_BTO, A_BTO, A_BTO * c_over_a])
+    return sc.Structure(frac @ cell + u, ["Ti", "Ba", "O", "O", "O"], cell=cell, pbc=[True] * 3)
+
+
+@pytest.mark.parametrize("polar, direction, name, number", [
+    ((1, 0, 0), "(a,0,0)", "P4mm", 99),
+    ((1, 1, 0), "(a,a,0)", "Amm2", 38),
+    ((1, 1, 1), "(a,a,a)", "R3m", 160),
+])
+def test_batio3_ferroelectric_mode_is_gm4_minus(polar, direction, name, number):
+    r = modes(batio3(), batio3(polar), tol=TOL)
+    gm4 = r.mode("GM4-")
+    assert gm4.primary and _primaries(r) == ["GM4-"]
+    assert gm4.direction_label == direction
+    assert (gm4.isotropy_subgroup, gm4.isotropy_subgroup_number) == (name, number)
+    assert r.child_number == number
+    assert gm4.multiplicity == 4  # Ti, Ba and two O modes; the acoustic one is removed as a translation
+    assert r.residual < 1e-10
+    assert np.isclose(sum(m.amplitude**2 for m in r.modes), r.total_amplitude**2, rtol=1e-10)
+
+
+def test_batio3_tetragonal_with_strain():
+    """Cubic → tetragonal with c/a = 1.01: the strain is split off (GM1+ and GM3+), the atoms are
+    decomposed in the parent's cell."""
+    r = modes(batio3(), batio3((0, 0, 1), c_over_a=1.01), tol=TOL)
+    assert (r.child_space_group, r.child_number) == ("P4mm", 99)
+    assert _primaries(r) == ["GM4-"]
+    assert r.mode("GM4-").direction_label == "(0,0,a)"  # the domain along z
+    strain = {s.irrep: s for s in r.strain}
+    assert set(strain) == {"GM1+", "GM3+"} and not any(s.primary for s in r.strain)
+    assert np.isclose(strain["GM1+"].amplitude, 0.01 / np.sqrt(3))  # trace part of diag(0, 0, 0.01)
+    assert np.isclose(strain["GM3+"].amplitude, 0.01 * np.sqrt(2 / 3))
+    assert strain["GM3+"].direction_label == "(a,0)"
+    assert np.allclose(r.strain_tensor, np.diag([0, 0, 0.01]), atol=1e-12)
+    # batio3() shifts atoms by fixed Å, so in the stretched cell they move 1/1.01 as far in
+    # fractions of c: measured in the parent's cell, the amplitude is the unstrained one / 1.01
+    unstrained = modes(batio3(), batio3((0, 0, 1)), tol=TOL)
+    assert np.isclose(r.mode("GM4-").amplitude, unstrained.mode("GM4-").amplitude / 1.01, rtol=1e-12)
+
+
+def test_json_shape(tilts):
+    d = json.loads(json.dumps(tilts["a+b-b-"].as_dict()))
+    assert d["parent"] == {"space_group": "Pm-3m", "number": 221}
+    assert d["child"] == {"space_group": "Pnma", "number": 62}
+    mode = d["modes"][0]
+    for key in ("irrep", "k", "k_label", "direction", "amplitude", "primary", "isotropy_subgroup",
+                "isotropy_subgroup_number"):
+        assert key in mode
+    assert d["residual"] < 1e-10 and d["total_amplitude"] > 0
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+def test_bad_input_is_one_line():
+    with pytest.raises(sc.SymcheckError, match="not an integer multiple"):
+        modes(batio3(), sc.Structure(glazer("a0a0c-").positions[:39], glazer("a0a0c-").species[:39],
+                                     cell=glazer("a0a0c-").cell, pbc=[True] * 3), tol=TOL)
+    with pytest.raises(sc.SymcheckError, match="not a supergroup"):
+        modes(batio3((0, 0, 1)), batio3(), tol=TOL)  # P4mm is no parent of Pm-3m
+    with pytest.raises(sc.SymcheckError, match="species differ"):
+        other = batio3()
+        modes(other, sc.Structure(other.positions, ["Ti", "Sr", "O", "O", "O"], cell=other.cell, pbc=[True] * 3))
+    with pytest.raises(sc.SymcheckError, match="3D-periodic"):
+        modes(sc.Structure(np.eye(3), ["H"] * 3), sc.Structure(np.eye(3), ["H"] * 3))
+
+
+# --- labelling a breaking field (for analyze) -------------------------------------------------
+
+
+def test_label_field_names_tilt_fields(group):
+    s = cubic()
+    ti = np.array(s.species) == "Ti"
+    n = np.rint(s.positions[ti] / gz.A).astype(int)
+    e3nn = [1, 2, 0]  # e3nn's l = 1 basis is (y, z, x)
+    axial = np.zeros((len(s), 3))
+    axial[ti, 2] = (-1.0) ** n.sum(axis=1)  # z axial vector, alternating along x, y, z
+    assert [lab for lab, _ in label_field(s, axial[:, e3nn], "1e", group=group)] == ["R4+"]
+    axial[ti, 2] = (-1.0) ** n[:, :2].sum(axis=1)  # alternating along x and y only
+    labels = label_field(s, axial[:, e3nn], "1e", group=group)
+    assert [lab for lab, _ in labels] == ["M3+"] and list(labels[0][1]) == [0.5, 0.5, 0.0]
+    polar = np.zeros((len(s), 3))
+    polar[ti, 0] = 1.0  # the same polar vector on every Ti
+    assert [lab for lab, _ in label_field(s, polar[:, e3nn], "1o", group=group)] == ["GM4-"]
