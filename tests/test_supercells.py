@@ -193,6 +193,16 @@ def test_symmetrize_and_ladder_of_a_displaced_supercell():
     assert 0.019 < sc.max_displacement(noisy, fixed) <= 0.02
 
 
+def test_rotation_only_part_keeps_every_translation():
+    """G ∩ SO(3) of diamond 2×2×2: F4_132, half of Fd-3m, all 32 translations (not only those the generators make)."""
+    from symcheck.groups.stabilizer import proper_part
+
+    s = _silicon((2, 2, 2))
+    G = symmetry_group(s, TOL)
+    P = proper_part(G, s)
+    assert (P.name, P.order, len(P.translations)) == ("F4_132", G.order // 2, 32)
+
+
 def test_max_displacement_minimum_image():
     cell = np.eye(3) * 4.0
     a = sc.Structure([[0.05, 1, 1], [2, 2, 2]], ["Cu", "Cu"], cell=cell, pbc=[True] * 3)

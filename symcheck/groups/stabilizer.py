@@ -85,8 +85,11 @@ def subgroup(group: PointGroup, ops: list[SymmetryOperation]) -> PointGroup:
 def proper_part(group: PointGroup, structure: Structure) -> PointGroup:
     """G ∩ SO(3): the group a rotation-only (parity-blind) model respects."""
     if isinstance(group, SpaceGroup):
-        return subgroup(group, [op for op in group.coset_representatives if op.proper] + list(
-            op for op in group.generators if op.kind in ("E", "t")))
+        # the proper coset representatives and every translation (named explicitly: products of
+        # the group's own generators may be what made some of them)
+        cg = group.cell_group
+        reps = [op for op in group.coset_representatives if op.proper]
+        return subgroup(group, reps + [cg.element(cg.identity, v) for v in cg.T.generators(group.translation_indices)])
     if group.order is not None:
         return subgroup(group, [op for op in group.operations if op.proper])
     # infinite: the same search, improper operations ruled out by a constant pseudoscalar
