@@ -71,8 +71,17 @@ def run_dask(chunks: list[Chunk], settings: Settings, scheduler: str, workers: i
     cluster = None
     try:
         if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            import dask
+
+            method = "spawn"
+            if "fork" in mp.get_all_start_methods():
+                # as for the process pool: workers fork from a warmed-up driver instead of importing
+                # torch and e3nn each (the nannies stay in this process and fork the workers)
+                _warm()
+                method = "fork"
+            with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+                cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
             client = Client(cluster)
         else:
             try:
