@@ -482,7 +482,7 @@ def train(
         _fail("give --auto-break or --break, not both")
     _check_analysis_flags(tol, near_tol, lmax, signal_lmax)
     if steps is not None and steps <= 0:
-        _fail(f"--steps must be a positive number of steps, got {steps}")
+        _fail(f"--steps must be positive, got {steps} (leave it out for the adaptive budget)")
     _positive(lr, "--lr")
     if threads is not None and threads < 1:
         _fail(f"--threads must be at least 1, got {threads}")
