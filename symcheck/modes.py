@@ -889,6 +889,31 @@ def _primaries(masks: list[np.ndarray], child_mask: np.ndarray) -> list[bool]:
 # labelling a breaking field (for analyze)
 
 
+def _field_matrices(irreps: str, R: np.ndarray) -> np.ndarray:
+    """symcheck's (e3nn's) matrices of ``irreps`` for every R; l ≤ 1 directly (no torch import):
+    D_{l,p}(R) = p^[det R < 0] · D_l(det R · R) with D_0 = 1 and D_1(R) = R on (x, y, z)."""
+    from .structure import parse_irreps
+
+    parsed = parse_irreps(irreps)
+    if any(l > 1 for _, l, _ in parsed):
+        from .reps import wigner_D
+
+        return wigner_D(irreps, R)
+    det = np.sign(np.linalg.det(R))
+    blocks = []
+    for mul, l, p in parsed:
+        sign = np.where(det < 0, float(p), 1.0)
+        block = sign[:, None, None] * (np.ones((len(R), 1, 1)) if l == 0 else det[:, None, None] * R)
+        blocks += [block] * mul
+    dim = sum(b.shape[1] for b in blocks)
+    out = np.zeros((len(R), dim, dim))
+    k = 0
+    for b in blocks:
+        out[:, k:k + b.shape[1], k:k + b.shape[1]] = b
+        k += b.shape[1]
+    return out
+
+
 def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: float = 0.01,
                 group: ParentGroup | None = None, min_fraction: float = 1e-6) -> list[tuple[str, np.ndarray]]:
     """The irreps of the parent's space group that a per-site field carries.
@@ -908,11 +933,9 @@ def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: f
     [(label, k)], largest component first: label as in :class:`Mode` (e.g. ``"R4+"``), k in
     fractions of the parent's conventional reciprocal basis.
     """
-    from .reps import wigner_D
-
     group = parent_group(parent, tol) if group is None else group
     field = np.asarray(field, dtype=float).reshape(len(parent), -1)
-    D = wigner_D(irreps, group.rotations)
+    D = _field_matrices(irreps, group.rotations)
     images = group.images(field, D)
     total = float(np.sum(field**2))
     out = []
