@@ -349,7 +349,7 @@ def _check_file(path: str, format: str | None) -> str:
         except UnknownFileTypeError:
             raise SymcheckError(f"{path}: cannot tell the file's format from its name or content") from None
         except Exception as exc:  # noqa: BLE001  (ASE's guessers read the file; any failure is the file's)
-            raise SymcheckError(f"{path}: cannot tell the file's format ({_why(exc)})") from None
+            raise SymcheckError(f"{path}: cannot read the file ({_why(exc)})") from None
     if format not in ioformats:
         raise SymcheckError(f"{path}: unknown format {format!r}")
     io = ioformats[format]
@@ -507,12 +507,15 @@ def _xyz_frames(path: str) -> list[tuple[int, int]]:
                     ) from None
                 if natoms < 0:
                     raise SymcheckError(f"{path}: cannot read the file: line {head} declares {natoms} atoms")
-                got = lines.skip(natoms + 1)  # the comment line and the atom lines
+                comment = lines.readline()
+                first = lines.readline() if natoms and comment else b""
+                got = bool(comment) + bool(first) + (lines.skip(natoms - 1) if first and natoms > 1 else 0)
                 if got < natoms + 1:
                     raise SymcheckError(
                         f"{path}: cannot read the file: frame {len(frames)} (line {head}) declares {natoms} "
                         f"atoms, but the file ends after {max(got - 1, 0)} of them"
                     )
+                _check_properties(path, comment, first, head + 1)
                 frames.append((head, natoms))
     except SymcheckError:
         raise
@@ -521,6 +524,31 @@ def _xyz_frames(path: str) -> list[tuple[int, int]]:
     if not frames:
         raise SymcheckError(f"{path}: the file holds no structure")
     return frames
+
+
+_PROPERTIES = re.compile(rb"""(?:^|\s)Properties\s*=\s*["']?([^\s"']+)""")
+
+
+def _check_properties(path: str, comment: bytes, first_atom: bytes, lineno: int) -> None:
+    """Refuse an extxyz ``Properties=`` column spec that the atom lines cannot hold.
+
+    ASE builds one column type per declared column before it reads a single atom, so
+    ``species:S:100000000`` would take minutes before failing.
+    """
+    m = _PROPERTIES.search(comment)
+    if m is None:
+        return
+    fields = m.group(1).split(b":")
+    try:
+        cols = [int(x) for x in fields[2::3]]
+    except ValueError:
+        return  # ASE reports the malformed spec
+    total = sum(cols)
+    have = len(first_atom.split()) if first_atom else None
+    if any(c < 1 for c in cols) or total > 100_000 or (have is not None and total > have):
+        found = f", but the atom lines have {have}" if have is not None else ""
+        raise SymcheckError(f"{path}: cannot read the file: line {lineno} declares {total} columns per atom "
+                            f"in Properties{found}")
 
 
 def _show(raw: bytes, limit: int = 40) -> str:
@@ -549,10 +577,13 @@ def _check_cif_cells(path: str) -> None:
         missing = [t for t in tags if t not in block]
         if missing:
             raise SymcheckError(f"{path}: {name} has atoms but no cell ({', '.join(missing)} missing)")
-        values = [block[t] for t in tags]
-        for tag, v in zip(tags, values):
-            if not isinstance(v, (int, float)) or not np.isfinite(v):
+        values = []
+        for tag in tags:
+            v = block[tag]
+            x = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
+            if not np.isfinite(x):
                 raise SymcheckError(f"{path}: {name}: {tag} is {_show(str(v).encode())}, not a number")
+            values.append(x)
         a, b, c, al, be, ga = values
         for tag, v in zip(tags[:3], (a, b, c)):
             if v <= 0:

@@ -232,6 +232,19 @@ def test_frames_by_number(tmp_path, name):
         sc.read(path, index=-4)
 
 
+def test_compressed_xyz_frames(tmp_path):
+    import gzip
+
+    text = _trajectory(tmp_path).read_bytes()
+    path = tmp_path / "t.xyz.gz"
+    path.write_bytes(gzip.compress(text))
+    assert frame_count(path) == 3 and sc.read(path, index=1).positions[1, 2] == pytest.approx(0.8)
+    (tmp_path / "bad.xyz.gz").write_bytes(gzip.compress(b"5\n\nH 0 0 0\n"))
+    _assert_plain_error(tmp_path / "bad.xyz.gz", "declares 5 atoms, but the file ends after 1")
+    (tmp_path / "corrupt.xyz.gz").write_bytes(gzip.compress(text)[:-30])
+    _assert_plain_error(tmp_path / "corrupt.xyz.gz", "cannot read the file")
+
+
 def test_frame_count_of_single_structures(tmp_path):
     import ase.io
 
@@ -308,6 +321,11 @@ BAD_TEXT = {
                            "NaN or inf"),
     "flat_lattice.extxyz": ('1\nLattice="1 0 0 2 0 0 0 0 1" Properties=species:S:1:pos:R:3 pbc="T T T"\nCu 0 0 0\n',
                             "zero volume"),
+    "huge_columns.extxyz": ('1\nProperties=species:S:100000000:pos:R:3\nCu 0 0 0\n', "declares 100000003 columns"),
+    "more_columns.extxyz": ('1\nProperties=species:S:1:pos:R:3:charge:R:1\nCu 0 0 0\n',
+                            "declares 5 columns per atom in Properties, but the atom lines have 4"),
+    "huge_angle.cif": (CU_CIF.replace("_cell_angle_beta 90", "_cell_angle_beta 99999999999999999999"),
+                       "angle must lie between"),
     "huge.xyz": ("100000000\n\nC 0 0 0\nH 1 0 0\n", "declares 100000000 atoms, but the file ends after 2"),
     "negative.xyz": ("-3\n\nC 0 0 0\n", "declares -3 atoms"),
     "header.xyz": ("two\n\nC 0 0 0\nH 1 0 0\n", "line 1 should be the number of atoms"),
