@@ -121,11 +121,16 @@ def candidate_space(G: PointGroup, H: PointGroup, irreps: str, per_point: bool, 
     return _orth(FH - FG @ (FG.T @ FH))
 
 
-def _orth(A: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
+def _orth(A: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
+    """Orthonormal basis of A's column space (through the small Gram matrix: A is tall)."""
     if A.size == 0:
         return A.reshape(A.shape[0], 0)
-    U, s, _ = np.linalg.svd(A, full_matrices=False)
-    return U[:, s > rtol * max(1.0, s[0] if len(s) else 0.0)]
+    w, V = np.linalg.eigh(A.T @ A)
+    keep = w > (rtol * max(1.0, float(np.sqrt(max(w[-1], 0.0))))) ** 2  # s > rtol·max(1, s_max)
+    U = A @ (V[:, keep] / np.sqrt(w[keep]))
+    # one Gram–Schmidt pass restores the orthonormality the squared singular values lose
+    Q, _ = np.linalg.qr(U)
+    return Q
 
 
 def _polynomial(v: np.ndarray, l: int, p: int) -> str:
@@ -171,6 +176,7 @@ def suggest(
     if _same_group(G, H):
         return []
     found: list[tuple[Suggestion, np.ndarray | None]] = []
+    elements = _Elements(G, H) if G.order is not None else None
     global_spaces = {}
     for l in range(lmax + 1):
         for p in (1, -1):
@@ -178,8 +184,9 @@ def suggest(
             W = candidate_space(G, H, irr, per_point=False)
             global_spaces[irr] = W
             if W.shape[1]:
-                found.append(_suggestion(G, H, structure, W, l, p, "global", None, tol))
-    found.extend(_per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol))
+                found.append(_suggestion(G, H, structure, W, l, p, "global", None, tol, elements))
+    found.extend(_per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol,
+                            elements))
     if not any(s.reaches_target for s, _ in found):
         found.extend(_pairs(G, H, structure, [f for f in found if f[0].scope == "global"], tol))
     out = [s for s, _ in found]
@@ -217,19 +224,23 @@ def _same_group(A: PointGroup, B: PointGroup) -> bool:
     return all((op.permutation.tobytes(), (np.round(op.matrix, 6) + 0.0).tobytes()) in keys for op in B.operations)
 
 
-def _candidates(W: np.ndarray, shape, seed: int = 0):
-    """Representatives of W: projections of basis vectors (simple polynomials first), then a generic one."""
-    proj = W @ W.T
-    norms = np.linalg.norm(proj, axis=0)
-    for m in np.argsort(-norms, kind="stable"):
-        if norms[m] > 1e-6:
-            yield (proj[:, m] / norms[m]).reshape(shape)
+def _candidates(W: np.ndarray, shape, seed: int = 0, limit: int | None = None):
+    """Representatives of W: projections of basis vectors (simple polynomials first), then a generic one.
+
+    ``limit`` bounds the projections tried (large site orbits have thousands); it only affects
+    how simple the representative reads, never whether one is found.
+    """
+    norms = np.linalg.norm(W, axis=1)  # |projection of basis vector m| = |row m of W|
+    order = [m for m in np.argsort(-norms, kind="stable") if norms[m] > 1e-6][:limit]
+    for m in order:
+        col = W @ W[m]
+        yield (col / np.linalg.norm(col)).reshape(shape)
     rng = np.random.default_rng(seed)
     v = W @ rng.normal(size=W.shape[1])
     yield (v / np.linalg.norm(v)).reshape(shape)
 
 
-def _suggestion(G, H, structure, W, l, p, scope, sites, tol) -> tuple[Suggestion, np.ndarray | None]:
+def _suggestion(G, H, structure, W, l, p, scope, sites, tol, elements=None) -> tuple[Suggestion, np.ndarray | None]:
     """The feature of span(W) with the smallest stabilizer, which is exactly H whenever any is.
 
     Returns the suggestion and, for finite G, the mask of the elements of G that keep it.
@@ -238,7 +249,7 @@ def _suggestion(G, H, structure, W, l, p, scope, sites, tol) -> tuple[Suggestion
     n = len(structure)
     shape = (-1,) if scope == "global" else (len(sites), 2 * l + 1)
     if G.order is not None:
-        action = _Action(G, H, irr, sites)
+        action = _Action(elements or _Elements(G, H), irr, sites)
         keep = _pointwise_fixers(action, W, shape, tol)
         v = _canonical_sign(_representative(action, W, shape, keep, tol), l, p)
         exact = bool(np.array_equal(keep, action.in_H))
@@ -304,8 +315,9 @@ def _pattern(field: np.ndarray, sites, ref: int, structure: Structure) -> str:
         levels = sorted(set(np.round(sizes / sizes.max(), 3).tolist()), reverse=True)
         counts = [int(np.sum(np.isclose(sizes / sizes.max(), x, atol=1e-3))) for x in levels]
         scale = float(np.abs(field[ref, 0]))
-        return "with values " + ", ".join(
-            f"±{x * sizes.max() / scale:.3g} on {k} sites" for x, k in zip(levels, counts))
+        parts = [f"±{x * sizes.max() / scale:.3g} on {k} sites" for x, k in zip(levels, counts) if x > 0]
+        zero = sum(k for x, k in zip(levels, counts) if x == 0)
+        return "with values " + ", ".join(parts) + (f", zero on {zero} sites" if zero else "")
     if not all(np.allclose(field[s], ci * v0, atol=1e-6) for s, ci in zip(sites, c)) or not np.allclose(
         np.abs(c), 1, atol=1e-6
     ):
@@ -334,7 +346,7 @@ def _embed(v: np.ndarray, sites, n: int) -> np.ndarray:
     return out
 
 
-def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol):
+def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol, elements):
     orbits = sorted(G.equivalent_atoms, key=len)
     out = []
     for orbit in orbits:
@@ -353,7 +365,7 @@ def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_
                     K = _orth(np.array(known).T)
                     W = _orth(W - K @ (K.T @ W))
                 if W.shape[1]:
-                    out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, tol))
+                    out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, tol, elements))
     return out
 
 
@@ -412,48 +424,88 @@ def _pairs(G, H, structure, singles, tol) -> list[tuple[Suggestion, None]]:
 # ---------------------------------------------------------------------------------------------
 
 
+class _Elements:
+    """A finite group's elements as arrays, computed once per search: rotations, permutations, H."""
+
+    def __init__(self, G, H):
+        ops = G.operations
+        mats = np.stack([op.matrix for op in ops])
+        _, first, rotation_of = np.unique(np.round(mats, 6).reshape(len(mats), 9), axis=0,
+                                          return_index=True, return_inverse=True)
+        self.rotation_of = rotation_of.reshape(-1)
+        self.rotations = mats[first]  # the distinct rotations (at most 48 for a crystal)
+        self.by_rotation = [np.flatnonzero(self.rotation_of == u) for u in range(len(first))]
+        self.perms = np.array([op.permutation for op in ops])
+        self.in_H = _membership(G, H)
+        self._wigner: dict[str, np.ndarray] = {}
+
+    def wigner(self, irreps: str) -> np.ndarray:
+        """D(R) of each distinct rotation on ``irreps``."""
+        from .reps import wigner_D
+
+        if irreps not in self._wigner:
+            self._wigner[irreps] = wigner_D(irreps, self.rotations)
+        return self._wigner[irreps]
+
+
 class _Action:
     """The elements of a finite group G acting on one irrep, globally or on one set of sites.
 
-    ``Ds`` (|G|, d, d) are the Wigner matrices; ``perms`` (|G|, m) carry site k of ``sites`` to
-    site ``perms[g, k]`` (local indices), or None for a global feature; ``in_H`` marks H.
+    Elements are grouped by their rotation (a crystal's thousands of elements share at most 48),
+    so each Wigner matrix is applied once. ``perms`` (|G|, m) carry site k of ``sites`` to site
+    ``perms[g, k]`` (local indices), or None for a global feature; ``in_H`` marks H.
     """
 
-    def __init__(self, G, H, irreps: str, sites=None):
-        from .reps import wigner_D
+    CHUNK = 4_000_000  # floats per temporary array
 
-        ops = G.operations
-        self.Ds = wigner_D(irreps, np.stack([op.matrix for op in ops]))
+    def __init__(self, elements: _Elements, irreps: str, sites=None):
+        self.rotation_of = elements.rotation_of
+        self.by_rotation = elements.by_rotation
+        self.Du = elements.wigner(irreps)
         self.perms = None
         if sites is not None:
-            local = np.full(len(ops[0].permutation), -1)
+            local = np.full(elements.perms.shape[1], -1)
             local[np.asarray(sites)] = np.arange(len(sites))
-            self.perms = local[np.array([op.permutation for op in ops])[:, np.asarray(sites)]]
-        self.in_H = _membership(G, H)
+            self.perms = local[elements.perms[:, np.asarray(sites)]]
+        self.in_H = elements.in_H
+        self.size = len(self.rotation_of)
 
-    def moved(self, v: np.ndarray) -> np.ndarray:
-        """max |g·v − v| for every element g; v is (d,) or (m, d), or a stack (..., k) of columns."""
-        if self.perms is None:
-            gv = np.einsum("gab,b...->ga...", self.Ds, v)
-            return np.abs(gv - v[None]).reshape(len(self.Ds), -1).max(axis=1)
-        # g·v = v ⟺ D(R) v[i] = v[σ(i)] for every site i
-        gv = np.einsum("gab,mb...->gma...", self.Ds, v)
-        return np.abs(gv - v[self.perms]).reshape(len(self.Ds), -1).max(axis=1, initial=0.0)
-
-    def fixers(self, v: np.ndarray, tol: float) -> np.ndarray:
-        """Mask of the elements that leave v unchanged (to ``tol`` relative to its largest entry)."""
-        return self.moved(v) <= tol * max(float(np.max(np.abs(v), initial=0.0)), 1e-300)
+    def D(self, g: int) -> np.ndarray:
+        """The Wigner matrix of element g."""
+        return self.Du[self.rotation_of[g]]
 
     def fixers_each(self, vs: list[np.ndarray], tol: float) -> np.ndarray:
-        """``fixers`` of several vectors at once: (len(vs), |G|)."""
-        V = np.stack(vs, axis=-1)
+        """Masks (len(vs), |G|) of the elements that leave each vector unchanged.
+
+        A vector v, (d,) global or (m, d) on the sites, is unchanged by g = (R, σ) when
+        D(R) v[i] = v[σ(i)] for every site i, to ``tol`` relative to its largest entry. For
+        fields, a few sites where the vectors are largest are checked first: an element that
+        fails there fails, and only the survivors are checked on every site.
+        """
+        V = np.stack(vs, axis=-1)  # (d, C) or (m, d, C)
+        C = V.shape[-1]
+        scale = np.maximum(np.abs(V).reshape(-1, C).max(axis=0), 1e-300)
         if self.perms is None:
-            diff = np.einsum("gab,bc->gac", self.Ds, V) - V[None]
-        else:
-            diff = np.einsum("gab,mbc->gmac", self.Ds, V) - V[self.perms]
-        moved = np.abs(diff).reshape(len(self.Ds), -1, V.shape[-1]).max(axis=1, initial=0.0)
-        scale = np.maximum(np.abs(V).reshape(-1, V.shape[-1]).max(axis=0), 1e-300)
-        return (moved <= tol * scale).T
+            moved = np.zeros((self.size, C))
+            for u, members in enumerate(self.by_rotation):
+                moved[members] = np.abs(np.einsum("ab,bc->ac", self.Du[u], V) - V).max(axis=0)[None]
+            return (moved <= tol * scale).T
+        probe = np.argsort(-np.abs(V).reshape(len(V), -1).max(axis=1), kind="stable")[:PROBE_SITES]
+        out = np.zeros((self.size, C), dtype=bool)
+        for u, members in enumerate(self.by_rotation):
+            gv = np.einsum("ab,mbc->mac", self.Du[u], V)
+            near = np.abs(gv[probe][None] - V[self.perms[members][:, probe]]).max(axis=(1, 2)) <= tol * scale
+            todo = members[near.any(axis=1)]
+            step = max(1, self.CHUNK // max(V.size, 1))
+            for s in range(0, len(todo), step):
+                idx = todo[s:s + step]
+                diff = np.abs(gv[None] - V[self.perms[idx]]).reshape(len(idx), -1, C).max(axis=1)
+                out[idx] = diff <= tol * scale
+        return out.T
+
+    def fixers(self, v: np.ndarray, tol: float) -> np.ndarray:
+        """Mask of the elements that leave v unchanged."""
+        return self.fixers_each([v], tol)[0]
 
 
 def _membership(G, H) -> np.ndarray:
@@ -486,7 +538,7 @@ class _Single:
     """One element of an action, to test a whole basis at once."""
 
     def __init__(self, action: _Action, g: int):
-        self.D = action.Ds[g]
+        self.D = action.D(g)
         self.perm = None if action.perms is None else action.perms[g]
 
     def fixes(self, B: np.ndarray, tol: float) -> bool:
@@ -505,14 +557,16 @@ def _representative(action: _Action, W: np.ndarray, shape, goal: np.ndarray, tol
     step removes at least that element, so the loop ends; the coefficients come from a fixed
     list, and one that happens to keep an element for a special value is skipped.
     """
-    simple = list(_candidates(W, shape))
+    simple = list(_candidates(W, shape, limit=SIMPLE_CANDIDATES))
     masks = action.fixers_each(simple, tol)
     start = min(range(len(simple)), key=lambda k: int(masks[k].sum()))  # first of the least symmetric
     v, fixed = simple[start], masks[start]
+    # every element outside goal moves some basis vector of W (that is what goal means)
+    pool = simple + [W[:, k].reshape(shape) for k in range(W.shape[1])]
     while np.any(fixed & ~goal):
         g = int(np.flatnonzero(fixed & ~goal)[0])
         one = _Single(action, g)
-        for u in simple:
+        for u in pool:
             if one.fixes(u[..., None], tol):
                 continue
             for c in _COEFFICIENTS:
@@ -531,6 +585,8 @@ def _representative(action: _Action, W: np.ndarray, shape, goal: np.ndarray, tol
 
 
 _COEFFICIENTS = (0.5, 0.3, 0.7, 0.2, 0.9, 0.37, 0.61, 1.3, 0.11)
+SIMPLE_CANDIDATES = 24  # basis projections tried for a readable representative
+PROBE_SITES = 12  # sites checked before all of them
 
 
 def neumann_table(G: PointGroup, lmax: int = 4) -> dict[str, int]:
