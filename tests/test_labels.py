@@ -326,3 +326,26 @@ def test_lattice_tags_follow_the_setting():
     assert {c.label for c in La.classes if c.name == "D2h"} == {"D2h(C2',σv)", "D2h(C2'',σd)"}
     diag = La.class_of([op for op in G.operations if op.kind in ("C2''", "σd", "σh", "i", "C2")])
     assert La.classes[diag].label == "D2h(C2',σv)"  # in "atoms", the diagonals are the C2′
+
+
+def test_settings_when_atoms_lie_on_both_classes_or_on_none():
+    """Atoms on both classes of C2 axes: "atoms" is the class through the lowest-numbered such atom.
+    No atom on any vertical mirror: a named setting keeps the default and says so."""
+    corners = np.array([[1.0, 1, 0], [-1, 1, 0], [-1, -1, 0], [1, -1, 0]]) * 0.9  # on the diagonals
+    axes = np.array([[1.0, 0, 0], [0, 1, 0], [-1, 0, 0], [0, -1, 0]])  # on the file's axes
+    G = sc.point_group(sc.Structure(np.vstack([corners, axes]), ["C"] * 4 + ["N"] * 4))
+    assert G.name == "D4h"
+    v = vector_from_polynomial("x**2 - y**2", 2)
+    assert irrep_labels(G, v, "2e") == irrep_labels(G, v, "2e", setting="bonds") == ["B1g"]
+    assert irrep_labels(G, v, "2e", setting="atoms") == ["B2g"]  # C2′ through atom 0, on a diagonal
+    head = "default setting (the file's axes; here \"bonds\": C2' not through atom 0)"
+    assert setting_description(G).startswith(head)
+    assert setting_description(G, "bonds").startswith("setting \"bonds\" (C2' not through atom 0)")
+
+    turned = np.deg2rad(20 + 90 * np.arange(4)), np.deg2rad(-20 + 90 * np.arange(4))
+    ring = np.vstack([np.c_[np.cos(a), np.sin(a), np.zeros(4)] for a in turned] + [[[0.0, 0, 1]]])
+    c4v = sc.point_group(sc.Structure(ring, ["C"] * 8 + ["N"]))
+    assert c4v.name == "C4v"
+    text = setting_description(c4v, "atoms")
+    assert "no atom off the principal axis lies on a mirror through the principal axis" in text
+    np.testing.assert_allclose(character_table(c4v, "atoms").frame, character_table(c4v).frame, atol=1e-12)

@@ -634,13 +634,22 @@ def describe_setting(pg: PointGroup, F: np.ndarray, setting: str | None, note: s
         theirs = [a for _, atoms in lines.get(other, []) for a in atoms]
         named = None
         if mine and (not theirs or min(mine) < min(theirs)):
-            named, how = "atoms", "through"
+            named, how = "atoms", "through atoms"
         elif theirs:
-            named, how = "bonds", "between"
+            named, how = "bonds", "between atoms" if not mine else f"not through atom {min(theirs)}"
         if _in_plane_class(default_setting_frame(name, mats, F)[0], name, F) != 0:
             head = _HEADS[named] if named else _HEADS["frame"]  # a group put in another setting
+            if named == "bonds" and mine:
+                head = f"setting \"bonds\" ({first} {how}"
         elif named:
-            head += f"; here \"{named}\": {first} {how} atoms"
+            head += f"; here \"{named}\": {first} {how}"
+    elif setting == "bonds" and ref_kind is not None and two_classes(name):
+        first = "C2'" if ref_kind == "C2" else ("σv(xz)" if name == "C2v" else "σv")
+        other = {"C2'": "C2''", "σv": "σd", "σv(xz)": "σv'(yz)"}[first]
+        mine = [a for _, atoms in lines.get(first, []) for a in atoms]
+        theirs = [a for _, atoms in lines.get(other, []) for a in atoms]
+        if mine and theirs:  # atoms on both classes: "bonds" is the class not through the first of them
+            head = f"setting \"bonds\" ({first} not through atom {min(theirs)}"
     parts = [f"z = {_fmt_dir(z)}" + (f", the {principal.partition('^')[0]} axis" if principal else "")]
     for label in ("C2'", "C2''"):
         if label in lines:

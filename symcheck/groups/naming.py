@@ -445,8 +445,8 @@ def setting_frame(name: str, mats, perms, frame: np.ndarray, setting: str | None
         if len(atoms):
             first_atom[c] = min(first_atom.get(c, len(moved)), int(atoms.min()))
     if not first_atom:
-        return F.copy(), f"no atom lies on a {'C2 axis' if ref == 'C2' else 'mirror'} ⟂ the principal axis: " \
-                         f"setting {setting!r} keeps the default"
+        where = "a C2 axis ⟂ the principal axis" if ref == "C2" else "a mirror through the principal axis"
+        return F.copy(), f"no atom off the principal axis lies on {where}: setting {setting!r} keeps the default"
     through_atoms = min(first_atom, key=lambda c: first_atom[c])
     want = through_atoms if setting == "atoms" else 1 - through_atoms
     if not two_classes(name):
