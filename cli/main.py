@@ -639,6 +639,10 @@ from symcheck_cli.scan import scan as _scan_command  # noqa: E402  (symcheck sca
 
 app.command("scan")(reports_errors(_scan_command))
 
+from symcheck_cli.modes import modes as _modes_command  # noqa: E402  (symcheck modes lives in its own file)
+
+app.command("modes")(reports_errors(_modes_command))
+
 
 def main() -> None:  # pragma: no cover - console-script entry point
     app(prog_name="symcheck")

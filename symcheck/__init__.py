@@ -35,6 +35,7 @@ _LAZY = {
     "symmetrize": ".near",
     "tolerance_ladder": ".near",
     "max_displacement": ".near",
+    "modes": ".modes",
     "train": ".train",
     "TrainResult": ".train",
     "scan": ".audit",

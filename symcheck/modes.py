@@ -25,6 +25,8 @@ not a distortion. Strain amplitudes are Frobenius norms of the symmetric strain 
 
 from __future__ import annotations
 
+import sys
+import types
 from dataclasses import dataclass, field
 from functools import reduce
 from pathlib import Path
@@ -65,6 +67,8 @@ class Mode:
         the child's group; otherwise secondary (allowed by the child's symmetry, induced).
     isotropy_subgroup, isotropy_subgroup_number : spglib's name and number of the parent
         displaced along this component alone.
+    learnable : the totally symmetric irrep (GM1+ for Pm-3m): an equivariant network on the
+        parent can produce this component; any other mode needs a symmetry-breaking input.
     displacements : (N, 3) Å, the component itself, atoms in the parent's order.
     """
 
@@ -80,6 +84,7 @@ class Mode:
     primary: bool
     isotropy_subgroup: str
     isotropy_subgroup_number: int
+    learnable: bool
     displacements: np.ndarray = field(repr=False)
 
     def as_dict(self) -> dict:
@@ -96,6 +101,7 @@ class Mode:
             "primary": self.primary,
             "isotropy_subgroup": self.isotropy_subgroup,
             "isotropy_subgroup_number": self.isotropy_subgroup_number,
+            "learnable": self.learnable,
         }
 
 
@@ -363,8 +369,6 @@ def parent_group(parent: Structure, tol: float = 0.01) -> ParentGroup:
     parent : the undistorted (super)cell, periodic in 3D.
     tol : Å, spglib's symmetry tolerance for the parent.
     """
-    import spglib  # noqa: F401  (imported for the error message of _dataset)
-
     if parent.cell is None or not all(parent.pbc):
         raise SymcheckError(f"{_name(parent, 'parent')}: not a 3D-periodic crystal (needs a cell)")
     L = np.asarray(parent.cell, dtype=float)
@@ -653,36 +657,23 @@ def _supercell(parent: Structure, child: Structure, tol: float) -> Structure:
     Lp, Lc = np.asarray(parent.cell, dtype=float), np.asarray(child.cell, dtype=float)
     M = Lc @ np.linalg.inv(Lp)  # rows of the child's cell in the parent's basis (strain aside)
     Mi = np.rint(M)
-    if not np.allclose(M, Mi, atol=0.05) or abs(round(np.linalg.det(Mi))) * len(parent) != len(child):
+    n = int(round(abs(np.linalg.det(Mi)))) if np.allclose(M, Mi, atol=0.05) else 0
+    if n == 0 or n * len(parent) != len(child):
         raise SymcheckError(
             f"{_name(child, 'child')}: {len(child)} atoms, the parent {len(parent)}, and the child's cell is "
             "not an integer multiple of the parent's"
         )
-    from ase import Atoms
-    from ase.build import make_supercell
-
-    atoms = Atoms(list(parent.species), positions=parent.positions, cell=Lp, pbc=True)
-    big = make_supercell(atoms, Mi.astype(int))
-    return Structure(big.positions, list(big.get_chemical_symbols()) if set(parent.species) <= _elements()
-                     else _species_by_position(parent, big), cell=np.array(big.cell), pbc=[True] * 3,
-                     source=getattr(parent, "source", None))
-
-
-def _elements() -> set:
-    from ase.data import chemical_symbols
-
-    return set(chemical_symbols)
-
-
-def _species_by_position(parent: Structure, big) -> list:
-    frac_p = np.asarray(parent.positions) @ np.linalg.inv(np.asarray(parent.cell, dtype=float))
-    frac_b = big.positions @ np.linalg.inv(np.asarray(parent.cell, dtype=float))
-    out = []
-    for x in frac_b:
-        d = frac_p - x
-        d -= np.rint(d)
-        out.append(parent.species[int(np.argmin(np.linalg.norm(d, axis=1)))])
-    return out
+    big = Mi @ Lp
+    corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]) @ Mi
+    lo, hi = corners.min(axis=0).astype(int), corners.max(axis=0).astype(int)
+    grid = np.array(np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(lo, hi)], indexing="ij")).reshape(3, -1).T
+    fp = np.asarray(parent.positions) @ np.linalg.inv(Lp)
+    frac = (fp[None, :, :] + grid[:, None, :]).reshape(-1, 3) @ Lp @ np.linalg.inv(big)
+    keep = np.all((frac > -1e-9) & (frac < 1 - 1e-9), axis=1)
+    species = [parent.species[i] for i in np.tile(np.arange(len(parent)), len(grid))[keep]]
+    if keep.sum() != len(child):
+        raise AssertionError(f"supercell has {keep.sum()} atoms, expected {len(child)}")
+    return Structure(frac[keep] @ big, species, cell=big, pbc=[True] * 3, source=getattr(parent, "source", None))
 
 
 def _match(parent: Structure, child: Structure, Lp: np.ndarray, Lc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -813,8 +804,9 @@ def modes(parent, child, tol: float = 0.01, group: ParentGroup | None = None) ->
         direction, label = _direction(group, group.images(c), ir)
         name, number = isotropy_subgroup(group, c)
         mult = _multiplicity(group, ir)
+        trivial = bool(np.allclose(ir.chars, 1.0, atol=1e-9))
         out.append(Mode(ir.label, ir.labelled, ir.k, ir.k_label, ir.dim, mult, direction, label, a,
-                        bool(is_primary), name, number, c))
+                        bool(is_primary), name, number, trivial, c))
     strain_modes = []
     for (ir, c, a, _), is_primary in zip(strain_parts, primary[len(comps):]):
         direction, label = _direction(group, _strain_images(group, c.reshape(3, 3)), ir)
@@ -944,3 +936,15 @@ def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: f
         if w > min_fraction * total:
             out.append((w, ir.label, ir.k))
     return [(label, k) for _, label, k in sorted(out, key=lambda t: -t[0])]
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``symcheck.modes(parent, child)`` work even where ``symcheck.modes`` resolves to this
+    module: Python binds a submodule as an attribute of its package on first import (as for
+    ``symcheck.train``), so calling the module calls the function."""
+
+    def __call__(self, *args, **kwargs):
+        return modes(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -250,3 +250,26 @@ def test_field_matrices_are_symchecks_wigner_d():
     R[::2] *= -1  # improper ones too
     for irreps in ("0e", "0o", "1o", "1e", "2x0e+1o+1e"):
         assert np.abs(_field_matrices(irreps, R) - wigner_D(irreps, R)).max() < 1e-12, irreps
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def test_modes_command(tmp_path):
+    from symcheck_cli.main import app
+    from typer.testing import CliRunner
+
+    sc.write(tmp_path / "cubic.cif", cubic())
+    sc.write(tmp_path / "tilted.cif", glazer("a0a0c-"))
+    runner = CliRunner()
+    res = runner.invoke(app, ["modes", str(tmp_path / "cubic.cif"), str(tmp_path / "tilted.cif"), "--tol", "1e-3",
+                              "--json", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [(m["irrep"], m["primary"], m["isotropy_subgroup_number"]) for m in data["modes"]] == [("R4+", True, 140)]
+    assert (tmp_path / "out" / "modes.png").stat().st_size > 0
+    assert json.loads((tmp_path / "out" / "modes.json").read_text()) == data
+    res = runner.invoke(app, ["modes", str(tmp_path / "cubic.cif"), str(tmp_path / "tilted.cif"), "--tol", "1e-3"])
+    assert res.exit_code == 0 and "R4+" in res.stdout and "primary" in res.stdout
+    bad = runner.invoke(app, ["modes", str(tmp_path / "cubic.cif"), str(tmp_path / "missing.cif")])
+    assert bad.exit_code == 2 and "missing.cif" in bad.output

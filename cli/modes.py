@@ -1,0 +1,105 @@
+"""`symcheck modes`: printing for symcheck.modes (symmetry modes of a crystal distortion); no science here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+# Not a terminal (a pipe, a file): wide enough that the table's columns are never cut.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+
+
+def modes(
+    parent: Path = typer.Argument(..., help="The undistorted parent crystal: the same supercell as CHILD, or a cell "
+                                  "of which CHILD's cell is an integer multiple (cif, POSCAR, extxyz)."),
+    child: Path = typer.Argument(..., help="The distorted crystal, same atoms (any order)."),
+    tol: float = typer.Option(0.01, "--tol", help="Symmetry tolerance in Å (spglib's symprec) for both structures."),
+    out_dir: Path = typer.Option(None, "--out", help="Folder for modes.png (amplitude per irrep, primaries marked) "
+                                 "and modes.json."),
+    as_json: bool = typer.Option(False, "--json", help="Print the decomposition as JSON."),
+) -> None:
+    """Decompose the distortion PARENT → CHILD into symmetry modes of the parent's space group (AMPLIMODES-style)."""
+    import symcheck as sc
+    from symcheck.errors import SymcheckError
+
+    if not tol > 0:
+        raise SymcheckError(f"--tol {tol}: must be a positive distance in Å")
+    for path in (parent, child):
+        if not path.is_file():
+            raise SymcheckError(f"{path}: no such file")
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise SymcheckError(f"--out {out_dir}: is a file, not a folder")
+    result = sc.modes(sc.read(parent), sc.read(child), tol=tol)
+    data = result.as_dict()
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "modes.json").write_text(json.dumps(data, indent=2) + "\n")
+        bar_chart(result, out_dir / "modes.png")
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    _print(result)
+    if out_dir is not None:
+        out.print(f"wrote {out_dir / 'modes.png'} and {out_dir / 'modes.json'}")
+
+
+def _print(r) -> None:
+    out.print(f"parent {r.parent_space_group} (No. {r.parent_number}) → child {r.child_space_group} "
+              f"(No. {r.child_number}); labels with {r.origin}")
+    table = Table(title="symmetry modes of the parent (amplitude: √Σ|u|² over the supercell, Å)",
+                  title_justify="left", header_style="bold", box=box.SIMPLE)
+    for col in ("irrep", "k", "direction", "Å", "isotropy subgroup", "role"):
+        table.add_column(col, justify="right" if col == "Å" else "left", no_wrap=True)
+    for m in r.modes:
+        role = "[bold]primary[/]" if m.primary else "secondary"
+        k = (f"{m.k_label} " if m.k_label else "") + "(" + ",".join(m.as_dict()["k"]) + ")"
+        table.add_row(m.irrep, k, m.direction_label or "–", f"{m.amplitude:.5f}",
+                      f"{m.isotropy_subgroup} ({m.isotropy_subgroup_number})", role)
+    out.print(table)
+    if r.strain:
+        strain = Table(title="homogeneous strain (amplitude: Frobenius norm of U − I)", title_justify="left",
+                       header_style="bold", box=box.SIMPLE)
+        for col in ("irrep", "direction", "amplitude", "role"):
+            strain.add_column(col, justify="right" if col == "amplitude" else "left")
+        for s in r.strain:
+            strain.add_row(s.irrep, s.direction_label or "–", f"{s.amplitude:.3g}",
+                           "[bold]primary[/]" if s.primary else "secondary")
+        out.print(strain)
+    out.print(f"total amplitude {r.total_amplitude:.5f} Å; residual {r.residual:.2g} Å (what the modes leave out)")
+    breaking = [m.irrep for m in r.modes if not m.learnable]
+    if breaking:
+        primaries = ", ".join(m.irrep for m in r.primary)
+        out.print(f"An equivariant network on the parent produces only the totally symmetric component; "
+                  f"{', '.join(breaking)} need symmetry breaking (the primary order parameters: {primaries}).")
+    out.print(f"[dim]{r.labels}.[/]")
+
+
+def bar_chart(r, path: Path) -> Path:
+    """Mode amplitudes per irrep (Å), primaries dark and labelled, secondaries light."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(4.0, 0.6 * len(r.modes) + 2), 3.6), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    names = [m.irrep for m in r.modes]
+    amps = [m.amplitude for m in r.modes]
+    colors = ["#1f4e79" if m.primary else "#9dc3e6" for m in r.modes]
+    bars = ax.bar(range(len(names)), amps, color=colors)
+    for bar, m in zip(bars, r.modes):
+        if m.primary:
+            ax.annotate("primary", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                        va="bottom", fontsize=8)
+    ax.set_xticks(range(len(names)), names, rotation=0 if len(names) < 8 else 45)
+    ax.set_ylabel("amplitude (Å)")
+    ax.set_title(f"{r.parent_space_group} → {r.child_space_group}: symmetry modes", fontsize=10)
+    ax.margins(y=0.15)
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
