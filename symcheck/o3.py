@@ -1,0 +1,300 @@
+"""e3nn's real spherical harmonics and Wigner D matrices in numpy, for a light analysis path.
+
+The analysis (``symcheck analyze``, ``symcheck group``) needs spherical harmonics, Wigner D
+matrices and the tutorial's spherical-signal encoding, but trains nothing; importing torch
+and e3nn for them costs seconds of every cold start. This module computes the same numbers
+with numpy alone. e3nn stays the source of truth (DESIGN.md, "Conventions"): the tests in
+``tests/test_o3.py`` check every function here against e3nn to 1e-12 in float64.
+
+Conventions (all e3nn's):
+
+- y is the polar axis; for degree l the 2l+1 components are ordered m = −l … l and equal the
+  standard real spherical harmonics (no Condon–Shortley phase) of the vector (x', y', z') =
+  (z, x, y), i.e. e3nn's l = 1 components are (x, y, z) and its l = 2 components are
+  √15·xz, √15·xy, √5·(y² − (x²+z²)/2), √15·yz, (√15/2)·(z² − x²) (component normalisation).
+- Improper rotations act on an irrep (l, p) through its parity:
+  D_{l,p}(R) = p^[det R < 0] · D_l(det R · R).
+
+Nothing here imports torch or e3nn.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+
+from .structure import parse_irreps
+
+#: Highest degree e3nn's ``spherical_harmonics`` implements; we follow it so that every result
+#: here has an e3nn reference to be tested against.
+LMAX = 12
+
+_NORMALIZATIONS = ("integral", "component", "norm")
+
+
+@cache  # lmax ≤ 12: at most 13 entries
+def _legendre_coefficients(lmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients of the normalised associated-Legendre recurrences up to degree ``lmax``.
+
+    With Q̄_l^m the polynomial P_l^m(cos θ)/sin^m θ times the component normalisation
+    c_m·√((2l+1)(l−m)!/(l+m)!) (c_0 = 1, c_m = √2), homogeneous in (t, r²) where t is the
+    polar coordinate:
+
+        Q̄_m^m = diag[m]
+        Q̄_l^m = a[l, m]·t·Q̄_{l−1}^m − b[l, m]·r²·Q̄_{l−2}^m      (l > m)
+
+    Working with normalised values keeps every intermediate O(1) (the unnormalised ones reach
+    23!! ≈ 3e11 at l = 12), and the r² factor keeps the polynomials homogeneous, so a zero
+    vector gives e3nn's zeros for l ≥ 1 rather than P_l(0).
+    """
+    a = np.zeros((lmax + 1, lmax + 1))
+    b = np.zeros((lmax + 1, lmax + 1))
+    diag = np.zeros(lmax + 1)
+    for m in range(lmax + 1):
+        # Q̄_m^m = c_m·√((2m+1)/(2m)!)·(2m−1)!!, built as a running product to stay in range
+        value = 1.0
+        for k in range(1, m + 1):
+            value *= math.sqrt((2 * k - 1) / (2 * k))
+        diag[m] = value * math.sqrt(2 * m + 1) * (math.sqrt(2.0) if m else 1.0)
+        for l in range(m + 1, lmax + 1):
+            a[l, m] = math.sqrt((4 * l * l - 1) / (l * l - m * m))
+            b[l, m] = math.sqrt((2 * l + 1) * ((l - 1) ** 2 - m * m) / ((2 * l - 3) * (l * l - m * m)))
+    return a, b, diag
+
+
+def _all_harmonics(lmax: int, vectors: np.ndarray) -> np.ndarray:
+    """Component-normalised Y_l for l = 0 … lmax of (already normalised or raw) ``vectors`` (n, 3).
+
+    Returns (n, (lmax+1)²), blocks l = 0, 1, … each ordered m = −l … l as in e3nn.
+    """
+    x, y, z = vectors[:, 0], vectors[:, 1], vectors[:, 2]
+    n = len(vectors)
+    out = np.empty((n, (lmax + 1) ** 2))
+    r2 = x * x + y * y + z * z
+    # e3nn's polar axis is y; the azimuth is measured from z towards x: with (x', y', z') =
+    # (z, x, y), cos(mφ)·ρ^m = Re (x' + i y')^m and sin(mφ)·ρ^m = Im (x' + i y')^m.
+    t, u, v = y, z, x
+    a, b, diag = _legendre_coefficients(lmax)
+    cos_m = np.ones(n)
+    sin_m = np.zeros(n)
+    for m in range(lmax + 1):
+        if m:
+            cos_m, sin_m = u * cos_m - v * sin_m, u * sin_m + v * cos_m
+        q_prev = np.zeros(n)
+        q = np.full(n, diag[m])
+        for l in range(m, lmax + 1):
+            if l > m:
+                q, q_prev = a[l, m] * t * q - b[l, m] * r2 * q_prev, q
+            centre = l * l + l  # the column of m = 0 in block l
+            if m == 0:
+                out[:, centre] = q
+            else:
+                out[:, centre + m] = q * cos_m
+                out[:, centre - m] = q * sin_m
+    return out
+
+
+def _as_vectors(vectors) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(n, 3) float64 view of ``vectors`` (..., 3) and the leading shape to restore."""
+    v = np.asarray(vectors, dtype=np.float64)
+    if v.shape[-1:] != (3,):
+        raise ValueError(f"vectors must have shape (..., 3), got {v.shape}")
+    return v.reshape(-1, 3), v.shape[:-1]
+
+
+def spherical_harmonics(
+    l: int | Sequence[int], vectors, normalize: bool = True, normalization: str = "integral"
+) -> np.ndarray:
+    """e3nn's real spherical harmonics Y_l of ``vectors``, equal to ``e3nn.o3.spherical_harmonics``.
+
+    Parameters
+    ----------
+    l : a degree 0 … 12, or a list of degrees (concatenated in that order, as e3nn does).
+    vectors : (..., 3) array of Cartesian vectors (any length unit; only directions matter
+        when ``normalize``).
+    normalize : project the vectors onto the unit sphere first (a zero vector stays zero, so
+        its Y_l vanish for l ≥ 1, as in e3nn); False evaluates the homogeneous polynomials.
+    normalization : e3nn's output normalisation — ``"integral"`` (its default: ∫ Y_m² = 1 over
+        the sphere), ``"component"`` (‖Y_l‖² = 2l+1 on the sphere) or ``"norm"`` (‖Y_l‖ = 1).
+
+    Returns
+    -------
+    (..., Σ(2l+1)) float64 array in e3nn's basis (y polar, m = −l … l).
+    """
+    ls = [int(l)] if np.ndim(l) == 0 else [int(k) for k in l]
+    if not ls or min(ls) < 0 or max(ls) > LMAX:
+        raise ValueError(f"degrees must lie in 0…{LMAX}, got {l!r}")
+    if normalization not in _NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {_NORMALIZATIONS}, got {normalization!r}")
+    v, lead = _as_vectors(vectors)
+    if normalize:
+        # torch.nn.functional.normalize: x / max(‖x‖, 1e-12), so a zero vector stays zero
+        v = v / np.maximum(np.linalg.norm(v, axis=1), 1e-12)[:, None]
+    lmax = max(ls)
+    allsh = _all_harmonics(lmax, v)
+    if ls == list(range(lmax + 1)):
+        sh = allsh
+    else:
+        sh = np.concatenate([allsh[:, k * k:(k + 1) ** 2] for k in ls], axis=1)
+    if normalization == "integral":
+        sh /= math.sqrt(4 * math.pi)
+    elif normalization == "norm":
+        sh /= np.concatenate([np.full(2 * k + 1, math.sqrt(2 * k + 1)) for k in ls])
+    return sh.reshape(lead + (sh.shape[1],))
+
+
+@cache  # lmax ≤ 12: at most 13 entries
+def _sampling(lmax: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Fixed unit vectors U and, for each l ≤ lmax, the pseudo-inverse of Y_l(U).
+
+    4·lmax + 8 generic points make every Y_l(U) (l ≤ lmax) of full column rank and well
+    conditioned, so D_l = (Y_l(U)⁺ · Y_l(R U))ᵀ is exact to rounding.
+    """
+    rng = np.random.default_rng(12345)
+    U = rng.normal(size=(4 * lmax + 8, 3))
+    U /= np.linalg.norm(U, axis=1, keepdims=True)
+    Y = _all_harmonics(lmax, U)
+    return U, tuple(np.linalg.pinv(Y[:, l * l:(l + 1) ** 2]) for l in range(lmax + 1))
+
+
+def _proper(R) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Stack (K, 3, 3) of det·R (proper rotations), the signs of det R, and the batch shape."""
+    R = np.asarray(R, dtype=np.float64)
+    if R.shape[-2:] != (3, 3):
+        raise ValueError(f"R must have shape (..., 3, 3), got {R.shape}")
+    Rs = R.reshape(-1, 3, 3)
+    det = np.sign(np.linalg.det(Rs))
+    return Rs * det[:, None, None], det, R.shape[:-2]
+
+
+def _wigner_blocks(ls: Sequence[int], proper: np.ndarray) -> dict[int, np.ndarray]:
+    """D_l of the proper rotations ``proper`` (K, 3, 3) for every l in ``ls``: {l: (K, 2l+1, 2l+1)}.
+
+    Y_l(R u) = D_l(R) Y_l(u) on the fixed samples u ∈ U, solved for D_l; one evaluation of all
+    degrees up to max(ls) serves every block.
+    """
+    ls = sorted(set(ls))
+    lmax = ls[-1]
+    K = len(proper)
+    if lmax == 0:
+        return {0: np.ones((K, 1, 1))}
+    U, pinvs = _sampling(lmax)
+    RU = (proper @ U.T).swapaxes(1, 2).reshape(-1, 3)  # R u for every rotation and sample
+    Y = _all_harmonics(lmax, RU).reshape(K, len(U), -1)
+    out = {}
+    for l in ls:
+        if l == 0:
+            out[0] = np.ones((K, 1, 1))
+            continue
+        # (Y_l(U)⁺ Y_l(RU))[m', m] = D_l[m, m']; matmul, not einsum: ~10× faster on big stacks
+        out[l] = np.swapaxes(pinvs[l] @ Y[:, :, l * l:(l + 1) ** 2], 1, 2)
+    return out
+
+
+def wigner_D(l: int, R) -> np.ndarray:
+    """e3nn's Wigner matrix D_l(R) of rotation matrices ``R`` (..., 3, 3) → (..., 2l+1, 2l+1).
+
+    Equal to ``e3nn.o3.Irreps(f"{l}e").D_from_matrix(R)`` and, for proper R, to
+    ``e3nn.o3.wigner_D(l, *e3nn.o3.matrix_to_angles(R))``. An improper R gives D_l(det R · R)
+    (the even-parity convention of ``"{l}e"``); use :func:`irreps_D` for odd parity.
+
+    Parameters
+    ----------
+    l : degree, 0 … 12.
+    R : orthogonal 3 × 3 matrices (dimensionless), any batch shape.
+    """
+    l = int(l)
+    if not 0 <= l <= LMAX:
+        raise ValueError(f"l must lie in 0…{LMAX}, got {l}")
+    proper, _, batch = _proper(R)
+    return _wigner_blocks([l], proper)[l].reshape(batch + (2 * l + 1, 2 * l + 1))
+
+
+def irreps_D(irreps: str, R) -> np.ndarray:
+    """The block-diagonal matrix of orthogonal ``R`` (..., 3, 3) on an e3nn irreps string.
+
+    Equal to ``e3nn.o3.Irreps(irreps).D_from_matrix(R)`` and to ``symcheck.reps.wigner_D``:
+    each irrep (l, p) contributes p^[det R < 0] · D_l(det R · R).
+
+    Parameters
+    ----------
+    irreps : e3nn irreps string, e.g. ``"2x0e+1o+2e+3o"`` (degrees ≤ 12).
+    R : orthogonal 3 × 3 matrices, any batch shape; improper ones allowed.
+
+    Returns
+    -------
+    (..., d, d) float64 with d the irreps' dimension.
+    """
+    parsed = parse_irreps(irreps)
+    proper, det, batch = _proper(R)
+    dim = sum(mul * (2 * l + 1) for mul, l, _ in parsed)
+    out = np.zeros((len(proper), dim, dim))
+    if parsed:
+        if max(l for _, l, _ in parsed) > LMAX:
+            raise ValueError(f"irreps {irreps!r}: degrees must lie in 0…{LMAX}")
+        blocks = _wigner_blocks([l for _, l, _ in parsed], proper)
+        k = 0
+        for mul, l, p in parsed:
+            block = blocks[l] * np.where(det < 0, float(p), 1.0)[:, None, None]
+            for _ in range(mul):
+                out[:, k:k + 2 * l + 1, k:k + 2 * l + 1] = block
+                k += 2 * l + 1
+    return out.reshape(batch + (dim, dim))
+
+
+def signal_with_peaks_at(vectors, lmax: int) -> np.ndarray:
+    """The tutorial's spherical-signal encoding, one signal per vector (a row each).
+
+    Row i equals ``e3nn.io.SphericalTensor(lmax, p_val=1, p_arg=-1).with_peaks_at(vectors[i:i+1])``
+    (what ``symcheck.task.peak_signal`` builds): the signal of degree ≤ lmax whose value at
+    the direction of v_i is ‖v_i‖, i.e. ‖v‖·Y(v)/‖Y(v)‖² with integral-normalised Y, for which
+    ‖Y‖² = (lmax+1)²/4π on the sphere. A zero vector gives a zero row.
+
+    Parameters
+    ----------
+    vectors : (n, 3) array (Å for displacements; the signal's peak value has the same unit).
+    lmax : highest degree, 0 … 12; the irreps are 0e+1o+2e+… (parity (−1)^l).
+
+    Returns
+    -------
+    (n, (lmax+1)²) float64.
+    """
+    v, lead = _as_vectors(vectors)
+    norms = np.linalg.norm(v, axis=1)
+    sh = spherical_harmonics(list(range(int(lmax) + 1)), v, normalize=True, normalization="integral")
+    # e3nn solves the 1×1 system (Y·Y) s = ‖v‖; ‖Y‖² is computed, not taken from the formula, to
+    # follow e3nn's rounding
+    weight = np.zeros_like(norms)
+    nonzero = norms != 0
+    weight[nonzero] = norms[nonzero] / np.einsum("ij,ij->i", sh[nonzero], sh[nonzero])
+    out = sh * weight[:, None]
+    return out.reshape(lead + (out.shape[-1],))
+
+
+def with_peaks_at(vectors, lmax: int, values=None) -> np.ndarray:
+    """One signal with a peak at every vector: ``SphericalTensor(lmax, 1, -1).with_peaks_at(vectors, values)``.
+
+    Parameters
+    ----------
+    vectors : (n, 3) peak directions (their lengths are the peak values unless ``values``).
+    lmax : highest degree, 0 … 12.
+    values : optional (n,) peak values; vectors with value 0 are dropped, as in e3nn.
+
+    Returns
+    -------
+    ((lmax+1)²,) float64: the least-squares signal s = Σ_b c_b Y(v_b) with
+    Σ_b (Y(v_a)·Y(v_b)) c_b = value_a.
+    """
+    v, _ = _as_vectors(vectors)
+    vals = np.linalg.norm(v, axis=1) if values is None else np.broadcast_to(np.asarray(values, float), len(v))
+    keep = vals != 0
+    v, vals = v[keep], vals[keep]
+    if len(v) == 0:
+        return np.zeros((int(lmax) + 1) ** 2)
+    sh = spherical_harmonics(list(range(int(lmax) + 1)), v, normalize=True, normalization="integral")
+    A = sh @ sh.T
+    coeffs = np.linalg.lstsq(A, vals, rcond=None)[0]
+    return coeffs @ sh
