@@ -29,6 +29,7 @@ out = Console(highlight=False, soft_wrap=True)  # lines unbroken when piped; tab
 err = Console(stderr=True, highlight=False)
 
 TOL_HELP = "Distance tolerance in Å for every symmetry decision."
+TOL_WHAT = "a positive distance tolerance in Å"
 #: Highest L accepted for --lmax / --signal-lmax: beyond it e3nn's tables grow without bound and
 #: no symmetry question needs more (a point group is told apart by its invariants up to L = 12).
 LMAX_LIMIT = 12
@@ -74,10 +75,10 @@ def _main(
     """Can an E(3)-equivariant network learn this map? Symmetry, loss floors and symmetry-breaking inputs."""
 
 
-def _positive(value: float, flag: str, unit: str = "") -> float:
+def _positive(value: float, flag: str, what: str = "a positive number") -> float:
     """A finite number > 0, else one line naming the flag."""
     if not (math.isfinite(value) and value > 0):
-        _fail(f"{flag} must be a positive number{unit}, got {value}")
+        _fail(f"{flag} must be {what}, got {value}")
     return value
 
 
@@ -89,7 +90,7 @@ def _lmax_option(value: int, flag: str, low: int) -> int:
 
 def _check_analysis_flags(tol: float, near_tol: float, lmax: int, signal_lmax: int) -> None:
     """The flags analyze and train share, checked before any file is read."""
-    _positive(tol, "--tol", " of Å")
+    _positive(tol, "--tol", TOL_WHAT)
     if not (math.isfinite(near_tol) and near_tol >= 0):
         _fail(f"--near-tol must be a distance of at least 0 Å (0 turns the check off), got {near_tol}")
     _lmax_option(lmax, "--lmax", 0)
@@ -231,7 +232,7 @@ def group(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """The point group of a structure: name, order, operations by kind, equivalent atoms."""
-    _positive(tol, "--tol", " of Å")
+    _positive(tol, "--tol", TOL_WHAT)
     setting = _check_setting(setting)
     if setting is not None and not characters:
         _fail("--setting names the irrep labels of the character table: give it with --characters")
@@ -324,7 +325,7 @@ def symmetrize(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
 ) -> None:
     """Write the nearest structure with the group (positions projected onto its fixed space)."""
-    _positive(tol, "--tol", " of Å")
+    _positive(tol, "--tol", TOL_WHAT)
     _new_structure_file(out_file)
     structure = sc.read(file)
     result = sc.symmetrize(structure, group=group_name, tol=tol)
