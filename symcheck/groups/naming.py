@@ -428,7 +428,7 @@ def setting_frame(name: str, mats, perms, frame: np.ndarray, setting: str | None
     perms = np.asarray(perms)
     z = F[2]
     n = _n_of(name)
-    principal = _find_matrix(mats, _rotation_z(z, 2 * np.pi / max(n, 2)))
+    principal = _find_matrix(mats, _rotation_about(z, 2 * np.pi / max(n, 2)))
     moved = perms[principal] != np.arange(perms.shape[1]) if principal is not None else np.ones(perms.shape[1], bool)
     lines = []  # (direction ⟂ z, class in the current frame, off-axis atoms the element fixes)
     for R, p in zip(mats, perms):
@@ -454,8 +454,9 @@ def setting_frame(name: str, mats, perms, frame: np.ndarray, setting: str | None
     chosen = [(d, atoms) for d, c, atoms in lines if c == want]
     x = None
     for e in np.eye(3):
-        if any(_is_parallel(d, e) for d, _ in chosen):
-            x = e
+        match = [d for d, _ in chosen if _is_parallel(d, e)]
+        if match:  # the element's own axis (exact), pointing along the file axis it matches
+            x = match[0] * (1.0 if np.dot(match[0], e) > 0 else -1.0)
             break
     if x is None:
         with_atoms = [(int(a.min()), k) for k, (_, a) in enumerate(chosen) if len(a)]
@@ -469,7 +470,7 @@ def setting_frame(name: str, mats, perms, frame: np.ndarray, setting: str | None
     return np.array([x, np.cross(z, x), z]), note
 
 
-def _rotation_z(u: np.ndarray, angle: float) -> np.ndarray:
+def _rotation_about(u: np.ndarray, angle: float) -> np.ndarray:
     """Rotation about the unit axis u by angle (Rodrigues)."""
     u = u / np.linalg.norm(u)
     K = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
