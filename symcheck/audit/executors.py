@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -46,7 +47,8 @@ def run_pool(chunks: list[Chunk], settings: Settings, workers: int) -> Iterator:
         ctx = mp.get_context("fork")
     else:
         ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    try:
         pending = set()
         queue = list(chunks)
         # a bounded number of chunks in flight keeps the driver's memory bounded too
@@ -56,6 +58,11 @@ def run_pool(chunks: list[Chunk], settings: Settings, workers: int) -> Iterator:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield fut.result()
+    except BaseException:
+        # interrupted (Ctrl-C, an error): drop the queued chunks; finished ones are already checkpointed
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def run_dask(chunks: list[Chunk], settings: Settings, scheduler: str, workers: int | None) -> Iterator:
@@ -89,7 +96,8 @@ def run_dask(chunks: list[Chunk], settings: Settings, scheduler: str, workers: i
             except OSError as exc:
                 raise SymcheckError(f"cannot connect to the Dask scheduler at {scheduler} ({exc})") from None
         with client:
-            futures = [client.submit(analyze_chunk, c, settings, pure=False, key=f"symcheck-scan-{c.id}-{os.getpid()}")
+            run = uuid.uuid4().hex[:12]  # keys unique on a shared scheduler
+            futures = [client.submit(analyze_chunk, c, settings, pure=False, key=f"symcheck-scan-{run}-{c.id}")
                        for c in chunks]
             for fut in as_completed(futures):
                 yield fut.result()
