@@ -458,19 +458,28 @@ class _ByteLines:
         """Skip up to n lines; the number skipped (fewer only at the end of the file)."""
         done = 0
         while done < n:
-            avail = self.buf.count(b"\n", self.pos)
-            if avail >= n - done:
-                for _ in range(n - done):
+            # count newlines a window at a time, so that a big frame costs a few C calls per window
+            end = min(self.pos + 65536, len(self.buf))
+            found = self.buf.count(b"\n", self.pos, end)
+            if found >= n - done:
+                need = n - done
+                while end - self.pos > 1024:  # halve the window down to a few lines, then find them
+                    mid = (self.pos + end) // 2
+                    half = self.buf.count(b"\n", self.pos, mid)
+                    if half >= need:
+                        end = mid
+                    else:
+                        need -= half
+                        self.pos = mid
+                for _ in range(need):
                     self.pos = self.buf.find(b"\n", self.pos) + 1
                 self.lineno += n - done
                 return n
-            if avail:
-                done += avail
-                self.lineno += avail
-                self.pos = self.buf.rfind(b"\n") + 1
-            if not self._fill():
-                if self.pos < len(self.buf):  # a last line without a newline
-                    self.pos = len(self.buf)
+            done += found
+            self.lineno += found
+            self.pos = end
+            if end == len(self.buf) and not self._fill():
+                if self.buf and not self.buf.endswith(b"\n"):  # a last line without a newline
                     done += 1
                     self.lineno += 1
                 return done
@@ -572,28 +581,28 @@ def _check_cif_cells(path: str) -> None:
     except Exception:  # noqa: BLE001  (parse errors are reported by the full read that follows)
         return
     for block in blocks:
-        name = f"data block {block.name!r}" if len(blocks) > 1 else "the CIF"
+        name = f"data block {block.name!r}: " if len(blocks) > 1 else ""
         tags = block.cell_tags
         missing = [t for t in tags if t not in block]
         if missing:
-            raise SymcheckError(f"{path}: {name} has atoms but no cell ({', '.join(missing)} missing)")
+            raise SymcheckError(f"{path}: {name}the cell is missing ({', '.join(missing)} not given)")
         values = []
         for tag in tags:
             v = block[tag]
             x = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else float("nan")
             if not np.isfinite(x):
-                raise SymcheckError(f"{path}: {name}: {tag} is {_show(str(v).encode())}, not a number")
+                raise SymcheckError(f"{path}: {name}{tag} is {_show(str(v).encode())}, not a number")
             values.append(x)
         a, b, c, al, be, ga = values
         for tag, v in zip(tags[:3], (a, b, c)):
             if v <= 0:
-                raise SymcheckError(f"{path}: {name}: {tag} is {v:g}; a cell length must be positive")
+                raise SymcheckError(f"{path}: {name}{tag} is {v:g}; a cell length must be positive")
         for tag, v in zip(tags[3:], (al, be, ga)):
             if not 0 < v < 180:
-                raise SymcheckError(f"{path}: {name}: {tag} is {v:g}°; a cell angle must lie between 0 and 180")
+                raise SymcheckError(f"{path}: {name}{tag} is {v:g}°; a cell angle must lie between 0° and 180°")
         ca, cb, cg = np.cos(np.radians([al, be, ga]))
         if 1 - ca**2 - cb**2 - cg**2 + 2 * ca * cb * cg <= 1e-12:
-            raise SymcheckError(f"{path}: {name}: the cell angles {al:g}°, {be:g}°, {ga:g}° give no cell (zero volume)")
+            raise SymcheckError(f"{path}: {name}the cell angles {al:g}°, {be:g}°, {ga:g}° give no cell (zero volume)")
 
 
 # ------------------------------------------------------------------------------ POSCAR

@@ -232,6 +232,29 @@ def test_frames_by_number(tmp_path, name):
         sc.read(path, index=-4)
 
 
+@pytest.mark.parametrize("final_newline", [True, False])
+def test_xyz_frame_scan_across_buffer_boundaries(tmp_path, final_newline):
+    """Frames of many sizes and line lengths, over several 1 MiB read chunks, are counted exactly."""
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 4000, size=60)
+    sizes[7], sizes[8] = 1, 20000  # a one-atom frame and one bigger than a read window
+    parts = []
+    for k, n in enumerate(sizes):
+        pad = " " * int(rng.integers(0, 40))
+        atoms = "".join(f"H {i * 0.9:.2f} {k}.0 0.0{pad}\n" for i in range(n))
+        parts.append(f"{n}\nframe {k}\n{atoms}")
+    text = "".join(parts)
+    path = tmp_path / "sizes.xyz"
+    path.write_text(text if final_newline else text.rstrip("\n"))
+    assert path.stat().st_size > 2 * 2**20
+    assert frame_count(path) == len(sizes)
+    for k in (0, 8, len(sizes) - 1):
+        assert len(sc.read(path, index=k)) == sizes[k]
+    path.write_text(text[: text.rindex("H ") - 1])  # the last frame loses its last atom line
+    _assert_plain_error(path, f"frame {len(sizes) - 1} .* declares {sizes[-1]} atoms, but the file ends after "
+                              f"{sizes[-1] - 1} of them")
+
+
 def test_compressed_xyz_frames(tmp_path):
     import gzip
 
@@ -310,7 +333,7 @@ BAD_TEXT = {
     "impossible.cif": (CU_CIF.replace("_cell_angle_alpha 90", "_cell_angle_alpha 170")
                        .replace("_cell_angle_beta 90", "_cell_angle_beta 10"), "give no cell"),
     "nan.cif": (CU_CIF.replace("_cell_length_b 3.61", "_cell_length_b nan"), "_cell_length_b is"),
-    "nocell.cif": (_no_cell(CU_CIF), "no cell"),
+    "nocell.cif": (_no_cell(CU_CIF), "the cell is missing"),
     "POSCAR_truncated": (CU_POSCAR[: CU_POSCAR.index("0.5 0 0.5")], "declares 4 atoms, but only 2"),
     "POSCAR_short": (CU_POSCAR[:20], "lattice vector"),
     "POSCAR_nan": (CU_POSCAR.replace("3.61 0 0", "nan 0 0"), "cell contains NaN or inf"),
