@@ -135,7 +135,7 @@ def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool
 
     spec, y = value.spec, value.y
     norm2 = float(np.sum(y * y))
-    if trivial or _invariant_scalars(spec.irreps, spec.per_point):
+    if trivial or G.order == 1 or _invariant_scalars(spec.irreps, spec.per_point):
         residual = 0.0  # P_G y = y: C1 fixes everything, a global 0e quantity is fixed by every G
     else:
         diff = y - project(G, spec.irreps, y, spec.per_point)

@@ -228,9 +228,12 @@ def _figures(result: ScanResult, floors: dict[str, list[float]], out: Path) -> d
             v = np.asarray(vals)
             positive = v[v > 0]
             if len(positive):
-                ax.hist(np.log10(positive), bins=30, color="#cc6677")
-            ax.set_xlabel("log10 floor per entry (units²)")
-            ax.set_title(f"{name}: {int(np.sum(v <= 0))} of {len(v)} frames at 0", fontsize=9)
+                # floors of symmetric labels are rounding noise (~1e-32); shown at the left edge
+                ax.hist(np.log10(np.maximum(positive, 1e-30)), bins=30, color="#cc6677")
+            else:
+                ax.text(0.5, 0.5, "every floor is 0", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xlabel("log10 floor per entry (units²), ≥ −30")
+            ax.set_title(f"{name}: {int(np.sum(v <= 0))} of {len(v)} frames exactly 0", fontsize=9)
         axes[0][0].set_ylabel("frames")
         fig.tight_layout()
         fig.savefig(out / "floors.png", dpi=120)
