@@ -226,6 +226,10 @@ class ParentGroup:
     number: int
     rotations: np.ndarray  # (|F|, 3, 3) Cartesian
     permutations: np.ndarray  # (|F|, N): atom i goes to permutations[f, i]
+    point_ops: np.ndarray  # (|P|,) indices in F of one operation per rotation
+    trans_ops: np.ndarray  # (|T|,) indices in F of the pure translations (T = primitive lattice / supercell)
+    point_of: np.ndarray  # (|F|,) f = t ∘ p with p = point_ops[point_of[f]] ...
+    trans_of: np.ndarray  # (|F|,) ... and t = trans_ops[trans_of[f]]
     conv_rotations: np.ndarray  # (|F|, 3, 3) integer, conventional fractional basis
     conv_translations: np.ndarray  # (|F|, 3) conventional fractional basis, chosen origin
     conv_index: np.ndarray | None  # (|F|,) rotations numbered as in crystal_irreps (Pm-3m only)
@@ -243,13 +247,16 @@ class ParentGroup:
         X = np.stack([(ir.dim / 2 if ir.pair else ir.dim) / self.order * ir.chars.real for ir in self.irreps])
         return (X @ images.reshape(self.order, -1)).reshape((len(self.irreps),) + images.shape[1:])
 
-    def images(self, field: np.ndarray, D: np.ndarray | None = None) -> np.ndarray:
-        """All images f·field, (|F|, N, d): (f·v)_{σ_f(i)} = D(f) v_i (D: Cartesian R by default)."""
-        D = self.rotations if D is None else D
+    def images(self, field: np.ndarray, D: np.ndarray | None = None, ops: np.ndarray | None = None) -> np.ndarray:
+        """Images f·field, (|F|, N, d): (f·v)_{σ_f(i)} = D(f) v_i (D: Cartesian R by default).
+
+        ``ops``: only these elements of F (indices), in that order.
+        """
+        ops = np.arange(self.order) if ops is None else ops
+        D = self.rotations[ops] if D is None else D
         rotated = np.matmul(field[None], np.swapaxes(D, 1, 2))  # matmul: einsum is ~10× slower here
         out = np.empty_like(rotated)
-        rows = np.arange(self.order)[:, None]
-        out[rows, self.permutations] = rotated
+        out[np.arange(len(ops))[:, None], self.permutations[ops]] = rotated
         return out
 
 
@@ -284,7 +291,10 @@ def _space_group(cell, symprec: float) -> tuple[str, int]:
 
 
 def _permutations(frac: np.ndarray, W: np.ndarray, w: np.ndarray, lattice: np.ndarray, tol: float, what: str):
-    """σ_f for every operation: the atom each atom lands on.
+    """σ_f for every operation: the atom each atom lands on; and F = T·P factored.
+
+    Returns (σ (|F|, N), P: indices in F of one operation per rotation, T: indices of the pure
+    translations, and for each f the positions p, t in P and T with f = t ∘ p).
 
     Only one operation per rotation and the pure translations are matched (periodic k-d tree in
     fractional coordinates); every other f = t·p is composed, σ_f = σ_t ∘ σ_p, and checked.
@@ -313,13 +323,14 @@ def _permutations(frac: np.ndarray, W: np.ndarray, w: np.ndarray, lattice: np.nd
     if np.any(pos >= len(order)) or np.any(pure_key[order][np.minimum(pos, len(order) - 1)] != t_key):
         raise SymcheckError(f"{what}: spglib's operations are not a space group on this cell")
     idx = np.take_along_axis(sigma_t[order[pos]], sigma_p[rot_of], axis=1)
+    point_of, trans_of = rot_of, order[pos]  # f = t ∘ p: indices into first (p) and pure (t)
     images = np.matmul(frac[None], np.swapaxes(W, 1, 2)) + w[:, None, :]
     d = images - frac[idx]
     d -= np.rint(d)
     mismatch = np.sqrt(((d @ lattice) ** 2).sum(-1)).max()
     if mismatch > 2 * tol or any(len(set(row)) != n for row in idx[:: max(1, len(idx) // 64)]):
         raise SymcheckError(f"{what}: spglib's operations do not map the atoms onto each other within tol")
-    return idx
+    return idx, first, pure, point_of, trans_of
 
 
 def _rotation_codes(W: np.ndarray) -> np.ndarray:
@@ -377,7 +388,7 @@ def parent_group(parent: Structure, tol: float = 0.01) -> ParentGroup:
     ds = _dataset(cell, tol, _name(parent, "parent"))
     W_S = np.asarray(ds.rotations)
     w_S = np.asarray(ds.translations, dtype=float)
-    perms = _permutations(frac, W_S, w_S, L, tol, _name(parent, "parent"))
+    perms, point_ops, trans_ops, point_of, trans_of = _permutations(frac, W_S, w_S, L, tol, _name(parent, "parent"))
     R = np.einsum("ab,fbc,cd->fad", L.T, W_S, np.linalg.inv(L.T))
 
     # The conventional (standard) frame of spglib: x_std = P x + p. Keep the parent's own origin
@@ -416,7 +427,8 @@ def parent_group(parent: Structure, tol: float = 0.01) -> ParentGroup:
 
     return ParentGroup(
         structure=parent, tol=tol, space_group=ds.international, number=int(ds.number), rotations=R,
-        permutations=perms, conv_rotations=Wc, conv_translations=wc,
+        permutations=perms, point_ops=point_ops, trans_ops=trans_ops, point_of=point_of, trans_of=trans_of,
+        conv_rotations=Wc, conv_translations=wc,
         conv_index=crystal_irreps.rotation_indices(Wc) if int(ds.number) == 221 else None, irreps=irreps,
         ideal_frac=ideal_frac, ideal_lattice=ideal_lattice, origin=origin,
     )
@@ -530,7 +542,8 @@ def _irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[_Irrep, ...]:
         else:
             phys.append(ir)
     idx = crystal_irreps.rotation_indices(Wc) if number == 221 else None
-    named = [_name_irrep(ir, idx, wc, number) for ir in phys]
+    cache: dict[str, np.ndarray] = {}
+    named = [_name_irrep(ir, idx, wc, number, cache) for ir in phys]
     # Distinct unlabelled irreps can share k-type and dimension (LD1 and LD2 of Pm-3m): number
     # them in spgrep's order (an ordinal, not a CDML index) so that no two carry one name.
     counts: dict[str, int] = {}
@@ -556,7 +569,7 @@ def _fold(k: np.ndarray) -> np.ndarray:
     return np.round(k, 9) + 0.0
 
 
-def _name_irrep(ir: _Irrep, idx, wc, number) -> _Irrep:
+def _name_irrep(ir: _Irrep, idx, wc, number, cache: dict) -> _Irrep:
     """ISO-IR label for Pm-3m at GM, X, M, R (by character match on F); otherwise k-point and dimension."""
     k_label = crystal_irreps.cubic_k_label(ir.k) if number in range(195, 231) and _is_primitive_cubic(number) else None
     if number == 221 and k_label in crystal_irreps.ARMS:
@@ -565,7 +578,9 @@ def _name_irrep(ir: _Irrep, idx, wc, number) -> _Irrep:
             for label in crystal_irreps.labels():
                 if crystal_irreps.k_type(label) != k_label:
                     continue
-                chi = crystal_irreps.characters(label, idx, t)
+                if label not in cache:  # each label's characters once per parent
+                    cache[label] = crystal_irreps.characters(label, idx, t)
+                chi = cache[label]
                 if np.allclose(chi, ir.chars.real, atol=1e-6) and np.abs(ir.chars.imag).max() < 1e-6:
                     k = np.array(crystal_irreps.ARMS[k_label][0])
                     return _Irrep(ir.chars, ir.dim, k, label, True, k_label, label, ir.pair)
@@ -591,8 +606,22 @@ def _fraction(x: float) -> str:
 
 def stabilizer_mask(group: ParentGroup, images: np.ndarray, v: np.ndarray, atol: float) -> np.ndarray:
     """Which f leave v fixed: max per-site |f·v − v| ≤ atol."""
-    d = np.linalg.norm(images - v[None], axis=-1).max(axis=-1)
-    return d <= atol
+    d2 = ((images - v[None]) ** 2).sum(axis=-1).max(axis=-1)
+    return d2 <= atol**2
+
+
+def exact_stabilizer_mask(group: ParentGroup, c: np.ndarray, rtol: float = 1e-5) -> np.ndarray:
+    """Which f fix an exactly symmetric field c (a projected component), from |P| + |T| images.
+
+    f = t ∘ p fixes c iff p·c = t⁻¹·c; both have c's norm, so ‖p·c − t⁻¹·c‖² = 2‖c‖² − 2⟨p·c, t⁻¹·c⟩:
+    one (|P| × 3N) · (3N × |T|) product instead of |F| images (the 4×4×4 supercell: 48 + 64, not 3072).
+    """
+    flat = c.reshape(len(c), -1)
+    X = group.images(flat, None, group.point_ops).reshape(len(group.point_ops), -1)
+    Y = flat[group.permutations[group.trans_ops]].reshape(len(group.trans_ops), -1)  # (t⁻¹·c)_j = c_σt(j)
+    norm2 = float(np.sum(flat**2))
+    d2 = 2 * norm2 - 2 * (X @ Y.T)
+    return d2[group.point_of, group.trans_of] <= (rtol**2) * norm2
 
 
 def isotropy_subgroup(group: ParentGroup, u: np.ndarray) -> tuple[str, int]:
@@ -602,15 +631,32 @@ def isotropy_subgroup(group: ParentGroup, u: np.ndarray) -> tuple[str, int]:
     return _space_group(_spglib_cell(group.structure, frac, group.ideal_lattice), 1e-4)
 
 
-def _direction(group: ParentGroup, images: np.ndarray, ir: _Irrep) -> tuple[np.ndarray | None, str | None]:
+def _direction(group: ParentGroup, c: np.ndarray, ir: _Irrep, images: np.ndarray | None = None):
     """Order-parameter direction in ISO-IR's basis: the top right singular vector of the
-    matrix whose column q is P_{1q} u (partner q moved into partner 1's space)."""
+    matrix A whose column q is P_{1q} c (partner q moved into partner 1's space).
+
+    A = (dim/|F|) Σ_f (f·c) D_f[0, :]. With f = t ∘ p, D_f's first row is phase₀(t) D_p[0, :]
+    (D(t) is diagonal, the phase of the first arm on its rows), so only |P| images of c are
+    needed, each summed over the translations with the first arm's phase. ``images``: all |F|
+    images instead (the strain, one 'site').
+    """
     if ir.iso_label is None:
         return None, None
-    D = crystal_irreps.matrices(ir.iso_label, group.conv_index, np.rint(group.conv_translations))
-    flat = images.reshape(group.order, -1)
-    A = (ir.dim / group.order) * flat.T @ D[:, 0, :]  # (3N or 9, dim)
-    _, s, Vt = np.linalg.svd(A, full_matrices=False)
+    t_conv = np.rint(group.conv_translations)
+    if images is not None:
+        D = crystal_irreps.matrices(ir.iso_label, group.conv_index, t_conv)
+        A = images.reshape(group.order, -1).T @ D[:, 0, :]
+    else:
+        P, T = group.point_ops, group.trans_ops
+        D_p = crystal_irreps.matrices(ir.iso_label, group.conv_index[P], t_conv[P])[:, 0, :]
+        phase0 = crystal_irreps.matrices(ir.iso_label, group.conv_index[T], t_conv[T])[:, 0, 0]
+        X = group.images(c, None, P)  # (|P|, N, 3)
+        Z = np.zeros_like(X)
+        inv = np.argsort(group.permutations[T], axis=1)
+        for ph, iv in zip(phase0, inv):  # Σ_t phase₀(t) t·x, (t·x)_i = x_{σt⁻¹(i)}
+            Z += ph * X[:, iv]
+        A = Z.reshape(len(P), -1).T @ D_p
+    _, _, Vt = np.linalg.svd(A, full_matrices=False)
     eta = Vt[0]
     big = np.flatnonzero(np.abs(eta) > 1e-6)
     if len(big) and eta[big[0]] < 0:
@@ -796,12 +842,12 @@ def modes(parent, child, tol: float = 0.01, group: ParentGroup | None = None) ->
         child_mask &= stabilizer_mask(group, s_images, eps.reshape(1, 9), 1e-6)
 
     comps.sort(key=lambda t: -t[2])
-    masks = [stabilizer_mask(group, group.images(c), c, 1e-6 * a + 1e-12) for _, c, a in comps]
+    masks = [exact_stabilizer_mask(group, c) for _, c, a in comps]
     primary = _primaries(masks + [m for *_, m in strain_parts], child_mask)
 
     out = []
     for (ir, c, a), is_primary in zip(comps, primary):
-        direction, label = _direction(group, group.images(c), ir)
+        direction, label = _direction(group, c, ir)
         name, number = isotropy_subgroup(group, c)
         mult = _multiplicity(group, ir)
         trivial = bool(np.allclose(ir.chars, 1.0, atol=1e-9))
@@ -809,7 +855,7 @@ def modes(parent, child, tol: float = 0.01, group: ParentGroup | None = None) ->
                         bool(is_primary), name, number, trivial, c))
     strain_modes = []
     for (ir, c, a, _), is_primary in zip(strain_parts, primary[len(comps):]):
-        direction, label = _direction(group, _strain_images(group, c.reshape(3, 3)), ir)
+        direction, label = _direction(group, c, ir, _strain_images(group, c.reshape(3, 3)))
         strain_modes.append(StrainMode(ir.label, ir.labelled, ir.dim, direction, label, a, bool(is_primary),
                                        c.reshape(3, 3)))
 
