@@ -521,12 +521,17 @@ def _irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[_Irrep, ...]:
             t = g[:, :3, 3] - trans_reps[idx]
             phase = np.exp(-2j * np.pi * (t[inl] @ k0))
             chars[:, inl] += tr[:, pos_of[idx[inl]]] * phase[None, :]
-        k_conv = np.linalg.inv(C).T @ k0  # k_prim · x_prim = k_conv · x_conv
+        # k_prim · x_prim = k_conv · x_conv. A primitive conventional cell folds k into (−½, ½] in
+        # its own basis; a centred one must fold in the primitive basis (in conventional units the
+        # fcc X point is (0,1,0), not (0,0,0)).
+        if abs(abs(np.linalg.det(C)) - 1) < 1e-6:
+            k_conv = _fold(np.linalg.inv(C).T @ k0)
+        else:
+            k_conv = np.round(np.linalg.inv(C).T @ _fold(k0), 9) + 0.0
         for a in range(len(irr)):
             chi = chars[a]
             dim = int(round(chi[0].real))  # f = 0 is the identity in spglib's order
-            out_k = _fold(k_conv)
-            out.append(_Irrep(chi, dim, out_k, "", False, None, None))
+            out.append(_Irrep(chi, dim, k_conv, "", False, None, None))
     # Pair complex irreps with their conjugates: a real field sees them together (ISODISTORT
     # names such a pair as one physically irreducible representation).
     used, phys = set(), []
@@ -927,31 +932,6 @@ def _primaries(masks: list[np.ndarray], child_mask: np.ndarray) -> list[bool]:
 # labelling a breaking field (for analyze)
 
 
-def _field_matrices(irreps: str, R: np.ndarray) -> np.ndarray:
-    """symcheck's (e3nn's) matrices of ``irreps`` for every R; l ≤ 1 directly (no torch import):
-    D_{l,p}(R) = p^[det R < 0] · D_l(det R · R) with D_0 = 1 and D_1(R) = R on (x, y, z)."""
-    from .structure import parse_irreps
-
-    parsed = parse_irreps(irreps)
-    if any(l > 1 for _, l, _ in parsed):
-        from .reps import wigner_D
-
-        return wigner_D(irreps, R)
-    det = np.sign(np.linalg.det(R))
-    blocks = []
-    for mul, l, p in parsed:
-        sign = np.where(det < 0, float(p), 1.0)
-        block = sign[:, None, None] * (np.ones((len(R), 1, 1)) if l == 0 else det[:, None, None] * R)
-        blocks += [block] * mul
-    dim = sum(b.shape[1] for b in blocks)
-    out = np.zeros((len(R), dim, dim))
-    k = 0
-    for b in blocks:
-        out[:, k:k + b.shape[1], k:k + b.shape[1]] = b
-        k += b.shape[1]
-    return out
-
-
 def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: float = 0.01,
                 group: ParentGroup | None = None, min_fraction: float = 1e-6) -> list[tuple[str, np.ndarray]]:
     """The irreps of the parent's space group that a per-site field carries.
@@ -971,9 +951,11 @@ def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: f
     [(label, k)], largest component first: label as in :class:`Mode` (e.g. ``"R4+"``), k in
     fractions of the parent's conventional reciprocal basis.
     """
+    from .o3 import irreps_D
+
     group = parent_group(parent, tol) if group is None else group
     field = np.asarray(field, dtype=float).reshape(len(parent), -1)
-    D = _field_matrices(irreps, group.rotations)
+    D = irreps_D(irreps, group.rotations)  # e3nn's matrices in numpy (symcheck.o3, tested against e3nn)
     images = group.images(field, D)
     total = float(np.sum(field**2))
     out = []

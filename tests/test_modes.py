@@ -227,7 +227,7 @@ def test_label_field_names_tilt_fields(group):
     s = cubic()
     ti = np.array(s.species) == "Ti"
     n = np.rint(s.positions[ti] / gz.A).astype(int)
-    # symcheck's l = 1 matrices (symcheck.reps.wigner_D) act on (x, y, z) as R itself
+    # e3nn's l = 1 components are (x, y, z)
     axial = np.zeros((len(s), 3))
     axial[ti, 2] = (-1.0) ** n.sum(axis=1)  # z axial vector, alternating along x, y, z
     assert [lab for lab, _ in label_field(s, axial, "1e", group=group)] == ["R4+"]
@@ -237,19 +237,6 @@ def test_label_field_names_tilt_fields(group):
     polar = np.zeros((len(s), 3))
     polar[ti, 0] = 1.0  # the same polar vector on every Ti
     assert [lab for lab, _ in label_field(s, polar, "1o", group=group)] == ["GM4-"]
-
-
-def test_field_matrices_are_symchecks_wigner_d():
-    """label_field's numpy matrices for l ≤ 1 equal symcheck.reps.wigner_D (e3nn) to 1e-12."""
-    from scipy.spatial.transform import Rotation
-
-    from symcheck.modes import _field_matrices
-    from symcheck.reps import wigner_D
-
-    R = Rotation.random(6, random_state=2).as_matrix()
-    R[::2] *= -1  # improper ones too
-    for irreps in ("0e", "0o", "1o", "1e", "2x0e+1o+1e"):
-        assert np.abs(_field_matrices(irreps, R) - wigner_D(irreps, R)).max() < 1e-12, irreps
 
 
 # --- the command ------------------------------------------------------------------------------
