@@ -41,7 +41,7 @@ COLUMNS = (
     ("label", "string"), ("irreps", "string"), ("per_point", "bool"), ("entries", "int64"),
     ("residual", "float64"), ("floor", "float64"), ("total", "float64"), ("sumsq", "float64"),
     ("flagged", "bool"), ("label_group", "string"), ("antisymmetric", "float64"),
-    ("radii", "list<float32>"),
+    ("radii", "list<float32>"), ("error", "string"),
 )
 
 
@@ -124,8 +124,8 @@ def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings:
 
 
 def _no_label() -> dict:
-    return {"label": None, "irreps": None, "per_point": None, "entries": None, "residual": None, "floor": None,
-            "total": None, "sumsq": None, "flagged": None, "label_group": None, "antisymmetric": None}
+    return {"error": None, "label": None, "irreps": None, "per_point": None, "entries": None, "residual": None,
+            "floor": None, "total": None, "sumsq": None, "flagged": None, "label_group": None, "antisymmetric": None}
 
 
 def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool) -> dict:
@@ -142,14 +142,19 @@ def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool
         residual = float(np.sum(diff * diff))
     rtol2 = settings.label_rtol ** 2
     flagged = residual > rtol2 * norm2
+    error = None
     if flagged:
         # H: the elements that move no entry of y by more than label_rtol · max|y|
-        H = stabilizer(G, structure, y, spec.irreps, spec.per_point, settings.label_rtol * float(np.max(np.abs(y))))
-        label_group = H.name
+        try:
+            H = stabilizer(G, structure, y, spec.irreps, spec.per_point,
+                           settings.label_rtol * float(np.max(np.abs(y))))
+            label_group = H.name
+        except Exception as exc:  # a failure of the stabilizer search: the floor stands, H is unknown
+            label_group, error = "error", f"{spec.name}: stabilizer: {type(exc).__name__}: {exc}"
     else:
         label_group = G.name  # within label_rtol the label keeps G
     return {
-        "label": spec.name, "irreps": spec.irreps, "per_point": spec.per_point, "entries": int(y.size),
+        "error": error, "label": spec.name, "irreps": spec.irreps, "per_point": spec.per_point, "entries": int(y.size),
         "residual": residual, "floor": residual / y.size, "total": float(np.sum(y)), "sumsq": norm2,
         "flagged": bool(flagged), "label_group": label_group, "antisymmetric": value.antisymmetric,
     }
@@ -178,4 +183,9 @@ def analyze_chunk(chunk: Chunk, settings: Settings):
             except SymcheckError as exc:
                 msg = str(exc)
                 raise SymcheckError(msg if msg.startswith(chunk.path) else f"{where}: {msg}") from None
+            except Exception as exc:  # a failure inside the group code: keep the frame, say what happened
+                rows.append({"index": chunk.first + k, "source": chunk.path, "frame": frame, "atoms": len(atoms),
+                             "formula": formula(atoms.get_chemical_symbols()), "periodic": bool(atoms.pbc.any()),
+                             "group": "error", "order": None, "radii": None, **_no_label(),
+                             "error": f"{type(exc).__name__}: {exc}"})
     return chunk.id, pa.Table.from_pylist(rows, schema=schema())

@@ -71,6 +71,8 @@ class ScanResult:
     flagged : Flags, largest floor first. duplicates : Duplicates, largest conflict first.
     duplicate_pairs : pairs of equal frames found (labels agreeing or not). seconds : wall time.
     out : the output folder, if any; files : name -> path of what was written there.
+    errors : (frame index, message) where the group code failed: on the frame's group (the frame is
+        counted as group "error") or on a label's stabilizer (its label_group is "error", its floor stands).
     """
 
     frames: int
@@ -82,6 +84,7 @@ class ScanResult:
     seconds: float
     out: str | None = None
     files: dict | None = None
+    errors: tuple = ()
 
     def as_dict(self) -> dict:
         return {
@@ -104,6 +107,7 @@ def summarize(chunk_ids, load, settings, seconds_since: float) -> ScanResult:
     sums: dict[str, dict] = {}
     flags: list[Flag] = []
     keys = []
+    errors: list[tuple[int, str]] = []
     where: dict[int, tuple[str, int]] = {}
     frames = 0
     rtol2 = settings.label_rtol ** 2
@@ -116,6 +120,8 @@ def summarize(chunk_ids, load, settings, seconds_since: float) -> ScanResult:
                 seen.add(idx)
                 groups[t["group"][k]] += 1
                 where[idx] = (t["source"][k], t["frame"][k])
+            if t["error"][k] is not None:
+                errors.append((idx, t["error"][k]))
             if t["radii"][k] is not None:
                 keys.append((t["formula"][k], idx, np.asarray(t["radii"][k])))
             name = t["label"][k]
@@ -156,7 +162,7 @@ def summarize(chunk_ids, load, settings, seconds_since: float) -> ScanResult:
     dups = sorted((Duplicate(c.indices, c.label, c.conflict) for c in conflicts),
                   key=lambda d: (-d.conflict, d.indices, d.label))
     return ScanResult(frames, dict(sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))), labels, tuple(flags),
-                      tuple(dups), len(equal), time.perf_counter() - seconds_since)
+                      tuple(dups), len(equal), time.perf_counter() - seconds_since, errors=tuple(errors))
 
 
 def write_outputs(result: ScanResult, chunk_ids, load, out: Path) -> ScanResult:
@@ -168,7 +174,8 @@ def write_outputs(result: ScanResult, chunk_ids, load, out: Path) -> ScanResult:
 
     names = list(result.labels)
     frame_cols = [("index", pa.int64()), ("source", pa.string()), ("frame", pa.int64()), ("atoms", pa.int64()),
-                  ("formula", pa.string()), ("periodic", pa.bool_()), ("group", pa.string()), ("order", pa.int64())]
+                  ("formula", pa.string()), ("periodic", pa.bool_()), ("group", pa.string()), ("order", pa.int64()),
+                  ("error", pa.string())]
     label_cols = []
     for name in names:
         label_cols += [(f"{name}_floor", pa.float64()), (f"{name}_group", pa.string()), (f"{name}_flagged", pa.bool_())]

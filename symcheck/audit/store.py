@@ -43,7 +43,11 @@ def finished(out: Path) -> set[int]:
 
 def manifest(files: list[str], chunks, settings) -> dict:
     """What identifies a scan: its files (with size and modification time), chunking and settings."""
+    from .analysis import COLUMNS
+
     return {
+        # the chunk tables' columns: checkpoints of another symcheck version are not mixed in
+        "columns": [list(c) for c in COLUMNS],
         "files": [{"path": str(Path(f).resolve()), "bytes": os.path.getsize(f), "mtime_ns": os.stat(f).st_mtime_ns}
                   for f in files],
         "chunks": [[c.path, c.start, c.stop] for c in chunks],
