@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from glazer import A, cubic, glazer  # noqa: E402
 
 import symcheck as sc  # noqa: E402
-from symcheck.modes import modes, parent_group, stabilizer_mask  # noqa: E402
+from symcheck.modes import _supercell, modes, parent_group, stabilizer_mask  # noqa: E402
 
 TOL = 1e-3
 
@@ -147,27 +147,29 @@ def timings() -> None:
     modes(cubic(), glazer("a+b-b-"), tol=TOL)
     print(f"40-atom 2×2×2 (a+b-b-), first call in this process (after the comparison's imports): "
           f"{time.perf_counter() - t:.2f} s")
-    times = []
+    times, cpu = [], []
     for _ in range(3):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         modes(cubic(), glazer("a+b-b-"), tol=TOL)
         times.append(time.perf_counter() - t)
-    print(f"40-atom 2×2×2 (a+b-b-): best of 3 {min(times):.2f} s (goal ≤ 2 s)")
+        cpu.append(time.process_time() - c)
+    print(f"40-atom 2×2×2 (a+b-b-): best of 3 {min(times):.2f} s wall, {min(cpu):.2f} s CPU (goal ≤ 2 s)")
     prim = primitive_cubic()
-    big_parent = modes.__globals__["_supercell"](prim, sc.Structure(np.zeros((320, 3)), ["Ti"] * 320,
+    big_parent = _supercell(prim, sc.Structure(np.zeros((320, 3)), ["Ti"] * 320,
                                                                      cell=np.eye(3) * 4 * A, pbc=[True] * 3), TOL)
     rng = np.random.default_rng(1)
     child = sc.Structure(big_parent.positions + rng.normal(scale=0.01, size=(320, 3)), big_parent.species,
                          cell=big_parent.cell, pbc=[True] * 3)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     r = modes(big_parent, child, tol=TOL)
-    dt = time.perf_counter() - t
-    print(f"320-atom 4×4×4, every atom displaced at random (P1): {dt:.2f} s (goal ≤ 15 s); {len(r.modes)} modes, "
-          f"residual {r.residual:.1e} Å, child {r.child_space_group}")
-    tiled = modes.__globals__["_supercell"](glazer("a+b-b-"), child, TOL)
-    t = time.perf_counter()
+    dt, dc = time.perf_counter() - t, time.process_time() - c
+    print(f"320-atom 4×4×4, every atom displaced at random (P1): {dt:.2f} s wall, {dc:.2f} s CPU (goal ≤ 15 s); "
+          f"{len(r.modes)} modes, residual {r.residual:.1e} Å, child {r.child_space_group}")
+    tiled = _supercell(glazer("a+b-b-"), child, TOL)
+    t, c = time.perf_counter(), time.process_time()
     r = modes(big_parent, tiled, tol=TOL)
-    print(f"320-atom 4×4×4, a+b-b- repeated 2×2×2: {time.perf_counter() - t:.2f} s; "
+    print(f"320-atom 4×4×4, a+b-b- repeated 2×2×2: {time.perf_counter() - t:.2f} s wall, "
+          f"{time.process_time() - c:.2f} s CPU; "
           + ", ".join(f"{m.irrep} {m.amplitude:.4f}" for m in r.modes))
 
 

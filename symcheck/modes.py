@@ -851,9 +851,13 @@ def modes(parent, child, tol: float = 0.01, group: ParentGroup | None = None) ->
     primary = _primaries(masks + [m for *_, m in strain_parts], child_mask)
 
     out = []
-    for (ir, c, a), is_primary in zip(comps, primary):
+    named: dict[bytes, tuple[str, int]] = {}  # components with one stabilizer share its name
+    for (ir, c, a), mask, is_primary in zip(comps, masks, primary):
         direction, label = _direction(group, c, ir)
-        name, number = isotropy_subgroup(group, c)
+        key = np.packbits(mask).tobytes()
+        if key not in named:
+            named[key] = isotropy_subgroup(group, c)
+        name, number = named[key]
         mult = _multiplicity(group, ir)
         trivial = bool(np.allclose(ir.chars, 1.0, atol=1e-9))
         out.append(Mode(ir.label, ir.labelled, ir.k, ir.k_label, ir.dim, mult, direction, label, a,
