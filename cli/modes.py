@@ -75,8 +75,9 @@ def _print(r) -> None:
     breaking = [m.irrep for m in r.modes if not m.learnable]
     if breaking:
         primaries = ", ".join(m.irrep for m in r.primary)
+        verb = "needs" if len(breaking) == 1 else "need"
         out.print(f"An equivariant network on the parent produces only the totally symmetric component; "
-                  f"{', '.join(breaking)} need symmetry breaking (the primary order parameters: {primaries}).")
+                  f"{', '.join(breaking)} {verb} symmetry breaking (primary order parameters: {primaries}).")
     out.print(f"[dim]{r.labels}.[/]")
 
 

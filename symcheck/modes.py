@@ -188,7 +188,7 @@ class ModeDecomposition:
             ),
             "modes": [m.as_dict() for m in self.modes],
             "strain": [s.as_dict() for s in self.strain],
-            "strain_tensor": np.round(self.strain_tensor, 8).tolist(),
+            "strain_tensor": (np.round(self.strain_tensor, 8) + 0.0).tolist(),
             "total_amplitude": round(float(self.total_amplitude), 6),
             "residual": float(f"{self.residual:.3g}"),
             "labels": self.labels,
