@@ -260,3 +260,45 @@ def test_modes_command(tmp_path):
     assert res.exit_code == 0 and "R4+" in res.stdout and "primary" in res.stdout
     bad = runner.invoke(app, ["modes", str(tmp_path / "cubic.cif"), str(tmp_path / "missing.cif")])
     assert bad.exit_code == 2 and "missing.cif" in bad.output
+
+
+# --- other parents: unlabelled irreps, complex pairs, centred lattices ------------------------
+
+
+def _p3_supercell() -> sc.Structure:
+    """A P3 crystal (no inversion, complex irreps at K and −K) in a 3×3×1 supercell."""
+    a, c = 4.0, 5.0
+    L = np.array([[a, 0, 0], [-a / 2, a * np.sqrt(3) / 2, 0], [0, 0, c]])
+    x = np.array([0.1, 0.25, 0.3])
+    frac = np.array([x, [-x[1], x[0] - x[1], x[2]], [-x[0] + x[1], -x[0], x[2]], [0, 0, 0.1], [1 / 3, 2 / 3, 0.7]]) % 1
+    big = np.array([(f + [i, j, 0]) / [3, 3, 1] for i in range(3) for j in range(3) for f in frac])
+    cell = np.diag([3, 3, 1]) @ L
+    return sc.Structure(big @ cell, ["O", "O", "O", "Zn", "S"] * 9, cell=cell, pbc=[True] * 3)
+
+
+def _rocksalt() -> sc.Structure:
+    """NaCl in its conventional cubic cell (Fm-3m, four primitive cells)."""
+    a = 5.64
+    na = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
+    return sc.Structure(np.vstack([na, na + [.5, 0, 0]]) * a, ["Na"] * 4 + ["Cl"] * 4, cell=np.eye(3) * a,
+                        pbc=[True] * 3)
+
+
+@pytest.mark.parametrize("make", [_p3_supercell, _rocksalt])
+def test_other_parents_decompose_completely(make):
+    parent = make()
+    rng = np.random.default_rng(4)
+    child = sc.Structure(parent.positions + rng.normal(scale=0.01, size=parent.positions.shape), parent.species,
+                         cell=parent.cell, pbc=[True] * 3)
+    group = parent_group(parent, 1e-4)
+    # the irreps found are all of F's: Σ dim² = |F| (a complex pair counts as its two irreps)
+    assert sum(ir.dim**2 / (2 if ir.pair else 1) for ir in group.irreps) == group.order
+    r = modes(parent, child, tol=1e-4, group=group)
+    assert r.residual < 1e-10
+    assert np.isclose(sum(m.amplitude**2 for m in r.modes), r.total_amplitude**2, rtol=1e-10)
+    assert not any(m.labelled for m in r.modes)  # only Pm-3m's labels are checked
+    if make is _p3_supercell:
+        assert any(ir.pair for ir in group.irreps)
+    else:  # fcc X point in conventional units is (0,1,0) (or an equivalent), never folded onto Γ
+        ks = {tuple(sorted(np.abs(ir.k))) for ir in group.irreps}
+        assert ks == {(0.0, 0.0, 0.0), (0.0, 0.0, 1.0)}
