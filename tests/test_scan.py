@@ -404,3 +404,19 @@ def test_bad_input_is_one_line(tmp_path):
         sc.scan(tmp_path / "missing.extxyz", workers=1)
     proc = subprocess.run([sys.executable, "-m", "symcheck", "scan", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2 and "bad.xyz" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_failure_in_the_group_code_is_recorded_not_fatal(data, monkeypatch):
+    """A stabilizer search that raises marks that label (label_group 'error'); the floor and the scan stand."""
+    import symcheck.groups.stabilizer as stab
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal error: simulated")
+
+    monkeypatch.setattr(stab, "stabilizer", broken)
+    folder, _ = data
+    result = sc.scan(folder / "perturbed.extxyz", workers=1, chunk_size=CHUNK)
+    assert {f.index for f in result.flagged} == set(PERTURBED_FORCES) | set(PERTURBED_STRESS)
+    assert {f.label_group for f in result.flagged} == {"error"}
+    assert sorted(i for i, _ in result.errors) == sorted(PERTURBED_FORCES + PERTURBED_STRESS)
+    assert all("simulated" in msg for _, msg in result.errors)
