@@ -47,6 +47,35 @@ def _timed(fn):
     return out, time.perf_counter() - t
 
 
+def _limited(fn, seconds: float):
+    """Run fn() (returning a small dict) in a forked child for at most ``seconds``.
+
+    Returns (dict, elapsed) or ({"error": …}, elapsed). A step that runs away (time or memory)
+    is reported instead of stalling the benchmark; the child is ended by its own process id.
+    """
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+
+    def child():
+        try:
+            out, dt = _timed(fn)
+            queue.put((out, dt))
+        except BaseException as exc:  # noqa: BLE001 (reported to the parent)
+            queue.put(({"error": f"{type(exc).__name__}: {str(exc)[:80]}"}, float("nan")))
+
+    proc = ctx.Process(target=child)
+    t = time.perf_counter()
+    proc.start()
+    proc.join(seconds)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return {"error": f"not finished after {seconds:g} s"}, time.perf_counter() - t
+    return queue.get() if not queue.empty() else ({"error": f"exit code {proc.exitcode}"}, float("nan"))
+
+
 def _silicon_task():
     atoms = bulk("Si", "diamond", a=5.43, cubic=True) * (4, 4, 4)
     start = sc.from_ase(atoms)
@@ -62,12 +91,13 @@ def _perovskite(reps):
     return sc.from_ase(cell * reps)
 
 
-def run(quick: bool) -> list[dict]:
+def run(quick: bool, args_limit: float = 60.0) -> list[dict]:
+    """Every measurement, printed as it is made; steps that may run away get ``args_limit`` seconds."""
     rows: list[dict] = []
 
-    def record(case, what, seconds, target=None, **info):
-        ok = None if target is None else seconds <= target
-        rows.append({"case": case, "what": what, "seconds": round(seconds, 3), "target_s": target, "ok": ok, **info})
+    def record(case, what, seconds, goal=None, **info):
+        ok = None if goal is None else bool(seconds <= goal)
+        rows.append({"case": case, "what": what, "seconds": round(seconds, 3), "target_s": goal, "ok": ok, **info})
         mark = "" if ok is None else ("  ok" if ok else "  OVER TARGET")
         extra = ", ".join(f"{k}={v}" for k, v in info.items())
         print(f"{case:<34} {what:<34} {seconds:8.3f} s{mark}   {extra}", flush=True)
@@ -86,14 +116,13 @@ def run(quick: bool) -> list[dict]:
     from symcheck.near import near_symmetry
     from symcheck.reps import project
 
-    try:
-        r, dt = _timed(lambda: sc.analyze(task, tol=TOL))
-        record("Si 4x4x4 (512 atoms)", "analyze (displaced atom)", dt, 3.0, input=r.input_group.name,
-               target=r.target_group.name, target_order=r.target_group.order, floor=f"{r.loss_floor:.4g}",
-               suggestions=len(r.suggestions))
-    except Exception as exc:  # the benchmark reports a failure instead of stopping
-        record("Si 4x4x4 (512 atoms)", "analyze (displaced atom)", float("nan"), 3.0,
-               error=f"{type(exc).__name__}: {str(exc)[:80]}")
+    def full():
+        r = sc.analyze(task, tol=TOL)
+        return {"input": r.input_group.name, "target": r.target_group.name, "target_order": r.target_group.order,
+                "floor": f"{r.loss_floor:.4g}", "suggestions": len(r.suggestions)}
+
+    info, dt = _limited(full, args_limit)
+    record("Si 4x4x4 (512 atoms)", "analyze (displaced atom)", dt, 3.0, **info)
     # the analysis by parts
     y = task.target
     ytol = 1e-3 * float(np.max(np.abs(y)))
@@ -110,17 +139,15 @@ def run(quick: bool) -> list[dict]:
     record("Si 4x4x4 (512 atoms)", "analyze, group side (no suggest)", dt, 3.0, target=H.name, target_order=H.order)
     _, dt = _timed(lambda: near_symmetry(task, G, TOL))
     record("Si 4x4x4 (512 atoms)", "  of which near_symmetry ladder", dt)
-    try:
-        s, dt = _timed(lambda: suggest(G, H, task.structure, 4, y, task.irreps, task.per_point))
-        record("Si 4x4x4 (512 atoms)", "breaking.suggest (lmax 4)", dt, suggestions=len(s))
-    except Exception as exc:
-        record("Si 4x4x4 (512 atoms)", "breaking.suggest (lmax 4)", float("nan"),
-               error=f"{type(exc).__name__}: {str(exc)[:80]}")
-    try:
-        _, dt = _timed(lambda: predict.task_warnings(task, r))
-        record("Si 4x4x4 (512 atoms)", "predict.task_warnings", dt)
-    except Exception:  # noqa: S110 (optional: only where analyze succeeded and the function exists)
-        pass
+    info, dt = _limited(lambda: {"suggestions": len(suggest(G, H, task.structure, 4, y, task.irreps,
+                                                           task.per_point))}, args_limit)
+    record("Si 4x4x4 (512 atoms)", "breaking.suggest (lmax 4)", dt, **info)
+    from types import SimpleNamespace
+
+    # task_warnings reads only the report's groups
+    r = SimpleNamespace(input_group=G, target_group=H, end_group=symmetry_group(task.end, TOL))
+    info, dt = _limited(lambda: {"warnings": len(predict.task_warnings(task, r))}, args_limit)
+    record("Si 4x4x4 (512 atoms)", "predict.task_warnings", dt, **info)
 
     cell = _perovskite((8, 8, 5))
     g, dt = _timed(lambda: symmetry_group(cell, TOL))
@@ -157,6 +184,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     parser.add_argument("--quick", action="store_true", help="skip Cu 10x10x10")
+    parser.add_argument("--limit", type=float, default=60.0,
+                        help="seconds allowed to analyze / suggest before they are reported as not finished")
     parser.add_argument("--memory-gb", type=float, default=8.0,
                         help="address-space limit of this process, so that a runaway allocation fails with "
                              "MemoryError instead of exhausting a shared machine (default 8)")
@@ -169,7 +198,7 @@ def main() -> int:
     except (ImportError, ValueError, OSError):  # not on every platform
         pass
     try:
-        rows = run(args.quick)
+        rows = run(args.quick, args.limit)
     except Exception:
         traceback.print_exc()
         return 1

@@ -479,11 +479,12 @@ class _CellGroup:
     ``mult[a, b]`` (point part), ``rot_T[a][v]`` (R_a τ_v) and ``cocycle[a, b]`` (r_a r_b = t_c r_ab).
     """
 
-    def __init__(self, structure: Structure, frac, numbers, rotations, translations, tol: float, where: str):
+    def __init__(self, structure: Structure, frac, numbers, rotations, translations, tol: float, where: str,
+                 matcher: _Matcher | None = None):
         self.cell = np.array(structure.cell, dtype=float)
         self.n = len(frac)
         self.tol = tol
-        matcher = _Matcher(self.cell, frac)
+        matcher = _Matcher(self.cell, frac) if matcher is None else matcher
         rotations = np.asarray(rotations, dtype=np.int64)
         translations = np.asarray(translations, dtype=float)
         pure = np.all(rotations == np.eye(3, dtype=np.int64), axis=(1, 2))
@@ -497,16 +498,9 @@ class _CellGroup:
         self.rep_frac = translations[order] % 1.0
         self.rep_frac[pure[order]] = 0.0
         self.index = {R.tobytes(): k for k, R in enumerate(self.rot_frac)}
-        # every representative's images in one k-d tree query; collisions are resolved per operation
-        images = np.einsum("kab,nb->kna", self.rot_frac.astype(float), frac) + self.rep_frac[:, None, :]
-        _, nearest = matcher.query(images.reshape(-1, 3))
-        nearest = nearest.reshape(len(images), -1)
-        self.rep_perm = [j if np.all(numbers[j] == numbers) and len(np.unique(j)) == len(j)
-                         else _match(matcher, img, frac, numbers, self.cell, where)
-                         for j, img in zip(nearest, images)]
-        self.reps = [_operation(R, t, p, self.cell) for R, t, p in zip(self.rot_frac, self.rep_frac, self.rep_perm)]
         m = len(self.rot_frac)
-        self.mult = np.array([[self.index[(a @ b).tobytes()] for b in self.rot_frac] for a in self.rot_frac])
+        products = np.einsum("aij,bjk->abik", self.rot_frac, self.rot_frac)
+        self.mult = np.array([[self.index[P.tobytes()] for P in row] for row in products])
         self.rot_T = np.array([self.T.rotate(R) for R in self.rot_frac])
         if np.any(self.rot_T < 0):
             raise SymcheckError(f"{where}spglib's operations do not preserve the cell's translations")
@@ -516,6 +510,36 @@ class _CellGroup:
             raise SymcheckError(f"{where}spglib's operations do not close into a group at symprec {tol:g}")
         self.identity = 0
         assert m and np.array_equal(self.rot_frac[0], np.eye(3, dtype=np.int64))
+        self.rep_perm = self._permutations(matcher, frac, numbers, where)
+        self.reps = [_operation(R, t, p, self.cell) for R, t, p in zip(self.rot_frac, self.rep_frac, self.rep_perm)]
+
+    def _permutations(self, matcher: _Matcher, frac, numbers, where: str) -> list[np.ndarray]:
+        """σ_k of every representative: matched by the k-d tree for a few generators, composed for the rest.
+
+        r_g r_x = t_c r_y (c = cocycle) gives σ_y = σ_{t_−c} ∘ σ_g ∘ σ_x: one tree query per
+        generator instead of one per operation.
+        """
+        perms: dict[int, np.ndarray] = {0: np.arange(self.n)}
+        gens: list[int] = []
+        for k in range(len(self.rot_frac)):
+            if k in perms:
+                continue
+            img = frac @ self.rot_frac[k].T + self.rep_frac[k]
+            gens.append(k)
+            perms[k] = _match(matcher, img, frac, numbers, self.cell, where)
+            frontier = list(perms)
+            while frontier:
+                new = []
+                for x in frontier:
+                    for g in gens:
+                        y = int(self.mult[g, x])
+                        if y not in perms:
+                            neg = int(self.T.neg(int(self.cocycle[g, x])))
+                            p = perms[g][perms[x]]
+                            perms[y] = p if neg == 0 else self.T.perm(neg)[p]
+                            new.append(y)
+                frontier = new
+        return [perms[k] for k in range(len(self.rot_frac))]
 
     def element_perm(self, k: int, v: int) -> np.ndarray:
         """σ of the element t_v ∘ r_k."""
@@ -600,12 +624,13 @@ def space_group(structure: Structure, tol: float) -> SpaceGroup:
     if abs(np.linalg.det(cell)) < 1e-6:
         raise SymcheckError(f"{where}the cell has zero volume")
     lattice, frac, numbers = _spglib_cell(structure)
-    _check_overlaps(structure, frac, tol, where)
+    matcher = _Matcher(np.array(cell, dtype=float), frac)
+    _check_overlaps(structure, frac, tol, where, matcher)
     try:
         ds = _spglib_call(spglib.get_symmetry_dataset, (lattice, frac, numbers), symprec=tol)
     except spglib.SpglibError as exc:
         raise SymcheckError(f"{where}spglib found no symmetry ({exc})") from None
-    cg = _CellGroup(structure, frac, numbers, ds.rotations, ds.translations, tol, where)
+    cg = _CellGroup(structure, frac, numbers, ds.rotations, ds.translations, tol, where, matcher)
     crystal_pg = _HM_TO_SCHOENFLIES.get(ds.pointgroup, ds.pointgroup)
     ks = np.arange(len(cg.rot_frac))
     full = np.arange(len(cg.T))
@@ -734,11 +759,11 @@ def _name(cg: _CellGroup, ks, shifts, t_sub) -> tuple[str, int, str]:
     return f"subgroup of order {len(ks) * len(t_sub)} (class {pg})", 0, pg
 
 
-def _check_overlaps(structure: Structure, frac: np.ndarray, tol: float, where: str) -> None:
+def _check_overlaps(structure: Structure, frac: np.ndarray, tol: float, where: str, matcher=None) -> None:
     """Two atoms within tol of each other (minimum image) are an error."""
     if len(frac) < 2:
         return
-    matcher = _Matcher(np.array(structure.cell, dtype=float), frac)
+    matcher = _Matcher(np.array(structure.cell, dtype=float), frac) if matcher is None else matcher
     dist, j = matcher.query(frac, k=2)
     i = np.arange(len(frac))
     # the nearest is normally the atom itself; whichever of the two is another atom is its neighbour
@@ -753,15 +778,24 @@ def _check_overlaps(structure: Structure, frac: np.ndarray, tol: float, where: s
         )
 
 
+_KIND_CACHE: dict[bytes, tuple] = {}  # (cell, integer rotation) → (Cartesian R, kind, axis): the ladder repeats them
+
+
 def _operation(R_frac, t_frac, perm, cell) -> CrystalOperation:
     A = cell.T  # columns: lattice vectors
-    R = A @ R_frac @ np.linalg.inv(A)
+    key = np.asarray(cell, dtype=float).tobytes() + np.asarray(R_frac, dtype=np.int64).tobytes()
+    if key not in _KIND_CACHE:
+        if len(_KIND_CACHE) > 4096:
+            _KIND_CACHE.clear()
+        R = A @ R_frac @ np.linalg.inv(A)
+        _KIND_CACHE[key] = (R, *operation_kind(R))
+    R, kind, axis = _KIND_CACHE[key]
     t_frac = np.asarray(t_frac, dtype=float) % 1.0
-    t_frac[np.isclose(t_frac, 1.0, atol=1e-8)] = 0.0
-    kind, axis = operation_kind(R)
+    t_frac[t_frac > 1.0 - 1e-8] = 0.0
     if kind == "E" and np.linalg.norm(t_frac) > 1e-8:
         kind = "t"
-    return CrystalOperation(R, np.array(perm), kind, axis, A @ t_frac, np.array(R_frac, dtype=int), t_frac)
+    return CrystalOperation(R.copy(), np.array(perm), kind, None if axis is None else axis.copy(), A @ t_frac,
+                            np.array(R_frac, dtype=int), t_frac)
 
 
 def crystal_subgroup(group: SpaceGroup, ops: list[CrystalOperation]) -> SpaceGroup:
