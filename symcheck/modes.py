@@ -69,7 +69,9 @@ class Mode:
         displaced along this component alone.
     learnable : the totally symmetric irrep (GM1+ for Pm-3m): an equivariant network on the
         parent can produce this component; any other mode needs a symmetry-breaking input.
-    displacements : (N, 3) Å, the component itself, atoms in the parent's order.
+    displacements : (N, 3) Å, the component itself, on the atoms of the cell the decomposition ran
+        on (the parent's, or an n×n×n conventional supercell when the given cell is not invariant
+        under the parent's point group, e.g. a √2×√2×2 perovskite cell).
     """
 
     irrep: str
@@ -151,7 +153,8 @@ class ModeDecomposition:
     modes : the irrep components with amplitude ≥ ``MIN_AMPLITUDE``, largest first.
     strain : the strain components (empty when the cells agree).
     strain_tensor : (3, 3) symmetric strain U − I of the child's cell against the parent's.
-    total_amplitude : Å, sqrt of the summed squared displacements (strain and translation removed).
+    total_amplitude : Å, sqrt of the summed squared displacements over the child's cell as given
+        (strain and translation removed).
     residual : Å, the norm of what the listed modes do not explain (~1e-12 when complete).
     labels : which labels are checked, in words.
     """
@@ -712,19 +715,53 @@ def _supercell(parent: Structure, child: Structure, tol: float) -> Structure:
     if n == 0 or n * len(parent) != len(child):
         raise SymcheckError(
             f"{_name(child, 'child')}: {len(child)} atoms, the parent {len(parent)}, and the child's cell is "
-            "not an integer multiple of the parent's"
+            "not an integer multiple of the parent's (in the parent's orientation)"
         )
-    big = Mi @ Lp
-    corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]) @ Mi
-    lo, hi = corners.min(axis=0).astype(int), corners.max(axis=0).astype(int)
+    return _repeat(parent, Mi.astype(int))
+
+
+def _repeat(s: Structure, K: np.ndarray) -> Structure:
+    """``s`` repeated to the cell K·L (K integer, rows: the new cell vectors in s's basis)."""
+    L = np.asarray(s.cell, dtype=float)
+    big = K @ L
+    corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]) @ K
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
     grid = np.array(np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(lo, hi)], indexing="ij")).reshape(3, -1).T
-    fp = np.asarray(parent.positions) @ np.linalg.inv(Lp)
-    frac = (fp[None, :, :] + grid[:, None, :]).reshape(-1, 3) @ Lp @ np.linalg.inv(big)
-    keep = np.all((frac > -1e-9) & (frac < 1 - 1e-9), axis=1)
-    species = [parent.species[i] for i in np.tile(np.arange(len(parent)), len(grid))[keep]]
-    if keep.sum() != len(child):
-        raise AssertionError(f"supercell has {keep.sum()} atoms, expected {len(child)}")
-    return Structure(frac[keep] @ big, species, cell=big, pbc=[True] * 3, source=getattr(parent, "source", None))
+    fs = np.asarray(s.positions) @ np.linalg.inv(L)
+    frac = (fs[None, :, :] + grid[:, None, :]).reshape(-1, 3) @ L @ np.linalg.inv(big)
+    frac -= np.floor(frac + 1e-9)  # atoms on the far faces of the new cell belong to its near faces
+    keys = np.round(frac, 6) % 1.0
+    _, keep = np.unique(keys, axis=0, return_index=True)
+    keep = np.sort(keep)
+    n = int(round(abs(np.linalg.det(K))))
+    if len(keep) != n * len(s):
+        raise AssertionError(f"repeated cell has {len(keep)} atoms, expected {n * len(s)}")
+    species = [s.species[i] for i in np.tile(np.arange(len(s)), len(grid))[keep]]
+    return Structure(frac[keep] @ big, species, cell=big, pbc=[True] * 3, source=getattr(s, "source", None))
+
+
+def _invariant_cell(parent: Structure, tol: float) -> np.ndarray | None:
+    """K (integer, rows in the parent's basis) of the smallest n×n×n conventional supercell holding the
+    parent's cell, when the parent's own cell is not invariant under its point group; else None.
+
+    spglib lists only the operations that map the given cell onto itself: for a √2×√2×2 cell of a
+    cubic perovskite that is a tetragonal subgroup of Pm-3m, and irreps of a subgroup are not the
+    parent's. An n×n×n repetition of the conventional cell is invariant under the whole point group.
+    """
+    import spglib
+
+    L = np.asarray(parent.cell, dtype=float)
+    cell = _spglib_cell(parent)
+    ds = _dataset(cell, tol, _name(parent, "parent"))
+    rotations = {W.tobytes() for W in np.asarray(ds.rotations)}
+    prim = spglib.find_primitive(cell, symprec=tol)
+    full = spglib.get_symmetry_dataset(prim, symprec=tol) if prim is not None else None
+    if full is None or len({W.tobytes() for W in np.asarray(full.rotations)}) == len(rotations):
+        return None
+    P_inv = np.linalg.inv(np.asarray(ds.transformation_matrix, dtype=float))  # columns: conventional vectors
+    n = next(n for n in range(1, 97) if np.allclose(n * P_inv, np.rint(n * P_inv), atol=1e-6))
+    del L
+    return np.rint(n * P_inv.T).astype(int)  # rows: n × the conventional vectors, in the parent's basis
 
 
 def _match(parent: Structure, child: Structure, Lp: np.ndarray, Lc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -820,21 +857,30 @@ def modes(parent, child, tol: float = 0.01, group: ParentGroup | None = None) ->
         raise SymcheckError(f"{_name(child, 'child')}: its atoms are not the parent's (species differ)")
     Lp, Lc = np.asarray(parent.cell, dtype=float), np.asarray(child.cell, dtype=float)
     eps = _strain(Lp, Lc, _name(child, "child"))
-    group = parent_group(parent, tol) if group is None else group
     order, u = _match(parent, child, Lp, Lc)
+    K = _invariant_cell(parent, tol) if group is None else None
+    repeats = 1
+    if K is not None:  # decompose on a cell the whole point group keeps; amplitudes per the given cell
+        repeats = int(round(abs(np.linalg.det(K))))
+        matched = Structure(np.asarray(parent.positions) + u, parent.species, cell=Lp, pbc=[True] * 3)
+        parent, big_child = _repeat(parent, K), _repeat(matched, K)
+        Lp = np.asarray(parent.cell, dtype=float)
+        order, u = _match(parent, big_child, Lp, Lp)
+    group = parent_group(parent, tol) if group is None else group
 
     images = group.images(u)
-    total = float(np.linalg.norm(u))
+    scale = 1.0 / np.sqrt(repeats)  # amplitudes are per the cell the user gave
+    total = float(np.linalg.norm(u)) * scale
     atol = max(tol, 1e-9)
     child_mask = stabilizer_mask(group, images, u, atol)
 
     comps = []
     parts = group.project_all(images)
     for ir, c in zip(group.irreps, parts):
-        a = float(np.linalg.norm(c))
+        a = float(np.linalg.norm(c)) * scale
         if a >= MIN_AMPLITUDE:
             comps.append((ir, c, a))
-    residual = float(np.linalg.norm(u - parts.sum(axis=0)))
+    residual = float(np.linalg.norm(u - parts.sum(axis=0))) * scale
 
     # Strain: R ε Rᵀ under f, projected on the Γ irreps.
     strain_parts = []

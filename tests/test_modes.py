@@ -137,6 +137,28 @@ def test_parent_as_primitive_cell_plus_the_childs_cell(tilts):
         [(m.irrep, round(m.amplitude, 9), m.primary) for m in ref.modes]
 
 
+def test_child_in_a_cell_the_cubic_group_does_not_keep():
+    """Pnma in its 20-atom √2×2×√2 cell: spglib lists only the tetragonal operations that keep that
+    cell, so the decomposition runs on a 2×2×2 cubic supercell; amplitudes are per the 20 atoms given."""
+    import spglib
+
+    child = glazer("a+b-b-")
+    numbers = [{"Ti": 22, "Sr": 38, "O": 8}[s] for s in child.species]
+    L, frac, z = spglib.standardize_cell((child.cell, child.positions @ np.linalg.inv(child.cell), numbers),
+                                         to_primitive=True, no_idealize=True, symprec=TOL)
+    assert len(z) == 20
+    small = sc.Structure(frac @ L, [{22: "Ti", 38: "Sr", 8: "O"}[x] for x in z], cell=L, pbc=[True] * 3)
+    a = gz.A
+    prim = sc.Structure(np.array([[0, 0, 0], [.5, .5, .5], [.5, 0, 0], [0, .5, 0], [0, 0, .5]]) * a,
+                        ["Ti", "Sr", "O", "O", "O"], cell=np.eye(3) * a, pbc=[True] * 3)
+    r = modes(prim, small, tol=TOL)
+    big = modes(prim, child, tol=TOL)
+    assert r.child_number == 62 and _primaries(r) == ["M3+", "R4+"]
+    for m in r.modes:
+        assert np.isclose(m.amplitude, big.mode(m.irrep).amplitude / np.sqrt(2), rtol=1e-10)
+    assert r.residual < 1e-10
+
+
 # --- BaTiO3 -----------------------------------------------------------------------------------
 
 A_BTO = 4.0
