@@ -275,19 +275,33 @@ def _spglib_cell(structure: Structure, frac=None, lattice=None):
     return (lattice, frac, _numbers(structure.species))
 
 
-def _dataset(cell, symprec: float, what: str):
+def _spglib(name: str, *args, **kwargs):
+    """spglib.<name>(...) with exceptions for errors (its old None-returning mode is deprecated and
+    warns); None where spglib finds nothing."""
     import spglib
+    from spglib import error
 
-    ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    old = error.OLD_ERROR_HANDLING
+    error.OLD_ERROR_HANDLING = False
+    try:
+        return getattr(spglib, name)(*args, **kwargs)
+    except error.SpglibError:
+        return None
+    finally:
+        error.OLD_ERROR_HANDLING = old
+
+
+def _dataset(cell, symprec: float, what: str):
+
+    ds = _spglib("get_symmetry_dataset", cell, symprec=symprec)
     if ds is None:
         raise SymcheckError(f"{what}: spglib finds no space group at tol {symprec} Å")
     return ds
 
 
 def _space_group(cell, symprec: float) -> tuple[str, int]:
-    import spglib
 
-    ds = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    ds = _spglib("get_symmetry_dataset", cell, symprec=symprec)
     if ds is None:
         return "?", 0
     return ds.international, int(ds.number)
@@ -385,6 +399,11 @@ def parent_group(parent: Structure, tol: float = 0.01) -> ParentGroup:
     """
     if parent.cell is None or not all(parent.pbc):
         raise SymcheckError(f"{_name(parent, 'parent')}: not a 3D-periodic crystal (needs a cell)")
+    if _invariant_cell(parent, tol) is not None:
+        raise SymcheckError(
+            f"{_name(parent, 'parent')}: its cell is not kept by the parent's point group, so its operations are "
+            "only a subgroup's; repeat it to an n×n×n conventional cell (modes() and label_field() do)"
+        )
     L = np.asarray(parent.cell, dtype=float)
     frac = np.asarray(parent.positions) @ np.linalg.inv(L)
     cell = _spglib_cell(parent, frac, L)
@@ -720,8 +739,9 @@ def _supercell(parent: Structure, child: Structure, tol: float) -> Structure:
     return _repeat(parent, Mi.astype(int))
 
 
-def _repeat(s: Structure, K: np.ndarray) -> Structure:
-    """``s`` repeated to the cell K·L (K integer, rows: the new cell vectors in s's basis)."""
+def _repeat(s: Structure, K: np.ndarray, with_index: bool = False):
+    """``s`` repeated to the cell K·L (K integer, rows: the new cell vectors in s's basis); with
+    ``with_index`` also the atom of ``s`` each new atom copies."""
     L = np.asarray(s.cell, dtype=float)
     big = K @ L
     corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]) @ K
@@ -736,8 +756,10 @@ def _repeat(s: Structure, K: np.ndarray) -> Structure:
     n = int(round(abs(np.linalg.det(K))))
     if len(keep) != n * len(s):
         raise AssertionError(f"repeated cell has {len(keep)} atoms, expected {n * len(s)}")
-    species = [s.species[i] for i in np.tile(np.arange(len(s)), len(grid))[keep]]
-    return Structure(frac[keep] @ big, species, cell=big, pbc=[True] * 3, source=getattr(s, "source", None))
+    source = np.tile(np.arange(len(s)), len(grid))[keep]
+    out = Structure(frac[keep] @ big, [s.species[i] for i in source], cell=big, pbc=[True] * 3,
+                    source=getattr(s, "source", None))
+    return (out, source) if with_index else out
 
 
 def _invariant_cell(parent: Structure, tol: float) -> np.ndarray | None:
@@ -748,19 +770,16 @@ def _invariant_cell(parent: Structure, tol: float) -> np.ndarray | None:
     cubic perovskite that is a tetragonal subgroup of Pm-3m, and irreps of a subgroup are not the
     parent's. An n×n×n repetition of the conventional cell is invariant under the whole point group.
     """
-    import spglib
 
-    L = np.asarray(parent.cell, dtype=float)
     cell = _spglib_cell(parent)
     ds = _dataset(cell, tol, _name(parent, "parent"))
     rotations = {W.tobytes() for W in np.asarray(ds.rotations)}
-    prim = spglib.find_primitive(cell, symprec=tol)
-    full = spglib.get_symmetry_dataset(prim, symprec=tol) if prim is not None else None
+    prim = _spglib("find_primitive", cell, symprec=tol)
+    full = _spglib("get_symmetry_dataset", prim, symprec=tol) if prim is not None else None
     if full is None or len({W.tobytes() for W in np.asarray(full.rotations)}) == len(rotations):
         return None
     P_inv = np.linalg.inv(np.asarray(ds.transformation_matrix, dtype=float))  # columns: conventional vectors
     n = next(n for n in range(1, 97) if np.allclose(n * P_inv, np.rint(n * P_inv), atol=1e-6))
-    del L
     return np.rint(n * P_inv.T).astype(int)  # rows: n × the conventional vectors, in the parent's basis
 
 
@@ -941,9 +960,8 @@ def _strain_images(group: ParentGroup, eps: np.ndarray) -> np.ndarray:
 
 
 def _n_ops(s: Structure, tol: float) -> int:
-    import spglib
 
-    ds = spglib.get_symmetry_dataset(_spglib_cell(s), symprec=tol)
+    ds = _spglib("get_symmetry_dataset", _spglib_cell(s), symprec=tol)
     return 0 if ds is None else len(ds.rotations)
 
 
@@ -988,7 +1006,8 @@ def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: f
 
     Parameters
     ----------
-    parent : the undistorted crystal (the analysis' input structure, a supercell).
+    parent : the undistorted crystal (the analysis' input structure, a supercell; a cell its point
+        group does not keep is repeated to an n×n×n conventional cell, the field with it).
     field : (N, d) per-site values in e3nn's basis, transforming as ``irreps`` (e.g. ``"0o"`` a
         pseudoscalar, ``"1e"`` an axial vector); zero on sites that do not carry it.
     irreps : e3nn irreps string of one site's value.
@@ -1003,8 +1022,13 @@ def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: f
     """
     from .o3 import irreps_D
 
-    group = parent_group(parent, tol) if group is None else group
     field = np.asarray(field, dtype=float).reshape(len(parent), -1)
+    if group is None:
+        K = _invariant_cell(parent, tol)
+        if K is not None:  # a cell the point group does not keep: repeat structure and field
+            parent, source = _repeat(parent, K, with_index=True)
+            field = field[source]
+        group = parent_group(parent, tol)
     D = irreps_D(irreps, group.rotations)  # e3nn's matrices in numpy (symcheck.o3, tested against e3nn)
     images = group.images(field, D)
     total = float(np.sum(field**2))
