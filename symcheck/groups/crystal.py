@@ -490,10 +490,10 @@ class _CellGroup:
         pure = np.all(rotations == np.eye(3, dtype=np.int64), axis=(1, 2))
         self.T = _Translations(translations[pure], frac, matcher)
         # one representative per rotation: spglib's own operation (its translation, never rebuilt)
-        seen: dict[bytes, int] = {}
-        for i, R in enumerate(rotations):
-            seen.setdefault(R.tobytes(), i)
-        order = sorted(seen.values(), key=lambda i: (not pure[i], i))
+        # first occurrence of each rotation (a supercell's dataset repeats each one |T| times)
+        codes = (rotations.reshape(len(rotations), 9) + 8) @ (17 ** np.arange(9, dtype=np.int64))
+        _, first = np.unique(codes, return_index=True)
+        order = sorted(first.tolist(), key=lambda i: (not pure[i], i))
         self.rot_frac = rotations[order]
         self.rep_frac = translations[order] % 1.0
         self.rep_frac[pure[order]] = 0.0
