@@ -688,11 +688,12 @@ def _direction(group: ParentGroup, c: np.ndarray, ir: _Irrep, images: np.ndarray
     big = np.flatnonzero(np.abs(eta) > 1e-6)
     if len(big) and eta[big[0]] < 0:
         eta = -eta
-    return eta, _direction_label(eta)
+    return eta, _direction_label(eta, len(crystal_irreps.ARMS[crystal_irreps.k_type(ir.iso_label)]))
 
 
-def _direction_label(eta: np.ndarray, rtol: float = 1e-3) -> str:
-    """ISOTROPY-style letters: equal magnitudes share a letter, signs kept, zeros as 0."""
+def _direction_label(eta: np.ndarray, arms: int = 1, rtol: float = 1e-3) -> str:
+    """ISOTROPY-style letters: equal magnitudes share a letter, signs kept, zeros as 0; the arms of
+    the star separated by ";" as ISOTROPY writes them (M3+ (a;0;0), X5+ (a,0;0,0;0,0))."""
     letters, values, out = "abcdefghijklmnopqrstuvwxyz", [], []
     scale = np.abs(eta).max()
     for x in eta:
@@ -704,7 +705,8 @@ def _direction_label(eta: np.ndarray, rtol: float = 1e-3) -> str:
             values.append(abs(x))
             j = len(values) - 1
         out.append(("-" if x < 0 else "") + letters[j % 26])
-    return "(" + ",".join(out) + ")"
+    d = len(out) // arms
+    return "(" + ";".join(",".join(out[i * d:(i + 1) * d]) for i in range(arms)) + ")"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ def test_single_tilts_have_the_howard_stokes_isotropy_subgroups(tilts):
     (plus,) = tilts["a0a0c+"].modes
     assert (plus.irrep, plus.isotropy_subgroup, plus.isotropy_subgroup_number) == ("M3+", "P4/mbm", 127)
     assert list(plus.k) == [0.5, 0.5, 0.0] and plus.k_label == "M"
+    assert plus.direction_label == "(a;0;0)"  # ISOTROPY writes the arms of a star apart
+    assert tilts["a+a+a+"].mode("M3+").direction_label == "(a;a;a)"
     assert tilts["a-a-a-"].mode("R4+").direction_label == "(a,a,a)"
     assert tilts["a-a-a-"].mode("R4+").isotropy_subgroup_number == 167
     assert tilts["a+a+a+"].mode("M3+").isotropy_subgroup_number == 204
@@ -123,7 +125,7 @@ def test_pnma_a_site_shifts_are_secondary_x5_plus(group):
     x5 = r.mode("X5+")
     assert x5 is not None and not x5.primary and x5.amplitude > 0.01
     assert (x5.isotropy_subgroup, x5.isotropy_subgroup_number) == ("Cmcm", 63)
-    assert x5.k_label == "X" and x5.dimension == 6
+    assert x5.k_label == "X" and x5.dimension == 6 and x5.direction_label.count(";") == 2
     assert np.isclose(sum(m.amplitude**2 for m in r.modes), r.total_amplitude**2, rtol=1e-10)
 
 
