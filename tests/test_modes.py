@@ -80,6 +80,8 @@ def test_tilt_primaries_are_r4_plus_and_m3_plus(system, tilts):
     assert np.isclose(sum(m.amplitude**2 for m in r.modes), r.total_amplitude**2, rtol=1e-10)
     # the tilts move O only, to first order in the angles: nothing but the tilt modes
     assert {m.irrep for m in r.modes} == set(expected)
+    if len(r.modes) == 1:  # one irrep: its isotropy subgroup is Howard & Stokes's group itself
+        assert r.modes[0].isotropy_subgroup_number == SYSTEMS[system][0]
 
 
 def test_single_tilts_have_the_howard_stokes_isotropy_subgroups(tilts):
@@ -97,6 +99,31 @@ def test_single_tilts_have_the_howard_stokes_isotropy_subgroups(tilts):
     pnma = tilts["a+b-b-"]
     assert pnma.mode("R4+").isotropy_subgroup_number == 74  # a0b-b- alone: Imma
     assert pnma.mode("M3+").isotropy_subgroup_number == 127
+
+
+def _o_pattern(shift) -> sc.Structure:
+    """The cubic supercell with each O moved by shift(j, n): j its face axis, n its Ti's cell."""
+    s = cubic()
+    pos = s.positions.copy()
+    for i, (r, species) in enumerate(zip(s.positions, s.species)):
+        if species == "O":
+            f = r / gz.A
+            j = int(np.argmax(np.abs(f - np.round(f))))
+            pos[i] += shift(j, np.floor(f).astype(int))
+    return sc.Structure(pos, s.species, cell=s.cell, pbc=[True] * 3)
+
+
+def test_jahn_teller_and_breathing_modes(group):
+    """Published assignments beyond the tilts (B site at 1a): the cooperative in-plane Jahn–Teller
+    pattern of LaMnO3 is M2+ with isotropy subgroup P4/mbm, the B-site breathing (rock-salt
+    ordering of large and small octahedra) R1+ with Fm-3m (Carpenter & Howard, Acta Cryst. B65,
+    134 (2009); Howard & Stokes 1998)."""
+    d = 0.05
+    jt = _o_pattern(lambda j, n: d * (-1.0) ** (n[0] + n[1]) * {0: 1, 1: -1, 2: 0}[j] * np.eye(3)[j])
+    breathing = _o_pattern(lambda j, n: d * (-1.0) ** n.sum() * np.eye(3)[j])
+    for child, irrep, direction, number in ((jt, "M2+", "(a;0;0)", 127), (breathing, "R1+", "(a)", 225)):
+        (m,) = modes(cubic(), child, tol=TOL, group=group).modes
+        assert (m.irrep, m.direction_label, m.isotropy_subgroup_number, m.primary) == (irrep, direction, number, True)
 
 
 def test_amplitudes_scale_with_the_tilt_angles(group, monkeypatch):
