@@ -117,7 +117,7 @@ def test_jahn_teller_and_breathing_modes(group):
     """Published assignments beyond the tilts (B site at 1a): the cooperative in-plane Jahn–Teller
     pattern of LaMnO3 is M2+ with isotropy subgroup P4/mbm, the B-site breathing (rock-salt
     ordering of large and small octahedra) R1+ with Fm-3m (Carpenter & Howard, Acta Cryst. B65,
-    134 (2009); Howard & Stokes 1998)."""
+    134 (2009); Howard, Kennedy & Woodward, Acta Cryst. B59, 463 (2003))."""
     d = 0.05
     jt = _o_pattern(lambda j, n: d * (-1.0) ** (n[0] + n[1]) * {0: 1, 1: -1, 2: 0}[j] * np.eye(3)[j])
     breathing = _o_pattern(lambda j, n: d * (-1.0) ** n.sum() * np.eye(3)[j])
