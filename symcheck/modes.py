@@ -727,6 +727,47 @@ def _load(x, what: str) -> Structure:
     raise SymcheckError(f"{what}: expected a Structure or a file path, got {type(x).__name__}")
 
 
+def _orient(parent: Structure, child: Structure) -> Structure:
+    """The child turned into the parent's orientation, when its cell vectors are integer combinations
+    of the parent's only up to a rotation (a child in its own standard setting, e.g. Pnma with
+    its long axis along b while the parent's axes are cubic).
+
+    Each child vector is matched to a parent lattice vector of the same length (within 5 %) so
+    that all dot products agree; the rotation is then the polar factor of the map between them.
+    The child's fractional coordinates are kept, so the atoms turn with the cell.
+    """
+    Lp, Lc = np.asarray(parent.cell, dtype=float), np.asarray(child.cell, dtype=float)
+    M = Lc @ np.linalg.inv(Lp)
+    if np.allclose(M, np.rint(M), atol=0.05):
+        return child
+    N = int(np.ceil(np.linalg.norm(Lc, axis=1).max() / np.linalg.norm(Lp, axis=1).min())) + 1
+    grid = np.array(np.meshgrid(*[np.arange(-N, N + 1)] * 3, indexing="ij")).reshape(3, -1).T
+    vecs = grid @ Lp
+    lengths = np.linalg.norm(vecs, axis=1)
+    cand = [np.flatnonzero(np.abs(lengths - np.linalg.norm(v)) <= 0.05 * np.linalg.norm(v)) for v in Lc]
+    Gc = Lc @ Lc.T
+    best = None
+    for i in cand[0]:
+        for j in cand[1]:
+            if abs(vecs[i] @ vecs[j] - Gc[0, 1]) > 0.05 * Gc[0, 0]:
+                continue
+            for k in cand[2]:
+                B = vecs[[i, j, k]]
+                if np.linalg.det(B) * np.linalg.det(Lc) <= 0:  # a proper rotation only
+                    continue
+                err = np.abs(B @ B.T - Gc).max()
+                if err <= 0.05 * Gc.max() and (best is None or err < best[0]):
+                    best = (err, B)
+    if best is None:
+        return child  # _supercell explains what does not fit
+    B = best[1]
+    U, _, Vt = np.linalg.svd(np.linalg.solve(B, Lc))  # Lc ≈ B Rᵀ: Rᵀ is the polar factor
+    Rt = U @ Vt
+    cell = Lc @ Rt.T  # the child's cell turned back: ≈ B
+    frac = np.asarray(child.positions) @ np.linalg.inv(Lc)
+    return Structure(frac @ cell, child.species, cell=cell, pbc=[True] * 3, source=getattr(child, "source", None))
+
+
 def _supercell(parent: Structure, child: Structure, tol: float) -> Structure:
     """The parent (a primitive or small cell) repeated to the child's cell, when it is a multiple."""
     Lp, Lc = np.asarray(parent.cell, dtype=float), np.asarray(child.cell, dtype=float)
@@ -801,23 +842,31 @@ def _match(parent: Structure, child: Structure, Lp: np.ndarray, Lc: np.ndarray) 
         d -= d.mean(axis=0)
         if np.linalg.norm(d, axis=1).max() < 0.5 * nn:
             return order, d
-    # Otherwise pair atoms of each species by least total squared distance, twice: once as
-    # given, once after removing the mean shift (the child's origin may be elsewhere).
+    # Otherwise pair the atoms of each species by least total squared distance. The child's origin
+    # may be anywhere: try as shifts the vectors from one atom of the rarest species in the child
+    # to each parent atom of that species, keep the pairing of least cost, then refine the shift
+    # by the mean displacement once.
     from scipy.optimize import linear_sum_assignment
 
-    shift = np.zeros(3)
-    for _ in range(2):
-        order = np.empty(len(parent), dtype=int)
-        for s in set(parent.species):
-            ip = np.flatnonzero(np.array(parent.species) == s)
-            ic = np.flatnonzero(np.array(child.species) == s)
+    species_p, species_c = np.array(parent.species), np.array(child.species)
+
+    def pair(shift):
+        order, cost = np.empty(len(parent), dtype=int), 0.0
+        for sp in set(parent.species):
+            ip, ic = np.flatnonzero(species_p == sp), np.flatnonzero(species_c == sp)
             d = fc[ic][None, :, :] - shift - fp[ip][:, None, :]
             d -= np.rint(d)
-            cost = np.linalg.norm(d @ Lp, axis=-1) ** 2
-            r, c = linear_sum_assignment(cost)
+            c2 = np.sum((d @ Lp) ** 2, axis=-1)
+            r, c = linear_sum_assignment(c2)
             order[ip[r]] = ic[c]
-        d = disp(order)
-        shift = shift + d.mean(axis=0)
+            cost += float(c2[r, c].sum())
+        return order, cost
+
+    rare = min(set(parent.species), key=lambda sp: (np.sum(species_p == sp), sp))
+    anchor = fc[np.flatnonzero(species_c == rare)[0]]
+    shifts = [np.zeros(3)] + [anchor - fp[i] for i in np.flatnonzero(species_p == rare)]
+    order, _ = min((pair(sh) for sh in shifts), key=lambda t: t[1])
+    order, _ = pair(disp(order).mean(axis=0))
     d = disp(order) @ Lp
     d -= d.mean(axis=0)
     if np.linalg.norm(d, axis=1).max() >= 0.5 * nn:
@@ -872,6 +921,7 @@ def modes(parent, child, tol: float = 0.01, group: ParentGroup | None = None) ->
     for s, what in ((parent, "parent"), (child, "child")):
         if s.cell is None or not all(s.pbc):
             raise SymcheckError(f"{_name(s, what)}: not a 3D-periodic crystal (needs a cell)")
+    child = _orient(parent, child)
     if len(parent) != len(child):
         parent = _supercell(parent, child, tol)
     if sorted(parent.species) != sorted(child.species):

@@ -135,8 +135,8 @@ def test_amplitudes_scale_with_the_tilt_angles(group, monkeypatch):
         assert np.isclose(after.mode(irrep).amplitude, 2 * before.mode(irrep).amplitude, rtol=1e-12)
 
 
-def test_pnma_a_site_shifts_are_secondary_x5_plus(group):
-    """The Sr displacements Pnma allows (a random Sr field averaged over the child's group)."""
+def _pnma_with_sr_shifts(group) -> sc.Structure:
+    """a+b-b- plus the Sr displacements Pnma allows (a random Sr field averaged over the child's group)."""
     child = glazer("a+b-b-")
     u = child.positions - cubic().positions
     H = stabilizer_mask(group, group.images(u), u, 1e-9)
@@ -145,7 +145,34 @@ def test_pnma_a_site_shifts_are_secondary_x5_plus(group):
     v[sr] = np.random.default_rng(0).normal(size=(sr.sum(), 3))
     v = group.images(v)[H].mean(axis=0)
     v *= 0.03 / np.linalg.norm(v, axis=1).max()  # 0.03 Å at most: smaller than the tilts, as in CaTiO3
-    shifted = sc.Structure(child.positions + v, child.species, cell=child.cell, pbc=[True] * 3)
+    return sc.Structure(child.positions + v, child.species, cell=child.cell, pbc=[True] * 3)
+
+
+def test_child_in_its_own_standard_setting(group):
+    """Pnma as spglib standardizes it (20 atoms, axes turned, origin moved): matched to the parent by
+    lattice vectors and a shift, the same modes, amplitudes per its 20 atoms (1/√2 of the 40's)."""
+    import spglib
+
+    child = _pnma_with_sr_shifts(group)
+    numbers = [{"Ti": 22, "Sr": 38, "O": 8}[s] for s in child.species]
+    L, frac, z = spglib.standardize_cell((child.cell, child.positions @ np.linalg.inv(child.cell), numbers),
+                                         symprec=TOL)
+    assert len(z) == 20 and not np.allclose(L[0] / np.linalg.norm(L[0]), [0.707, 0.707, 0], atol=0.01)
+    std = sc.Structure(frac @ L, [{22: "Ti", 38: "Sr", 8: "O"}[x] for x in z], cell=L, pbc=[True] * 3)
+    a = gz.A
+    prim = sc.Structure(np.array([[0, 0, 0], [.5, .5, .5], [.5, 0, 0], [0, .5, 0], [0, 0, .5]]) * a,
+                        ["Ti", "Sr", "O", "O", "O"], cell=np.eye(3) * a, pbc=[True] * 3)
+    r = modes(prim, std, tol=TOL)
+    ref = modes(cubic(), child, tol=TOL, group=group)
+    assert r.child_number == 62 and _primaries(r) == ["M3+", "R4+"]
+    assert {m.irrep: round(m.amplitude, 9) for m in r.modes} == \
+        {m.irrep: round(m.amplitude / np.sqrt(2), 9) for m in ref.modes}
+    assert r.residual < 1e-10
+
+
+def test_pnma_a_site_shifts_are_secondary_x5_plus(group):
+    """The Sr displacements Pnma allows, on top of a+b-b-: X5+ (and R5+), secondary."""
+    shifted = _pnma_with_sr_shifts(group)
     r = modes(cubic(), shifted, tol=TOL, group=group)
     assert r.child_number == 62
     assert _primaries(r) == ["M3+", "R4+"]
