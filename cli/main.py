@@ -118,11 +118,13 @@ def _writable_folder(folder: Path, flag: str, what: Path) -> None:
 
 
 def _new_structure_file(path: Path, flag: str = "--out") -> None:
-    """A structure file to be written: not there yet, in an existing folder, a format ASE writes and reads."""
+    """A structure file to be written: in an existing folder, a format ASE writes and reads (not the
+    check that it does not exist yet: :func:`_not_there` runs just before writing, after the cheap
+    checks of the request itself, so that a wrong --group is reported as such)."""
     from ase.io.formats import filetype, ioformats
 
-    if path.exists() or path.is_symlink():
-        _fail(f"{flag} {path}: the file exists (symcheck does not overwrite; remove it or choose another name)")
+    if path.is_dir():
+        _fail(f"{flag} {path}: is a folder, not a file")
     if not path.parent.is_dir():
         _fail(f"{flag} {path}: the folder {path.parent} does not exist")
     _writable_folder(path.parent, flag, path)
@@ -134,6 +136,12 @@ def _new_structure_file(path: Path, flag: str = "--out") -> None:
     if not ok:
         _fail(f"{flag} {path}: unknown structure file type {path.suffix or path.name!r} "
               "(use .xyz, .extxyz, .cif, .vasp/POSCAR, .json, .traj or .pdb)")
+
+
+def _not_there(path: Path, flag: str = "--out") -> None:
+    """symcheck never overwrites a file."""
+    if path.exists() or path.is_symlink():
+        _fail(f"{flag} {path}: the file exists (symcheck does not overwrite; remove it or choose another name)")
 
 
 def _figure_file(path: Path, flag: str) -> None:
@@ -332,6 +340,7 @@ def symmetrize(
     # the group's name before anything is written: point_group refuses crystals, symmetry_group does not
     name = group_name or symmetry_group(structure, tol=tol).name
     moved = _max_displacement(structure, result)
+    _not_there(out_file)
     sc.write(out_file, result)
     if as_json:
         _emit_json({"file": str(file), "out": str(out_file), "point_group": name, "max_displacement": moved})
