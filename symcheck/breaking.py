@@ -38,7 +38,8 @@ class Suggestion:
         finite point groups.
     group_name : the name of G, for the label.
     irrep_setting : the setting the label is given in, in plain words (which axes are C2′, which
-        planes σv): labels such as B1u/B2u swap between settings.
+        planes σv; for crystals the origin): labels such as B1u/B2u swap between settings.
+    irrep_k : for crystals, the k-point of each label in fractions of the reciprocal basis.
     """
 
     irreps: str
@@ -53,6 +54,7 @@ class Suggestion:
     irrep_label: str | None = None
     group_name: str | None = None
     irrep_setting: str | None = None
+    irrep_k: tuple[tuple[float, ...], ...] | None = None
 
     @property
     def L(self) -> int:
@@ -67,6 +69,11 @@ class Suggestion:
     @property
     def description(self) -> str:
         """One line: what to add, e.g. ``the global L=2 feature x**2 - y**2 (2e)``."""
+        if self.irrep_k is not None and self.irrep_label:  # crystals speak of order parameters
+            what = f"a global {self.irreps} feature {self.polynomial}" if self.scope == "global" else \
+                f"a per-site {self.irreps} field: {self.polynomial}"
+            noun = "order parameters" if " + " in self.irrep_label else "order parameter"
+            return f"the {self.irrep_label} {noun} of {self.group_name}: {what}"
         label = f", transforms as {self.irrep_label} of {self.group_name}" if self.irrep_label else ""
         if self.scope == "global":
             return f"the global L={self.L} feature {self.polynomial} ({self.irreps}){label}"
@@ -98,6 +105,7 @@ class Suggestion:
             "sites": None if self.sites is None else list(self.sites),
             "irrep_label": self.irrep_label,
             "irrep_setting": self.irrep_setting,
+            "k": None if self.irrep_k is None else [list(k) for k in self.irrep_k],
             "vector": np.round(self.vector, 12).tolist(),
             "description": self.description,
         }
@@ -190,20 +198,25 @@ def suggest(
     if not any(s.reaches_target for s, _ in found):
         found.extend(_pairs(G, H, structure, [f for f in found if f[0].scope == "global"], tol))
     out = [s for s, _ in found]
-    return sorted(_with_irrep_labels(G, out, setting), key=Suggestion.rank_key)
+    return sorted(_with_irrep_labels(G, out, setting, structure), key=Suggestion.rank_key)
 
 
-def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion], setting: str | None = None) -> list[Suggestion]:
+def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion], setting: str | None = None,
+                       structure: Structure | None = None) -> list[Suggestion]:
     """Name the irrep of G each feature transforms as, with the setting the name depends on.
 
-    Point groups, finite and infinite (Σu+, Πu of D∞h; Dg of Kh); crystals are left unlabelled.
+    Point groups, finite and infinite (Σu+, Πu of D∞h; Dg of Kh), in Mulliken's notation;
+    crystals by the irreps of the space group at k-points of the supercell (ISOTROPY's R4+, M3+ …,
+    see ``symcheck.modes``), with the origin the labels refer to.
     """
     from dataclasses import replace
 
     from .groups.crystal import SpaceGroup
 
-    if isinstance(G, SpaceGroup) or not suggestions:
+    if not suggestions:
         return suggestions
+    if isinstance(G, SpaceGroup):
+        return _with_space_group_labels(G, suggestions, structure) if structure is not None else suggestions
     from .groups.characters import character_table, irrep_labels
 
     table = character_table(G, setting)
@@ -212,6 +225,30 @@ def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion], setting: st
                 group_name=G.pretty_name, irrep_setting=table.setting)
         for s in suggestions
     ]
+
+
+def _with_space_group_labels(G, suggestions: list[Suggestion], structure: Structure) -> list[Suggestion]:
+    """Crystal suggestions labelled by the space-group irreps (and k) their fields carry."""
+    from dataclasses import replace
+
+    from .modes import label_field, parent_group
+
+    try:
+        parent = parent_group(structure, G.tol)
+    except SymcheckError:  # a cell the point group does not keep: label_field repeats it itself
+        parent = None
+    out = []
+    for s in suggestions:
+        field = s.vector if s.scope != "global" else np.tile(s.vector, (len(structure), 1))
+        try:
+            labels = label_field(structure, field, s.irreps, tol=G.tol, group=parent)
+        except SymcheckError:
+            out.append(s)
+            continue
+        out.append(replace(s, irrep_label=" + ".join(label for label, _ in labels), group_name=G.pretty_name,
+                           irrep_k=tuple(tuple(float(x) for x in k) for _, k in labels),
+                           irrep_setting=getattr(parent, "origin", None)))
+    return out
 
 
 def _same_group(A: PointGroup, B: PointGroup) -> bool:
