@@ -202,7 +202,7 @@ def run_imports(repeats: int, env: dict) -> dict:
     return {m: {"median_s": round(_median(ts), 3), "runs_s": [round(x, 3) for x in ts]} for m, ts in times.items()}
 
 
-def run_verdict(symcheck: str, tmp: Path, repeats: int, env: dict) -> dict:
+def run_verdict(symcheck: str, tmp: Path, repeats: int, env: dict, baseline_threads: int = 0) -> dict:
     """Time to verdict: train (Task 1) and demo vs 300 baseline steps, cold processes, interleaved."""
     if not BASELINE.exists():
         return {"skipped": f"{BASELINE} not found"}
@@ -210,7 +210,8 @@ def run_verdict(symcheck: str, tmp: Path, repeats: int, env: dict) -> dict:
     verdicts = []
     for k in range(repeats):
         walls["baseline 300 steps"].append(
-            _timed([sys.executable, str(BASELINE), "--task", "1", "--steps", "300"], ROOT, env)[0])
+            _timed([sys.executable, str(BASELINE), "--task", "1", "--steps", "300",
+                    "--threads", str(baseline_threads)], ROOT, env)[0])
         wall, proc = _timed([symcheck, "train", str(EXAMPLES / "rectangle.xyz"), str(EXAMPLES / "square.xyz"),
                              "--json"], ROOT, env)
         walls["train"].append(wall)
@@ -260,6 +261,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--repeats", type=int, default=5, help="cold runs per command (median), and import runs")
     p.add_argument("--inprocess-repeats", type=int, default=3, help="analyses per task in process (median)")
     p.add_argument("--verdict-repeats", type=int, default=3, help="rounds of baseline, train and demo (median)")
+    p.add_argument("--baseline-threads", type=int, default=0,
+                   help="--threads of seednet_baseline.py (0: torch's default, the script's own default)")
     p.add_argument("--skip", nargs="*", default=[], choices=SECTIONS, help="sections to leave out")
     a = p.parse_args(argv)
     symcheck = shutil.which("symcheck", path=str(Path(sys.executable).parent)) or shutil.which("symcheck")
@@ -267,18 +270,24 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit("the symcheck command is not installed (pip install -e .)")
     env = dict(os.environ)
     result: dict = {"load_before": _load(), "cpus": os.cpu_count(), "python": sys.version.split()[0],
-                    "repeats": a.repeats}
+                    "repeats": a.repeats, "baseline_threads": a.baseline_threads}
+    if os.environ.get("PYTHONPATH"):  # e.g. a patched tree measured against the installed one
+        result["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    sections = {
+        "cold": lambda tmp: run_cold(symcheck, tmp, a.repeats, env),
+        "inprocess": lambda tmp: run_inprocess(tmp, a.inprocess_repeats, env),
+        "imports": lambda tmp: run_imports(a.repeats, env),
+        "verdict": lambda tmp: run_verdict(symcheck, tmp, a.verdict_repeats, env, a.baseline_threads),
+    }
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         write_benzene_pair(tmp)
-        if "cold" not in a.skip:
-            result["cold"] = run_cold(symcheck, tmp, a.repeats, env)
-        if "inprocess" not in a.skip:
-            result["inprocess"] = run_inprocess(tmp, a.inprocess_repeats, env)
-        if "imports" not in a.skip:
-            result["imports"] = run_imports(a.repeats, env)
-        if "verdict" not in a.skip:
-            result["verdict"] = run_verdict(symcheck, tmp, a.verdict_repeats, env)
+        for name, run in sections.items():
+            if name in a.skip:
+                continue
+            result[name] = run(tmp)
+            # each section as soon as it is done (stderr): a long run interrupted keeps its numbers
+            print(json.dumps({name: result[name], "load": _load()}, ensure_ascii=False), file=sys.stderr, flush=True)
     result["load_after"] = _load()
     if a.json:
         print(json.dumps(result, ensure_ascii=False))
