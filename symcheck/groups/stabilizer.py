@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..structure import Structure
-from .crystal import SpaceGroup, contains, crystal_subgroup, factored_stabilizer, generator_pairs, same_factored
+from .crystal import SpaceGroup, crystal_subgroup, factored_stabilizer, generator_pairs, same_factored
 from .detect import build_point_group, point_group
 from .infinite import close_by_matrix
 from .pointgroup import PointGroup, SymmetryOperation
@@ -172,23 +172,54 @@ def minimal_overgroups(G: PointGroup, H: PointGroup) -> list[PointGroup]:
 
 
 def _minimal_crystal(G: SpaceGroup, H: SpaceGroup) -> list[SpaceGroup]:
-    from .crystal import _make, element_pairs
+    """Minimal overgroups in a factored space group, from two kinds of candidates.
+
+    A minimal K = <H, g>. If g's point part is in H's, some h ∈ H makes g·h⁻¹ a translation, so
+    K = <H, t> for a translation t ∉ H (kind A: one per class of T modulo H's translations and
+    H's rotations). Otherwise either K gains no translation beyond H's (kind B: <H, t_v r_k> for
+    k outside H's point part, closed with an early stop when a new translation appears) or K
+    contains some <H, t> of kind A and is minimal only if equal to it.
+    """
+    from .crystal import _make
 
     cg = G.cell_group
+    T = cg.T
     h_gens = generator_pairs(H)
-    h_elems = element_pairs(H) if H.order <= 4096 else []
-    seen: set = set()
+    in_th = np.zeros(len(T), dtype=bool)
+    in_th[H.translation_indices] = True
+    in_tg = np.zeros(len(T), dtype=bool)
+    in_tg[G.translation_indices] = True
     found: dict[tuple, tuple] = {}
-    for g in element_pairs(G):
-        if g in seen or contains(H, g):
+
+    def keep(x):
+        if x is not None:
+            found.setdefault((x[0].tobytes(), x[1].tobytes(), x[2].tobytes()), x)
+
+    # kind A: translations, one per class modulo T_H and conjugation by H's rotations
+    done = in_th.copy()
+    for v in np.flatnonzero(in_tg & ~in_th).tolist():
+        if done[v]:
             continue
-        ks, shifts, t_sub = cg.closure(h_gens + [g])
-        found.setdefault((ks.tobytes(), shifts.tobytes(), t_sub.tobytes()), (ks, shifts, t_sub))
-        # every element of the double coset H g H generates the same <H, g>: skip those reached cheaply
-        for h in h_elems:
-            hg = cg.multiply(h, g)
-            seen.add(hg)
-            seen.update(cg.multiply(hg, h2) for h2 in h_gens)
+        cls = T.add(np.full(len(H.translation_indices), v), H.translation_indices)
+        cls = np.unique(cg.rot_T[H.point_indices][:, cls])
+        done[cls] = True
+        keep(cg.closure(h_gens + [(cg.identity, v)]))
+    # kind B: new point operations, no new translations
+    covered = np.zeros(len(cg.rot_frac), dtype=bool)
+    covered[H.point_indices] = True
+    for k in np.setdiff1d(G.point_indices, H.point_indices).tolist():
+        # <H, g> = <H, h·g>: one point operation per coset P_H·k, with every translation
+        if covered[k]:
+            continue
+        covered[cg.mult[H.point_indices, k]] = True
+        shift = int(G.rep_shifts[np.flatnonzero(G.point_indices == k)[0]])
+        done = np.zeros(len(T), dtype=bool)
+        for u in G.translation_indices.tolist():
+            v = T.add_one(shift, u)
+            if done[v]:
+                continue
+            done[T.add(np.full(len(H.translation_indices), v), H.translation_indices)] = True
+            keep(cg.closure(h_gens + [(k, v)], allowed=in_th))
     groups = sorted(found.values(), key=lambda x: len(x[0]) * len(x[2]))
     minimal = [x for x in groups if not any(
         len(u[0]) * len(u[2]) < len(x[0]) * len(x[2]) and _subset(cg, u, x) for u in groups)]
