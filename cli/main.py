@@ -247,7 +247,7 @@ def group(
     if lattice:
         _figure_file(lattice, "--lattice")
     structure = sc.read(file)
-    pg = symmetry_group(structure, tol=tol)
+    pg = symmetry_group(structure, tol=tol).in_setting(setting)  # operations named in the table's setting
     if characters:
         _needs_finite_point_group(pg, "--characters", "character tables")
     if lattice:
@@ -444,16 +444,19 @@ def _print_analysis(report) -> None:
         )
     if report.suggestions:
         table = Table(title="symmetry-breaking inputs (best first)", header_style="bold", title_justify="left")
-        for col in ("#", "irreps", "scope", "feature", "G becomes", "fixes?", "dim W"):
+        for col in ("#", "irreps", "irrep of G", "scope", "feature", "G becomes", "fixes?", "dim W"):
             table.add_column(col)
         for k, s in enumerate(report.suggestions[:12], 1):
             table.add_row(
-                str(k), s.irreps, s.scope if s.scope == "global" else f"atoms {_sites(s.sites)}",
+                str(k), s.irreps, s.irrep_label or "", s.scope if s.scope == "global" else f"atoms {_sites(s.sites)}",
                 s.polynomial, s.stabilizer, "yes" if s.reaches_target else "no", str(s.candidate_dim),
             )
         out.print(table)
         if len(report.suggestions) > 12:
             out.print(f"… and {len(report.suggestions) - 12} more (--json lists all)")
+        setting = report.suggestions[0].irrep_setting
+        if setting:  # labels such as B1/B2 depend on it (choose another with --setting)
+            out.print(f"[dim]irrep labels: {setting}[/]")
 
 
 @app.command()

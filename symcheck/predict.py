@@ -233,6 +233,7 @@ def _analyze(task: Task, tol: float, so3: bool, lmax: int, near_tol: float, targ
     G = symmetry_group(s, tol)
     if so3:
         G = proper_part(G, s)
+    G = G.in_setting(setting)  # operations named as the labels' setting names them (C2′/σv)
     # the target is compared relative to its own size: its units are not Å, and a small target
     # must not count as symmetric just for being small
     ytol = target_rtol * float(np.max(np.abs(y), initial=0.0))
