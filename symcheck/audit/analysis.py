@@ -41,7 +41,7 @@ COLUMNS = (
     ("label", "string"), ("irreps", "string"), ("per_point", "bool"), ("entries", "int64"),
     ("residual", "float64"), ("floor", "float64"), ("total", "float64"), ("sumsq", "float64"),
     ("flagged", "bool"), ("label_group", "string"), ("antisymmetric", "float64"),
-    ("radii", "list<float32>"), ("error", "string"),
+    ("fingerprint", "list<float32>"), ("error", "string"),  # see fingerprint()
 )
 
 
@@ -62,6 +62,20 @@ def formula(species) -> str:
 def centered_radii(positions: np.ndarray) -> np.ndarray:
     """Sorted distances of the atoms from their centroid (Å): invariant under rotation, translation, permutation."""
     return np.sort(np.linalg.norm(positions - positions.mean(axis=0), axis=1))
+
+
+def fingerprint(positions: np.ndarray) -> np.ndarray:
+    """Invariants of a finite structure for the duplicate search (Å): its sorted distances from the centroid,
+    then its atoms' sorted nearest-neighbour distances. Two structures equal within tol (after rotation,
+    translation, permutation) have every entry within 2·tol; the radii alone let too many MD frames of one
+    small molecule through."""
+    radii = centered_radii(positions)
+    if len(positions) < 2:
+        return radii
+    from scipy.spatial import cKDTree
+
+    d, _ = cKDTree(positions).query(positions, k=2)
+    return np.concatenate([radii, np.sort(d[:, 1])])
 
 
 def obviously_trivial(structure, tol: float) -> bool:
@@ -110,8 +124,8 @@ def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings:
         "index": index, "source": source, "frame": frame, "atoms": len(structure),
         "formula": formula(structure.species), "periodic": bool(structure.periodic),
         "group": G.name, "order": G.order,
-        # duplicates are searched among finite structures: the radii are their fingerprint
-        "radii": None if structure.periodic else centered_radii(structure.positions).astype(np.float32).tolist(),
+        # duplicates are searched among finite structures by this fingerprint (float32: the search allows 1e-5 Å)
+        "fingerprint": None if structure.periodic else fingerprint(structure.positions).astype(np.float32).tolist(),
     }
     labels = frame_labels(atoms, settings.labels, where)
     if not labels:
@@ -119,7 +133,7 @@ def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings:
     rows = []
     for value in labels:
         rows.append({**base, **label_row(G, structure, value, settings, trivial)})
-        base["radii"] = None  # once per frame is enough
+        base["fingerprint"] = None  # once per frame is enough
     return rows
 
 
@@ -186,6 +200,6 @@ def analyze_chunk(chunk: Chunk, settings: Settings):
             except Exception as exc:  # a failure inside the group code: keep the frame, say what happened
                 rows.append({"index": chunk.first + k, "source": chunk.path, "frame": frame, "atoms": len(atoms),
                              "formula": formula(atoms.get_chemical_symbols()), "periodic": bool(atoms.pbc.any()),
-                             "group": "error", "order": None, "radii": None, **_no_label(),
+                             "group": "error", "order": None, "fingerprint": None, **_no_label(),
                              "error": f"{type(exc).__name__}: {exc}"})
     return chunk.id, pa.Table.from_pylist(rows, schema=schema())

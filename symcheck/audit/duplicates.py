@@ -37,28 +37,24 @@ class Alignment:
 def candidate_pairs(keys: list[tuple[str, int, np.ndarray]], tol: float) -> list[tuple[int, int]]:
     """Pairs (i, j), i < j, of frames whose fingerprints agree within 2·tol.
 
-    keys : (formula, frame index, sorted radii in Å) of every finite frame. Equal structures (each atom
-    within tol) have centroids within tol, so each sorted radius differs by at most 2·tol.
+    keys : (formula, frame index, fingerprint in Å — see ``analysis.fingerprint``) of every finite frame.
+    Equal structures (each atom within tol) have centroids within tol, so each sorted radius differs by
+    at most 2·tol, and so does each sorted nearest-neighbour distance.
     """
     by_formula: dict[str, list[tuple[int, np.ndarray]]] = {}
     for f, idx, radii in keys:
         by_formula.setdefault(f, []).append((idx, np.asarray(radii, dtype=float)))
+    from scipy.spatial import cKDTree
+
     pairs = []
     for items in by_formula.values():
         if len(items) < 2:
             continue
         idx = np.array([i for i, _ in items])
         R = np.stack([r for _, r in items])
-        order = np.argsort(R[:, -1], kind="stable")  # sweep on the largest radius
-        idx, R = idx[order], R[order]
-        lead = R[:, -1]
-        for a in range(len(idx)):
-            b = np.searchsorted(lead, lead[a] + 2 * tol + 1e-6, side="right")
-            if b <= a + 1:
-                continue
-            close = np.max(np.abs(R[a + 1:b] - R[a]), axis=1) <= 2 * tol + 1e-6
-            for j in idx[a + 1:b][close]:
-                pairs.append((int(min(idx[a], j)), int(max(idx[a], j))))
+        # all pairs within 2·tol in every entry: a k-d tree in the max-norm, never all n² pairs
+        for a, b in cKDTree(R).query_pairs(2 * tol + 1e-5, p=np.inf, output_type="ndarray"):
+            pairs.append((int(min(idx[a], idx[b])), int(max(idx[a], idx[b]))))
     return sorted(set(pairs))
 
 
@@ -224,12 +220,10 @@ def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[
         return i
 
     equal = []
-    cache: dict[int, object] = {}
 
+    @lru_cache(maxsize=256)  # pairs come sorted by their first frame: a small cache serves them, memory stays bounded
     def atoms_of(i):
-        if i not in cache:
-            cache[i] = _load(where, i)
-        return cache[i]
+        return _load(where, i)
 
     alignments = {}
     for i, j in pairs:

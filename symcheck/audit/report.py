@@ -122,8 +122,8 @@ def summarize(chunk_ids, load, settings, seconds_since: float) -> ScanResult:
                 where[idx] = (t["source"][k], t["frame"][k])
             if t["error"][k] is not None:
                 errors.append((idx, t["error"][k]))
-            if t["radii"][k] is not None:
-                keys.append((t["formula"][k], idx, np.asarray(t["radii"][k])))
+            if t["fingerprint"][k] is not None:
+                keys.append((t["formula"][k], idx, np.asarray(t["fingerprint"][k])))
             name = t["label"][k]
             if name is None:
                 continue
