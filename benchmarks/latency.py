@@ -161,13 +161,14 @@ INPROCESS = r"""
 import json, statistics, sys, time
 import symcheck as sc
 tmp = sys.argv[1]
-square = sc.Task.from_files("examples/square.xyz", "examples/rectangle.xyz")
+ex = sys.argv[3]
+square = sc.Task.from_files(f"{ex}/square.xyz", f"{ex}/rectangle.xyz")
 t = time.perf_counter(); sc.analyze(square); warm = time.perf_counter() - t   # imports, caches
 tasks = {
     "square → rectangle": (square, {}),
     "benzene → Kekulé": (sc.Task.from_files(f"{tmp}/benzene.xyz", f"{tmp}/kekule.xyz"), {}),
-    "perovskite 40 atoms": (sc.Task.from_files("examples/perovskite_cubic_2x2x2.extxyz",
-                                               "examples/perovskite_tilt_a0a0c-.extxyz", encoding="vector"),
+    "perovskite 40 atoms": (sc.Task.from_files(f"{ex}/perovskite_cubic_2x2x2.extxyz",
+                                               f"{ex}/perovskite_tilt_a0a0c-.extxyz", encoding="vector"),
                             {"tol": 1e-3}),
 }
 out = {"first analyze (square, with lazy imports) s": round(warm, 3)}
@@ -183,21 +184,23 @@ print(json.dumps(out))
 
 def run_inprocess(tmp: Path, repeats: int, env: dict) -> dict:
     """The analysis alone (sc.analyze), in one process after a warm-up analysis of the square."""
-    _, proc = _timed([sys.executable, "-c", INPROCESS, str(tmp), str(repeats)], ROOT, env)
+    # run from the temp folder: `python -c` puts its working directory first on sys.path, which
+    # would hide a tree given on PYTHONPATH behind the checkout
+    _, proc = _timed([sys.executable, "-c", INPROCESS, str(tmp), str(repeats), str(EXAMPLES)], tmp, env)
     rows = json.loads(proc.stdout.strip().splitlines()[-1])
     for name, goal in GOALS_IN_PROCESS_S.items():
         rows[name]["goal_s"] = goal
     return rows
 
 
-def run_imports(repeats: int, env: dict) -> dict:
+def run_imports(tmp: Path, repeats: int, env: dict) -> dict:
     """Import time of each module alone in a fresh process (interpreter start excluded), median."""
     code = "import time, importlib, sys; t = time.perf_counter(); importlib.import_module(sys.argv[1]); " \
            "print(time.perf_counter() - t)"
     times: dict[str, list[float]] = {m: [] for m in IMPORTS}
     for _ in range(repeats):
         for m in IMPORTS:
-            _, proc = _timed([sys.executable, "-c", code, m], ROOT, env)
+            _, proc = _timed([sys.executable, "-c", code, m], tmp, env)  # tmp: see run_inprocess
             times[m].append(float(proc.stdout.strip()))
     return {m: {"median_s": round(_median(ts), 3), "runs_s": [round(x, 3) for x in ts]} for m, ts in times.items()}
 
@@ -276,7 +279,7 @@ def main(argv: list[str] | None = None) -> dict:
     sections = {
         "cold": lambda tmp: run_cold(symcheck, tmp, a.repeats, env),
         "inprocess": lambda tmp: run_inprocess(tmp, a.inprocess_repeats, env),
-        "imports": lambda tmp: run_imports(a.repeats, env),
+        "imports": lambda tmp: run_imports(tmp, a.repeats, env),
         "verdict": lambda tmp: run_verdict(symcheck, tmp, a.verdict_repeats, env, a.baseline_threads),
     }
     with tempfile.TemporaryDirectory() as tmp_name:
