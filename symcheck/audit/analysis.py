@@ -65,17 +65,25 @@ def centered_radii(positions: np.ndarray) -> np.ndarray:
 
 
 def fingerprint(positions: np.ndarray) -> np.ndarray:
-    """Invariants of a finite structure for the duplicate search (Å): its sorted distances from the centroid,
-    then its atoms' sorted nearest-neighbour distances. Two structures equal within tol (after rotation,
-    translation, permutation) have every entry within 2·tol; the radii alone let too many MD frames of one
-    small molecule through."""
+    """Invariants of a finite structure for the duplicate search (Å), each within 2·tol between two
+    structures equal within tol (after rotation, translation, permutation): the sorted distances from the
+    centroid, then for up to ``PAIRWISE_ATOMS`` atoms all sorted interatomic distances (which fix the
+    shape almost completely), for larger ones each atom's two nearest-neighbour distances, sorted.
+    The radii alone let millions of MD frames of one small molecule through as candidates."""
     radii = centered_radii(positions)
-    if len(positions) < 2:
+    n = len(positions)
+    if n < 2:
         return radii
+    if n <= PAIRWISE_ATOMS:
+        i, j = np.triu_indices(n, 1)
+        return np.concatenate([radii, np.sort(np.linalg.norm(positions[i] - positions[j], axis=1))])
     from scipy.spatial import cKDTree
 
-    d, _ = cKDTree(positions).query(positions, k=2)
-    return np.concatenate([radii, np.sort(d[:, 1])])
+    d, _ = cKDTree(positions).query(positions, k=3)
+    return np.concatenate([radii, np.sort(d[:, 1]), np.sort(d[:, 2])])
+
+
+PAIRWISE_ATOMS = 16  # 120 distances: beyond that the fingerprint grows as N²
 
 
 def obviously_trivial(structure, tol: float) -> bool:
