@@ -196,7 +196,7 @@ def suggest(
     found.extend(_per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol,
                             elements))
     if not any(s.reaches_target for s, _ in found):
-        found.extend(_pairs(G, H, structure, [f for f in found if f[0].scope == "global"], tol))
+        found.extend(_pairs(G, H, structure, [f for f in found if f[0].scope == "global"], tol, elements))
     out = [s for s, _ in found]
     return sorted(_with_irrep_labels(G, out, setting, structure), key=Suggestion.rank_key)
 
@@ -237,12 +237,14 @@ def _with_space_group_labels(G, suggestions: list[Suggestion], structure: Struct
         parent = parent_group(structure, G.tol)
     except SymcheckError:  # a cell the point group does not keep: label_field repeats it itself
         parent = None
+    except Exception:  # noqa: BLE001 - labels are extra information; spgrep fails on some groups
+        return suggestions
     out = []
     for s in suggestions:
         field = s.vector if s.scope != "global" else np.tile(s.vector, (len(structure), 1))
         try:
             labels = label_field(structure, field, s.irreps, tol=G.tol, group=parent)
-        except SymcheckError:
+        except Exception:  # noqa: BLE001 - an unlabelled suggestion is still right
             out.append(s)
             continue
         out.append(replace(s, irrep_label=" + ".join(label for label, _ in labels), group_name=G.pretty_name,
@@ -253,12 +255,9 @@ def _with_space_group_labels(G, suggestions: list[Suggestion], structure: Struct
 
 def _same_group(A: PointGroup, B: PointGroup) -> bool:
     """The same subgroup of G (not merely the same name: D4h has two D2h subgroups)."""
-    if A.name != B.name or A.order != B.order:
-        return False
-    if A.order is None:
-        return abs(abs(float(A.principal_axis @ B.principal_axis)) - 1) < 1e-6
-    keys = {(op.permutation.tobytes(), (np.round(op.matrix, 6) + 0.0).tobytes()) for op in A.operations}
-    return all((op.permutation.tobytes(), (np.round(op.matrix, 6) + 0.0).tobytes()) in keys for op in B.operations)
+    from .groups.stabilizer import same_group
+
+    return same_group(A, B)
 
 
 def _candidates(W: np.ndarray, shape, seed: int = 0, limit: int | None = None):
@@ -425,14 +424,14 @@ def _target_directions(target, target_irreps, per_point_target, sub, l, p, G) ->
     return dirs
 
 
-def _pairs(G, H, structure, singles, tol) -> list[tuple[Suggestion, None]]:
+def _pairs(G, H, structure, singles, tol, elements=None) -> list[tuple[Suggestion, None]]:
     """Pairs of global features whose common stabilizer is exactly H (when no single one reaches it).
 
     Each single keeps exactly the elements that fix its whole candidate space, so for finite G
     the pair keeps the intersection, decided without a search.
     """
     out = []
-    in_H = _membership(G, H) if G.order is not None else None
+    in_H = None if elements is None else elements.in_H
     for i in range(len(singles)):
         for j in range(i + 1, len(singles)):
             (a, keep_a), (b, keep_b) = singles[i], singles[j]
@@ -462,19 +461,81 @@ def _pairs(G, H, structure, singles, tol) -> list[tuple[Suggestion, None]]:
 
 
 class _Elements:
-    """A finite group's elements as arrays, computed once per search: rotations, permutations, H."""
+    """A finite group's elements, grouped by rotation, as arrays built once per search.
+
+    Point groups list their elements; space groups are read in their factored form (one coset
+    r·T per point operation r), so a supercell's thousands of elements cost one permutation block
+    per rotation, built when needed, and never one Python object each.
+    """
 
     def __init__(self, G, H):
+        from .groups.crystal import SpaceGroup
+
+        self._wigner: dict[str, np.ndarray] = {}
+        if isinstance(G, SpaceGroup):
+            self._init_space_group(G, H)
+            return
         ops = G.operations
         mats = np.stack([op.matrix for op in ops])
         _, first, rotation_of = np.unique(np.round(mats, 6).reshape(len(mats), 9), axis=0,
                                           return_index=True, return_inverse=True)
-        self.rotation_of = rotation_of.reshape(-1)
-        self.rotations = mats[first]  # the distinct rotations (at most 48 for a crystal)
-        self.by_rotation = [np.flatnonzero(self.rotation_of == u) for u in range(len(first))]
-        self.perms = np.array([op.permutation for op in ops])
-        self.in_H = _membership(G, H)
-        self._wigner: dict[str, np.ndarray] = {}
+        rotation_of = rotation_of.reshape(-1)
+        self.rotations = mats[first]
+        self.by_rotation = [np.flatnonzero(rotation_of == u) for u in range(len(first))]
+        self._perms = np.array([op.permutation for op in ops])
+        keys = {_element_key(op) for op in H.operations}
+        self.in_H = np.array([_element_key(op) in keys for op in ops])
+        self.size = len(ops)
+
+    def _init_space_group(self, G, H) -> None:
+        from .groups.crystal import element_pairs
+
+        cg = G.cell_group
+        T, m = cg.T, len(G.translation_indices)
+        self.rotations = np.stack([cg.reps[k].matrix for k in G.point_indices.tolist()])
+        self.by_rotation = [np.arange(u * m, (u + 1) * m) for u in range(len(G.point_indices))]
+        self._cosets = [(cg.rep_perm[k], np.asarray(T.add(np.full(m, v0), G.translation_indices)))
+                        for k, v0 in zip(G.point_indices.tolist(), G.rep_shifts.tolist())]
+        self._T = T
+        self._perms = None
+        self._blocks: dict[int, np.ndarray] = {}
+        in_h = set(element_pairs(H)) if getattr(H, "cell_group", None) is cg else None
+        if in_h is None:  # H built apart from G: compare elements by key
+            keys = {_element_key(op) for op in H.operations}
+            self.in_H = np.array([_element_key(cg.element(k, int(v))) in keys
+                                  for k, (_, vs) in zip(G.point_indices.tolist(), self._cosets) for v in vs])
+        else:
+            self.in_H = np.array([(k, int(v)) in in_h
+                                  for k, (_, vs) in zip(G.point_indices.tolist(), self._cosets) for v in vs])
+        self.size = len(self.in_H)
+
+    def perm_block(self, u: int, select=None) -> np.ndarray:
+        """Permutations (len, N) of the elements with rotation u (``select``: positions among them)."""
+        if self._perms is not None:
+            members = self.by_rotation[u]
+            return self._perms[members if select is None else members[select]]
+        rep_perm, vs = self._cosets[u]
+        if select is not None:
+            return np.stack([self._T.perm(int(v)) for v in vs[select]])[:, rep_perm]
+        if u not in self._blocks:
+            block = np.stack([self._T.perm(int(v)) for v in vs])[:, rep_perm]
+            if self.size * block.shape[1] > CACHED_PERMUTATIONS:
+                return block
+            self._blocks[u] = block
+        return self._blocks[u]
+
+    def perm(self, g: int) -> np.ndarray:
+        """The permutation of element g."""
+        if self._perms is not None:
+            return self._perms[g]
+        u, j = divmod(g, len(self.by_rotation[0]))
+        return self.perm_block(u, np.array([j]))[0]
+
+    def rotation_index(self, g: int) -> int:
+        """Which distinct rotation element g has."""
+        if self._perms is None:
+            return g // len(self.by_rotation[0])
+        return next(u for u, members in enumerate(self.by_rotation) if g in members)
 
     def wigner(self, irreps: str) -> np.ndarray:
         """D(R) of each distinct rotation on ``irreps``."""
@@ -488,28 +549,32 @@ class _Elements:
 class _Action:
     """The elements of a finite group G acting on one irrep, globally or on one set of sites.
 
-    Elements are grouped by their rotation (a crystal's thousands of elements share at most 48),
-    so each Wigner matrix is applied once. ``perms`` (|G|, m) carry site k of ``sites`` to site
-    ``perms[g, k]`` (local indices), or None for a global feature; ``in_H`` marks H.
+    Each distinct rotation's Wigner matrix is applied once for all elements that share it.
     """
 
     CHUNK = 4_000_000  # floats per temporary array
 
     def __init__(self, elements: _Elements, irreps: str, sites=None):
-        self.rotation_of = elements.rotation_of
+        self.elements = elements
         self.by_rotation = elements.by_rotation
         self.Du = elements.wigner(irreps)
-        self.perms = None
+        self.sites = None if sites is None else np.asarray(sites)
         if sites is not None:
-            local = np.full(elements.perms.shape[1], -1)
-            local[np.asarray(sites)] = np.arange(len(sites))
-            self.perms = local[elements.perms[:, np.asarray(sites)]]
+            self.local = np.full(len(elements.perm(0)), -1)
+            self.local[self.sites] = np.arange(len(self.sites))
         self.in_H = elements.in_H
-        self.size = len(self.rotation_of)
+        self.size = elements.size
 
     def D(self, g: int) -> np.ndarray:
         """The Wigner matrix of element g."""
-        return self.Du[self.rotation_of[g]]
+        return self.Du[self.elements.rotation_index(g)]
+
+    def local_perm(self, g: int) -> np.ndarray:
+        """Element g's permutation of the sites, in local indices."""
+        return self.local[self.elements.perm(g)[self.sites]]
+
+    def _local_block(self, u: int, select=None) -> np.ndarray:
+        return self.local[self.elements.perm_block(u, select)[:, self.sites]]
 
     def fixers_each(self, vs: list[np.ndarray], tol: float) -> np.ndarray:
         """Masks (len(vs), |G|) of the elements that leave each vector unchanged.
@@ -522,7 +587,7 @@ class _Action:
         V = np.stack(vs, axis=-1)  # (d, C) or (m, d, C)
         C = V.shape[-1]
         scale = np.maximum(np.abs(V).reshape(-1, C).max(axis=0), 1e-300)
-        if self.perms is None:
+        if self.sites is None:
             moved = np.zeros((self.size, C))
             for u, members in enumerate(self.by_rotation):
                 moved[members] = np.abs(np.einsum("ab,bc->ac", self.Du[u], V) - V).max(axis=0)[None]
@@ -531,24 +596,19 @@ class _Action:
         out = np.zeros((self.size, C), dtype=bool)
         for u, members in enumerate(self.by_rotation):
             gv = np.einsum("ab,mbc->mac", self.Du[u], V)
-            near = np.abs(gv[probe][None] - V[self.perms[members][:, probe]]).max(axis=(1, 2)) <= tol * scale
-            todo = members[near.any(axis=1)]
+            perms = self._local_block(u)
+            near = np.abs(gv[probe][None] - V[perms[:, probe]]).max(axis=(1, 2)) <= tol * scale
+            todo = np.flatnonzero(near.any(axis=1))
             step = max(1, self.CHUNK // max(V.size, 1))
             for s in range(0, len(todo), step):
                 idx = todo[s:s + step]
-                diff = np.abs(gv[None] - V[self.perms[idx]]).reshape(len(idx), -1, C).max(axis=1)
-                out[idx] = diff <= tol * scale
+                diff = np.abs(gv[None] - V[perms[idx]]).reshape(len(idx), -1, C).max(axis=1)
+                out[members[idx]] = diff <= tol * scale
         return out.T
 
     def fixers(self, v: np.ndarray, tol: float) -> np.ndarray:
         """Mask of the elements that leave v unchanged."""
         return self.fixers_each([v], tol)[0]
-
-
-def _membership(G, H) -> np.ndarray:
-    """Which elements of G (in the order of ``G.operations``) belong to its subgroup H."""
-    keys = {_element_key(op) for op in H.operations}
-    return np.array([_element_key(op) in keys for op in G.operations])
 
 
 def _element_key(op) -> bytes:
@@ -576,7 +636,7 @@ class _Single:
 
     def __init__(self, action: _Action, g: int):
         self.D = action.D(g)
-        self.perm = None if action.perms is None else action.perms[g]
+        self.perm = None if action.sites is None else action.local_perm(g)
 
     def fixes(self, B: np.ndarray, tol: float) -> bool:
         scale = max(float(np.max(np.abs(B), initial=0.0)), 1e-300)
@@ -624,6 +684,7 @@ def _representative(action: _Action, W: np.ndarray, shape, goal: np.ndarray, tol
 _COEFFICIENTS = (0.5, 0.3, 0.7, 0.2, 0.9, 0.37, 0.61, 1.3, 0.11)
 SIMPLE_CANDIDATES = 24  # basis projections tried for a readable representative
 PROBE_SITES = 12  # sites checked before all of them
+CACHED_PERMUTATIONS = 50_000_000  # entries of the permutation blocks kept between calls
 
 
 def neumann_table(G: PointGroup, lmax: int = 4) -> dict[str, int]:
