@@ -119,11 +119,9 @@ def _harmonics(ls: Sequence[int], u: np.ndarray) -> np.ndarray:
     :param ls: the degrees, in order (their blocks are concatenated as e3nn does).
     :param u: directions; normalised here, lengths are ignored.
     """
-    import torch
-    from e3nn import o3
+    from .o3 import spherical_harmonics
 
-    t = torch.from_numpy(np.ascontiguousarray(u, dtype=np.float64))
-    return o3.spherical_harmonics(list(ls), t, normalize=True, normalization="integral").numpy()
+    return spherical_harmonics(list(ls), np.asarray(u, dtype=np.float64), normalize=True, normalization="integral")
 
 
 def signal_values(signals: Any, lmax: int, directions: Any) -> np.ndarray:

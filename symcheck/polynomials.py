@@ -92,14 +92,13 @@ def _sh_matrix(l: int) -> np.ndarray:
 
     :param l: the degree.
     """
-    import torch
-    from e3nn import o3
+    from .o3 import spherical_harmonics
 
     n_mon = len(_exponents(l))
     # Fixed seed: the basis must not depend on the global RNG state. Gaussian points in R^3
     # (not only the sphere) keep the monomial matrix well conditioned.
     xyz = np.random.default_rng(12345).normal(size=(max(4 * n_mon, 64), 3))
-    sh = o3.spherical_harmonics(l, torch.from_numpy(xyz), normalize=False, normalization="component").numpy()
+    sh = spherical_harmonics(l, xyz, normalize=False, normalization="component")
     a = _monomial_values(l, xyz)
     coef, *_ = np.linalg.lstsq(a, sh, rcond=None)  # (n_mon, 2l+1)
     if np.abs(a @ coef - sh).max() > 1e-9 * np.abs(sh).max():

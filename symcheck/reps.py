@@ -1,4 +1,4 @@
-"""Group actions on fields: Wigner D matrices (e3nn), fixed spaces, projectors.
+"""Group actions on fields: Wigner D matrices (symcheck.o3, e3nn's basis), fixed spaces, projectors.
 
 A group element g = (R, σ) acts on a per-point field y (N × d, rows in the irreps' basis) as
 ``(g·y)[σ(i)] = D(R) y[i]`` and on a global quantity (d,) as ``D(R) y``. R is any orthogonal
@@ -7,11 +7,12 @@ A group element g = (R, σ) acts on a per-point field y (N × d, rows in the irr
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
-from functools import lru_cache
 
 import numpy as np
 
+from .o3 import irreps_D
 from .structure import parse_irreps
 
 
@@ -22,12 +23,11 @@ def one_torch_thread():
     With a thread pool every small kernel pays for waking the threads: analysing C60 took
     1.38 s with 2 threads and 0.30 s with one.
     """
-    import torch
-
-    old = torch.get_num_threads()
-    if old == 1:
+    torch = sys.modules.get("torch")  # the analysis itself no longer runs torch: never import it here
+    if torch is None or torch.get_num_threads() == 1:
         yield
         return
+    old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         yield
@@ -35,59 +35,13 @@ def one_torch_thread():
         torch.set_num_threads(old)
 
 
-@lru_cache(maxsize=32)
-def _sample_inverse(l: int):
-    """Fixed well-spread unit vectors U and the pseudo-inverse of e3nn's Y_l(U)."""
-    import torch
-    from e3nn import o3
-
-    rng = np.random.default_rng(12345)
-    U = rng.normal(size=(4 * l + 8, 3))
-    U /= np.linalg.norm(U, axis=1, keepdims=True)
-    Y = o3.spherical_harmonics(l, torch.as_tensor(U, dtype=torch.float64), normalize=True).numpy()
-    return U, np.linalg.pinv(Y)
-
-
-def _wigner_l(l: int, R: np.ndarray) -> np.ndarray:
-    """e3nn's D_l of proper rotations R (K, 3, 3), from Y_l(R u) = D_l(R) Y_l(u) on fixed samples.
-
-    Equal to e3nn's ``D_from_matrix`` to ~1e-14, without its per-call generator construction.
-    """
-    import torch
-    from e3nn import o3
-
-    if l == 0:
-        return np.ones((len(R), 1, 1))
-    U, Yinv = _sample_inverse(l)
-    RU = np.einsum("kij,sj->ksi", R, U)  # rotated samples
-    Y = o3.spherical_harmonics(l, torch.as_tensor(RU.reshape(-1, 3)), normalize=True).numpy()
-    Y = Y.reshape(len(R), len(U), 2 * l + 1)
-    return np.einsum("ms,ksn->knm", Yinv, Y)
-
-
 def wigner_D(irreps: str, R: np.ndarray) -> np.ndarray:
     """The matrix of the orthogonal 3×3 ``R`` (or a stack of them, (..., 3, 3)) on ``irreps`` (e3nn basis).
 
     Improper R act through each irrep's parity: D_{l,p}(R) = p^[det R < 0] · D_l(det R · R).
+    numpy only (symcheck.o3), equal to e3nn's ``Irreps(irreps).D_from_matrix`` to 1e-12 (tests/test_o3.py).
     """
-    R = np.asarray(R, dtype=float)
-    batch = R.shape[:-2]
-    Rs = R.reshape(-1, 3, 3)
-    det = np.sign(np.linalg.det(Rs))
-    proper = Rs * det[:, None, None]
-    parsed = parse_irreps(irreps)
-    dim = sum(mul * (2 * l + 1) for mul, l, _ in parsed)
-    out = np.zeros((len(Rs), dim, dim))
-    cache: dict[int, np.ndarray] = {}
-    k = 0
-    for mul, l, p in parsed:
-        if l not in cache:
-            cache[l] = _wigner_l(l, proper)
-        sign = np.where(det < 0, float(p), 1.0)[:, None, None]
-        for _ in range(mul):
-            out[:, k:k + 2 * l + 1, k:k + 2 * l + 1] = sign * cache[l]
-            k += 2 * l + 1
-    return out.reshape(batch + (dim, dim))
+    return irreps_D(irreps, R)
 
 
 def act(irreps: str, R: np.ndarray, permutation: np.ndarray | None, y: np.ndarray, D=None) -> np.ndarray:

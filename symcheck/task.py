@@ -20,22 +20,12 @@ def signal_irreps(lmax: int) -> str:
 def peak_signal(vectors: np.ndarray, lmax: int) -> np.ndarray:
     """Per-row spherical signal with its peak at each vector (e3nn ``SphericalTensor(lmax, 1, -1)``).
 
-    The tutorial's encoding of a displacement; a zero vector gives a zero signal.
+    The tutorial's encoding of a displacement; a zero vector gives a zero signal. numpy only
+    (symcheck.o3), equal to e3nn's to 1e-12 (tests/test_o3.py).
     """
-    import torch
-    from e3nn.io import SphericalTensor
+    from .o3 import signal_with_peaks_at
 
-    st = SphericalTensor(lmax, 1, -1)
-    out = np.zeros((len(vectors), st.dim))
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        for i, d in enumerate(np.asarray(vectors, dtype=float)):
-            if np.linalg.norm(d) > 0:
-                out[i] = st.with_peaks_at(torch.as_tensor(d[None])).numpy()
-    finally:
-        torch.set_default_dtype(old)
-    return out
+    return signal_with_peaks_at(np.asarray(vectors, dtype=float).reshape(-1, 3), lmax)
 
 
 @dataclass(frozen=True)

@@ -260,11 +260,10 @@ def _candidate_axes(structure: Structure, ftol: float) -> list[np.ndarray]:
     if l == 1:
         base = [v / np.linalg.norm(v)]
     else:
-        import torch
-        from e3nn import o3
+        from ..o3 import spherical_harmonics
 
         grid = _fibonacci(1500)
-        f = o3.spherical_harmonics(l, torch.as_tensor(grid), normalize=True).numpy() @ v
+        f = spherical_harmonics(l, grid, normalize=True) @ v
         base = [_refine(l, v, u, sign) for u, sign in _extrema(grid, f)]
         if l == 2:
             # f(u) = uᵀ Q u: the eigenvectors of Q are its axes
@@ -291,9 +290,9 @@ def _fibonacci(n: int) -> np.ndarray:
 
 def _refine(l: int, v: np.ndarray, u0: np.ndarray, sign: int) -> np.ndarray:
     """The local maximum of sign·(v · Y_l(u)) on the sphere near u0, to full precision."""
-    import torch
-    from e3nn import o3
     from scipy.optimize import minimize
+
+    from ..o3 import spherical_harmonics
 
     t1 = np.cross(u0, np.eye(3)[int(np.argmin(np.abs(u0)))])
     t1 /= np.linalg.norm(t1)
@@ -304,7 +303,7 @@ def _refine(l: int, v: np.ndarray, u0: np.ndarray, sign: int) -> np.ndarray:
         return p / np.linalg.norm(p)
 
     def value(ab):
-        Y = o3.spherical_harmonics(l, torch.as_tensor(point(ab)[None]), normalize=True).numpy()[0]
+        Y = spherical_harmonics(l, point(ab), normalize=True)
         return -sign * float(Y @ v)
 
     res = minimize(value, np.zeros(2), method="BFGS", options={"gtol": 1e-12})

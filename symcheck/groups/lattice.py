@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from ..errors import SymcheckError
 from .naming import classify
 from .pointgroup import PointGroup, SymmetryOperation
+
+if TYPE_CHECKING:  # networkx is imported where a lattice is built; analyze and group never build one
+    import networkx as nx
 
 MATCH_TOL = 1e-6  # max |ΔR| entry for two exact matrices to be the same element
 
@@ -404,6 +407,8 @@ def subgroup_lattice(pg: PointGroup) -> SubgroupLattice:
         classes.append(SubgroupClass(cid, name, order, len(members), tuple(range(start, len(subgroups))), tags[cid]))
 
     sets = [sum(1 << i for i in s.elements) for s in subgroups]
+    import networkx as nx
+
     graph = nx.DiGraph()
     for c in classes:
         graph.add_node(c.id, name=c.name, order=c.order, size=c.size, label=c.label)

@@ -1,0 +1,31 @@
+"""The analysis path imports neither torch nor e3nn (issue 14): symcheck.o3 serves it in numpy."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+PROBE = """
+import runpy, sys
+sys.argv = ["symcheck", *sys.argv[1:]]
+try:
+    runpy.run_module("symcheck", run_name="__main__")
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(sorted(m for m in ("torch", "e3nn") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ["analyze", str(EXAMPLES / "square.xyz"), str(EXAMPLES / "rectangle.xyz"), "--json"],
+    ["group", str(EXAMPLES / "square.xyz"), "--json"],
+    ["analyze", str(EXAMPLES / "perovskite_cubic.extxyz"), str(EXAMPLES / "perovskite_tetragonal.extxyz"),
+     "--encoding", "vector", "--tol", "1e-3", "--json"],
+])
+def test_analysis_commands_do_not_import_torch_or_e3nn(args):
+    run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
