@@ -564,6 +564,7 @@ class _Action:
             self.local[self.sites] = np.arange(len(self.sites))
         self.in_H = elements.in_H
         self.size = elements.size
+        self._all = None
 
     def D(self, g: int) -> np.ndarray:
         """The Wigner matrix of element g."""
@@ -575,6 +576,15 @@ class _Action:
 
     def _local_block(self, u: int, select=None) -> np.ndarray:
         return self.local[self.elements.perm_block(u, select)[:, self.sites]]
+
+    def _all_local(self):
+        """Elements rotation by rotation: their indices, rotation numbers and site permutations."""
+        if self._all is None:
+            order = np.concatenate(self.by_rotation)
+            rot = np.concatenate([np.full(len(m), u) for u, m in enumerate(self.by_rotation)])
+            perms = np.concatenate([self._local_block(u) for u in range(len(self.by_rotation))])
+            self._all = (order, rot, perms)
+        return self._all
 
     def fixers_each(self, vs: list[np.ndarray], tol: float) -> np.ndarray:
         """Masks (len(vs), |G|) of the elements that leave each vector unchanged.
@@ -592,18 +602,19 @@ class _Action:
             for u, members in enumerate(self.by_rotation):
                 moved[members] = np.abs(np.einsum("ab,bc->ac", self.Du[u], V) - V).max(axis=0)[None]
             return (moved <= tol * scale).T
-        probe = np.argsort(-np.abs(V).reshape(len(V), -1).max(axis=1), kind="stable")[:PROBE_SITES]
         out = np.zeros((self.size, C), dtype=bool)
-        for u, members in enumerate(self.by_rotation):
-            gv = np.einsum("ab,mbc->mac", self.Du[u], V)
-            perms = self._local_block(u)
-            near = np.abs(gv[probe][None] - V[perms[:, probe]]).max(axis=(1, 2)) <= tol * scale
-            todo = np.flatnonzero(near.any(axis=1))
-            step = max(1, self.CHUNK // max(V.size, 1))
-            for s in range(0, len(todo), step):
-                idx = todo[s:s + step]
-                diff = np.abs(gv[None] - V[perms[idx]]).reshape(len(idx), -1, C).max(axis=1)
-                out[members[idx]] = diff <= tol * scale
+        order, rot, perms = self._all_local()
+        for c in range(C):  # each vector probed where it is largest: zeros there would prove nothing
+            v = V[..., c]
+            probe = np.argsort(-np.abs(v).max(axis=1), kind="stable")[:PROBE_SITES]
+            limit = tol * scale[c]
+            gv = np.einsum("uab,mb->uma", self.Du, v)  # D(R) v for each distinct rotation
+            near = np.abs(gv[:, probe][rot] - v[perms[:, probe]]).max(axis=(1, 2)) <= limit
+            todo = np.flatnonzero(near)
+            step = max(1, self.CHUNK // max(v.size, 1))
+            for start in range(0, len(todo), step):
+                idx = todo[start:start + step]
+                out[order[idx], c] = np.abs(gv[rot[idx]] - v[perms[idx]]).max(axis=(1, 2)) <= limit
         return out.T
 
     def fixers(self, v: np.ndarray, tol: float) -> np.ndarray:

@@ -213,8 +213,8 @@ def _shared_rotations(A, B, atol: float = 0.02) -> int:
     """
     if A.order is None or B.order is None:
         return 0
-    mats_a = _distinct(np.array([op.matrix for op in A.operations]), atol)
-    mats_b = _distinct(np.array([op.matrix for op in B.operations]), atol)
+    mats_a = _distinct(np.array([op.matrix for op in getattr(A, "coset_representatives", A.operations)]), atol)
+    mats_b = _distinct(np.array([op.matrix for op in getattr(B, "coset_representatives", B.operations)]), atol)
     diff = np.abs(mats_a[:, None] - mats_b[None]).max(axis=(2, 3))
     return int(np.sum(diff.min(axis=1) < atol))
 
