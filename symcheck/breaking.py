@@ -126,7 +126,20 @@ def candidate_space(G: PointGroup, H: PointGroup, irreps: str, per_point: bool, 
     else:
         FG = fixed_space(G.generators, irreps, per_point)
         FH = fixed_space(H.generators, irreps, per_point)
-    return _orth(FH - FG @ (FG.T @ FH))
+    return _complement(FH, FG)
+
+
+def _complement(W: np.ndarray, K: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
+    """Orthonormal basis of {w ∈ span(W) : w ⊥ span(K)}, for W with orthonormal columns.
+
+    Works in W's own coordinates (the small matrix Wᵀ K), so a large W is never orthonormalised
+    again: its columns are multiplied by an orthogonal matrix.
+    """
+    if W.shape[1] == 0 or K.shape[1] == 0:
+        return W
+    U, sv, _ = np.linalg.svd(W.T @ K, full_matrices=True)
+    rank = int(np.sum(sv > rtol * max(1.0, float(sv[0]) if len(sv) else 0.0)))
+    return W @ U[:, rank:]
 
 
 def _orth(A: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
@@ -397,9 +410,8 @@ def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_
                 Wg = global_spaces[irr]
                 known = [np.tile(Wg[:, k], len(sub)) for k in range(Wg.shape[1])]
                 known += _target_directions(target, target_irreps, per_point_target, sub, l, p, G)
-                if known:
-                    K = _orth(np.array(known).T)
-                    W = _orth(W - K @ (K.T @ W))
+                if known:  # both kinds lie in W (see _target_directions), so W ⊖ them stays in Fix_H
+                    W = _complement(W, np.array(known).T)
                 if W.shape[1]:
                     out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, tol, elements))
     return out
