@@ -142,18 +142,6 @@ def _complement(W: np.ndarray, K: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
     return W @ U[:, rank:]
 
 
-def _orth(A: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
-    """Orthonormal basis of A's column space (through the small Gram matrix: A is tall)."""
-    if A.size == 0:
-        return A.reshape(A.shape[0], 0)
-    w, V = np.linalg.eigh(A.T @ A)
-    keep = w > (rtol * max(1.0, float(np.sqrt(max(w[-1], 0.0))))) ** 2  # s > rtol·max(1, s_max)
-    U = A @ (V[:, keep] / np.sqrt(w[keep]))
-    # one Gram–Schmidt pass restores the orthonormality the squared singular values lose
-    Q, _ = np.linalg.qr(U)
-    return Q
-
-
 def _polynomial(v: np.ndarray, l: int, p: int) -> str:
     from .polynomials import describe
 
@@ -491,7 +479,7 @@ class _Elements:
         mats = np.stack([op.matrix for op in ops])
         _, first, rotation_of = np.unique(np.round(mats, 6).reshape(len(mats), 9), axis=0,
                                           return_index=True, return_inverse=True)
-        rotation_of = rotation_of.reshape(-1)
+        self._rotation_of = rotation_of = rotation_of.reshape(-1)
         self.rotations = mats[first]
         self.by_rotation = [np.flatnonzero(rotation_of == u) for u in range(len(first))]
         self._perms = np.array([op.permutation for op in ops])
@@ -545,9 +533,9 @@ class _Elements:
 
     def rotation_index(self, g: int) -> int:
         """Which distinct rotation element g has."""
-        if self._perms is None:
+        if self._perms is None:  # space groups: elements numbered coset by coset
             return g // len(self.by_rotation[0])
-        return next(u for u, members in enumerate(self.by_rotation) if g in members)
+        return int(self._rotation_of[g])
 
     def wigner(self, irreps: str) -> np.ndarray:
         """D(R) of each distinct rotation on ``irreps``."""
@@ -586,8 +574,8 @@ class _Action:
         """Element g's permutation of the sites, in local indices."""
         return self.local[self.elements.perm(g)[self.sites]]
 
-    def _local_block(self, u: int, select=None) -> np.ndarray:
-        return self.local[self.elements.perm_block(u, select)[:, self.sites]]
+    def _local_block(self, u: int) -> np.ndarray:
+        return self.local[self.elements.perm_block(u)[:, self.sites]]
 
     def _all_local(self):
         """Elements rotation by rotation: their indices, rotation numbers and site permutations."""
@@ -685,23 +673,26 @@ def _representative(action: _Action, W: np.ndarray, shape, goal: np.ndarray, tol
     pool = simple + [W[:, k].reshape(shape) for k in range(W.shape[1])]
     while np.any(fixed & ~goal):
         g = int(np.flatnonzero(fixed & ~goal)[0])
-        one = _Single(action, g)
-        for u in pool:
-            if one.fixes(u[..., None], tol):
-                continue
-            for c in _COEFFICIENTS:
-                w = v + c * u
-                w = w / np.linalg.norm(w)
-                new = action.fixers(w, tol)
-                if not new[g] and not np.any(new & ~fixed):
-                    v, fixed = w, new
-                    break
-            else:
-                continue
-            break
-        else:  # no simple direction moves g: impossible when goal is the pointwise fixer of W
+        step = _without(action, v, fixed, g, pool, tol)
+        if step is None:  # impossible when goal is the pointwise fixer of W
             raise AssertionError("breaking search: no direction of W moves an element outside its fixers")
+        v, fixed = step
     return v
+
+
+def _without(action: _Action, v: np.ndarray, fixed: np.ndarray, g: int, pool, tol: float):
+    """v plus a multiple of the first direction in ``pool`` that g moves, so that g no longer fixes
+    it and nothing new does; (vector, its fixers), or None when no direction serves."""
+    one = _Single(action, g)
+    for u in pool:
+        if one.fixes(u[..., None], tol):
+            continue
+        for c in _COEFFICIENTS:
+            w = (v + c * u) / np.linalg.norm(v + c * u)
+            new = action.fixers(w, tol)
+            if not new[g] and not np.any(new & ~fixed):
+                return w, new
+    return None
 
 
 _COEFFICIENTS = (0.5, 0.3, 0.7, 0.2, 0.9, 0.37, 0.61, 1.3, 0.11)

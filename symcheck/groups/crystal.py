@@ -214,6 +214,9 @@ class SpaceGroup(PointGroup):
         """(|T|, 3) the group's pure translations in fractions of the cell (the first is 0)."""
         return self.cell_group.T.frac[self.translation_indices]
 
+    def _listed_operations(self):
+        return self.operations if self.order <= LISTED_ELEMENTS else self.coset_representatives
+
     def as_dict(self) -> dict:
         """Plain-JSON form used by ``symcheck group --json``.
 
@@ -222,23 +225,11 @@ class SpaceGroup(PointGroup):
         the pure translations in fractions of the cell.
         """
         listed = self.order <= LISTED_ELEMENTS
-        ops = self.operations if listed else self.coset_representatives
-        d = {
-            "point_group": self.name,
-            "order": self.order,
-            "hermann_mauguin": self.hermann_mauguin,
-            "tol": self.tol,
-            "center": [float(x) for x in self.center],
-            "principal_axis": [round(float(x), 6) for x in self.principal_axis],
-            "frame": np.round(self.frame, 9).tolist(),
-            "operations": [op.as_dict() for op in ops],
-            "operations_listed": "all" if listed else "coset representatives",
-            "coset_representatives": len(self.point_indices),
-            "translations": np.round(self.translations, 9).tolist(),
-            "generators": [op.as_dict() for op in self.generators],
-            "equivalent_atoms": [list(o) for o in self.equivalent_atoms],
-        }
+        d = super().as_dict()
         d.update(
+            operations_listed="all" if listed else "coset representatives",
+            coset_representatives=len(self.point_indices),
+            translations=np.round(self.translations, 9).tolist(),
             space_group=self.international,
             space_group_number=self.number,
             point_group=self.point_group,

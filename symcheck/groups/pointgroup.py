@@ -166,11 +166,15 @@ class PointGroup:
             "center": [float(x) for x in self.center],
             "principal_axis": [round(float(x), 6) for x in self.principal_axis],
             "frame": np.round(self.frame, 9).tolist(),
-            "operations": [op.as_dict() for op in self.operations],
+            "operations": [op.as_dict() for op in self._listed_operations()],
             "generators": [op.as_dict() for op in self.generators],
             "equivalent_atoms": [list(o) for o in self.equivalent_atoms],
             "setting": self.setting_description(),
         }
+
+    def _listed_operations(self):
+        """The operations ``as_dict`` lists: all of them (space groups list fewer when huge)."""
+        return self.operations
 
     def setting_description(self, setting: str | None = None) -> str | None:
         """The setting the operations are named in, in plain words (see
