@@ -352,9 +352,10 @@ def _pattern(field: np.ndarray, sites, ref: int, structure: Structure) -> str:
         levels = sorted(set(np.round(sizes / sizes.max(), 3).tolist()), reverse=True)
         counts = [int(np.sum(np.isclose(sizes / sizes.max(), x, atol=1e-3))) for x in levels]
         scale = float(np.abs(field[ref, 0]))
-        parts = [f"±{x * sizes.max() / scale:.3g} on {k} sites" for x, k in zip(levels, counts) if x > 0]
+        sites_ = lambda k: f"{k} site" + ("s" if k != 1 else "")  # noqa: E731
+        parts = [f"±{x * sizes.max() / scale:.3g} on {sites_(k)}" for x, k in zip(levels, counts) if x > 0]
         zero = sum(k for x, k in zip(levels, counts) if x == 0)
-        return "with values " + ", ".join(parts) + (f", zero on {zero} sites" if zero else "")
+        return "with values " + ", ".join(parts) + (f", zero on {sites_(zero)}" if zero else "")
     if not all(np.allclose(field[s], ci * v0, atol=1e-6) for s, ci in zip(sites, c)) or not np.allclose(
         np.abs(c), 1, atol=1e-6
     ):
