@@ -561,7 +561,7 @@ def _progress(quiet: bool, total: int | None, floor: float):
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from symcheck.train.loop import MAX_STEPS
+    from symcheck.training import MAX_STEPS
 
     @contextmanager
     def bar():

@@ -36,8 +36,8 @@ _LAZY = {
     "tolerance_ladder": ".near",
     "max_displacement": ".near",
     "modes": ".modes",
-    "train": ".train",
-    "TrainResult": ".train",
+    "train": ".training",
+    "TrainResult": ".training",
     "scan": ".audit",
 }
 

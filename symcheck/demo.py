@@ -77,8 +77,7 @@ def run_demo(
     progress : called as ``progress(task_name, step, loss)`` during training.
     threads : CPU threads for torch (None: train's default, one thread for these small tasks).
     """
-    from .predict import analyze
-    from .train import train
+    from .workflow import analyze_and_train
 
     started = time.perf_counter()
     square, rectangle = example("square"), example("rectangle")
@@ -90,27 +89,32 @@ def run_demo(
     rows, runs = [], []
     for name, start, end, breaking in specs:
         t0 = time.perf_counter()
-        task = Task.displacement(start, end)
-        report = analyze(task)
         callback = (lambda step, loss, _n=name: progress(_n, step, loss)) if progress else None
-        # the library's analyze → train flow: the run tests exactly the prediction in the table
-        result = train(report, breaking=breaking, steps=steps, seed=seed, progress=callback, threads=threads)
-        below = np.flatnonzero(result.losses < 1e-4)
-        rows.append(DemoRow(
-            task=name,
-            input_group=report.input_group.name if breaking is None else _broken_group(report),
-            target_group=report.target_group.name,
-            predicted_floor=result.predicted_floor,
-            final_loss=result.final_loss,
-            below_1e4_step=int(below[0]) + 1 if len(below) else None,
-            verdict=result.verdict,
-            steps=result.steps,
-            seconds=time.perf_counter() - t0,
-            breaking=result.breaking,
-        ))
-        runs.append((task, report, result))
+        # the library's analyze → train chain: the run tests exactly the prediction in the table
+        run = analyze_and_train(Task.displacement(start, end), breaking, steps=steps, seed=seed, progress=callback,
+                                threads=threads)
+        rows.append(_row(name, run, breaking, time.perf_counter() - t0))
+        runs.append(run)
     figures = _figures(Path(out), runs) if out is not None else {}
     return DemoResult(tuple(rows), figures, time.perf_counter() - started)
+
+
+def _row(name: str, run, breaking, seconds: float) -> DemoRow:
+    """The table row of one task's run."""
+    report, result = run.analysis, run.result
+    below = np.flatnonzero(result.losses < 1e-4)
+    return DemoRow(
+        task=name,
+        input_group=report.input_group.name if breaking is None else _broken_group(report),
+        target_group=report.target_group.name,
+        predicted_floor=result.predicted_floor,
+        final_loss=result.final_loss,
+        below_1e4_step=int(below[0]) + 1 if len(below) else None,
+        verdict=result.verdict,
+        steps=result.steps,
+        seconds=seconds,
+        breaking=result.breaking,
+    )
 
 
 def _broken_group(report) -> str:
@@ -119,39 +123,32 @@ def _broken_group(report) -> str:
 
 
 def _figures(out: Path, runs) -> dict:
+    """Draw the tutorial's figures of the three runs (:class:`~symcheck.workflow.TrainRun`) into ``out``."""
     from . import plots
+    from .workflow import signals_figure
 
     out.mkdir(parents=True, exist_ok=True)
-    lmax = runs[0][0].lmax
-    figs = {}
-    panels = [
-        (t.structure.positions, t.end.positions, title, marker)
-        for (t, _, _), title, marker in zip(
-            runs,
-            ["Task 1: Rectangle to Square", "Task 2: Square to Rectangle",
-             "Task 3: Square to Rectangle with Symmetry Breaking"],
-            [None, None, "$\u2B2E$"],
-        )
-    ]
-    figs["tasks"] = plots.task_figure(panels, out / "tasks.png")
+    titles = ["Task 1: Rectangle to Square", "Task 2: Square to Rectangle",
+              "Task 3: Square to Rectangle with Symmetry Breaking"]
+    panels = [(run.task.structure.positions, run.task.end.positions, title, marker)
+              for run, title, marker in zip(runs, titles, [None, None, "$\u2B2E$"], strict=True)]
+    figs = {"tasks": plots.task_figure(panels, out / "tasks.png")}
     figs["losses"] = plots.loss_curves(
-        [(f"Task {k}", r.losses, r.predicted_floor) for k, (_, _, r) in enumerate(runs, 1)],
+        [(f"Task {k}", run.result.losses, run.result.predicted_floor) for k, run in enumerate(runs, 1)],
         out / "losses.png", title="Training loss and the predicted floors",
     )
-    for k, (task, _, result) in enumerate(runs, 1):
-        figs[f"signals_task{k}"] = plots.signals_figure(
-            task.structure.positions, result.output, lmax, out / f"signals_task{k}.png",
-            title=f"Task {k}: output after {result.steps} steps ({result.verdict})",
-            end_positions=task.end.positions, displacements=task.displacements,
+    for k, run in enumerate(runs, 1):
+        figs[f"signals_task{k}"] = signals_figure(
+            run.task, run.result, out / f"signals_task{k}.png",
+            f"Task {k}: output after {run.result.steps} steps ({run.result.verdict})",
         )
-    task, _, result = runs[0]
-    R = result.rotation
+    task, result = runs[0].task, runs[0].result
+    R, lmax = result.rotation, task.lmax
     figs["equivariance"] = plots.equivariance_figure(
         task.structure.positions, result.output, task.structure.positions @ R.T, result.rotated_output, lmax,
         out / "equivariance.png", end_positions=task.end.positions, rotated_end_positions=task.end.positions @ R.T,
     )
-    report = runs[2][1]
-    best = report.suggestions[0]
+    best = runs[2].analysis.suggestions[0]
     figs["feature"] = plots.feature_figure(
         best.vector, best.L, out / "feature.png", title=f"Breaking feature {best.polynomial} ({best.irreps})"
     )

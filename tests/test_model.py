@@ -12,14 +12,14 @@ import pytest
 torch = pytest.importorskip("torch")
 o3 = pytest.importorskip("e3nn.o3")
 
-from symcheck.train.model import (  # noqa: E402
+from symcheck.training.model import (  # noqa: E402
     SeedNet,
     as_reference_state_dict,
     default_hidden,
     load_reference_state_dict,
 )
-from symcheck.train.optim import Adam  # noqa: E402
-from symcheck.train.reference import ReferenceNetwork, tutorial_task  # noqa: E402
+from symcheck.training.optim import Adam  # noqa: E402
+from symcheck.training.reference import ReferenceNetwork, tutorial_task  # noqa: E402
 
 TUTORIAL = "0e+1o+2e+3o+4e+5o"
 TOL = 1e-10

@@ -11,9 +11,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("e3nn")
 
 import symcheck as sc  # noqa: E402
-from symcheck.train import TrainResult  # noqa: E402
-from symcheck.train.loop import BUG, CONFIRMED, NOT_CONFIRMED, tutorial_layout  # noqa: E402
-from symcheck.train.reference import ReferenceNetwork, tutorial_task  # noqa: E402
+from symcheck.training import TrainResult  # noqa: E402
+from symcheck.training.loop import BUG, CONFIRMED, NOT_CONFIRMED, tutorial_layout  # noqa: E402
+from symcheck.training.reference import ReferenceNetwork, tutorial_task  # noqa: E402
 
 FLOOR_TASK2 = 7.0702e-4
 

@@ -14,8 +14,8 @@ from symcheck_cli.main import app
 from typer.testing import CliRunner
 
 import symcheck as sc
-from symcheck.train import loop
-from symcheck.train.loop import BUG, CONFIRMED, DIVERGED, NOT_CONFIRMED
+from symcheck.training import loop
+from symcheck.training.loop import BUG, CONFIRMED, DIVERGED, NOT_CONFIRMED
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

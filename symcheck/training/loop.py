@@ -1,7 +1,7 @@
 """Train the tutorial network on a task and compare the loss with the predicted floor.
 
 ``train(task)`` builds the network input (species, the structure's own features and an
-optional symmetry-breaking feature), trains :class:`~symcheck.train.model.SeedNet` with Adam on
+optional symmetry-breaking feature), trains :class:`~symcheck.training.model.SeedNet` with Adam on
 the MSE loss, stops early when the prediction is confirmed, and returns a :class:`TrainResult`
 with the verdict:
 
@@ -200,14 +200,9 @@ def train(
         problems (their kernels are too short to share: the demo runs ~3× faster on one
         thread of a busy 2-core machine), torch's setting for large radius graphs.
     """
-    from ..predict import Analysis
-
     started = time.perf_counter()
-    if isinstance(task, Analysis):
-        if analysis is not None and analysis is not task:
-            raise SymcheckError("give the analysis once: train(report) or train(task, analysis=report)")
-        task, analysis = task.task, task
-    analysis = _analysis_for(task, analysis, tol, so3, feature_lmax, near_tol, setting)
+    task, analysis = resolve_analysis(task, analysis, tol=tol, so3=so3, feature_lmax=feature_lmax,
+                                      near_tol=near_tol, setting=setting)
     if threads is not None and (not isinstance(threads, (int, np.integer)) or isinstance(threads, bool)
                                 or threads < 1):
         raise SymcheckError(f"threads must be a positive integer, got {threads!r}")
@@ -216,10 +211,34 @@ def train(
                       graph, threads, started)
 
 
-def _analysis_for(task, analysis, tol, so3, feature_lmax, near_tol, setting):
-    """The analysis a run tests: the one given (checked against the settings) or a fresh one."""
+def resolve_analysis(
+    task,
+    analysis=None,
+    *,
+    tol: float | None = None,
+    so3: bool | None = None,
+    feature_lmax: int | None = None,
+    near_tol: float | None = None,
+    setting: str | None = None,
+):
+    """``(task, analysis)`` a run tests: the analysis given (checked against the settings) or a fresh one.
+
+    Parameters
+    ----------
+    task : a :class:`symcheck.Task`, or an :class:`symcheck.Analysis` (then its task and itself).
+    analysis : the task's analysis if already made; giving it twice (here and as ``task``) is an
+        error unless it is the same object.
+    tol, so3, feature_lmax, near_tol, setting : the analysis settings (``tol``, ``near_tol`` in
+        Å); analyze's defaults when omitted; with an analysis given, one that differs from it is
+        an error (the run would not test the prediction shown).
+    """
     from ..near import NEAR_TOL
-    from ..predict import analyze
+    from ..predict import Analysis, analyze
+
+    if isinstance(task, Analysis):
+        if analysis is not None and analysis is not task:
+            raise SymcheckError("give the analysis once: train(report) or train(task, analysis=report)")
+        task, analysis = task.task, task
 
     asked = {"tol": tol, "so3": so3, "feature_lmax": feature_lmax, "near_tol": near_tol, "setting": setting}
     if analysis is None:
@@ -228,7 +247,7 @@ def _analysis_for(task, analysis, tol, so3, feature_lmax, near_tol, setting):
                   "near_tol": NEAR_TOL if near_tol is None else near_tol}
         if setting is not None:
             kwargs["setting"] = setting
-        return analyze(task, **kwargs)
+        return task, analyze(task, **kwargs)
     given = getattr(analysis, "task", None)
     if given is not None and given is not task and not _same_task(given, task):
         raise SymcheckError("the analysis given is of a different task")
@@ -239,7 +258,7 @@ def _analysis_for(task, analysis, tol, so3, feature_lmax, near_tol, setting):
                 f"{name}={value!r} differs from the analysis given ({name}={have!r}): the run would not test "
                 "the prediction shown; analyse again with the same settings"
             )
-    return analysis
+    return task, analysis
 
 
 def _same_task(a, b) -> bool:
