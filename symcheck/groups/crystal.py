@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import SymcheckError
 from ..structure import Structure
+from .detect import DEFAULT_TOL
 from .naming import operation_kind
 from .pointgroup import HERMANN_MAUGUIN, PointGroup, SymmetryOperation
 
@@ -603,7 +604,7 @@ def _canonical_shifts(cg: _CellGroup, ks, shifts, t_sub) -> np.ndarray:
     return np.min(coset, axis=1)
 
 
-def space_group(structure: Structure, tol: float) -> SpaceGroup:
+def space_group(structure: Structure, tol: float = DEFAULT_TOL) -> SpaceGroup:
     """The space group of a periodic structure at distance tolerance ``tol`` (Å), via spglib.
 
     ``tol`` is spglib's ``symprec``: the group is the one spglib finds at that number, with

@@ -475,3 +475,9 @@ def _rotation_about(u: np.ndarray, angle: float) -> np.ndarray:
     u = u / np.linalg.norm(u)
     K = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
     return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
+
+
+def kind_family(kind: str) -> str:
+    """The kind without its power, e.g. ``"C4"`` for ``"C4^3"`` and ``"S6"`` for ``"S6^5"``: the rows of the
+    operations table and the obstruction counts of ``symcheck analyze`` (the kinds :func:`operation_kind` names)."""
+    return kind.split("^")[0]

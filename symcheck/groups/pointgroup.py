@@ -60,10 +60,15 @@ class SymmetryOperation:
         }
 
 
-def _fmt_axis(axis: np.ndarray) -> str:
+def format_axis(axis: np.ndarray) -> str:
+    """An axis or mirror normal as printed: scaled so that its largest entry is ±1, integers without decimals
+    (``0,0,1``, ``1,1,1``, ``1,0.414,0``)."""
     a = np.asarray(axis, dtype=float)
     a = a / np.max(np.abs(a))  # integer-looking axes print as 0,0,1 and 1,1,1
     return ",".join(f"{x:.3g}" if abs(x - round(x)) > 1e-6 else str(int(round(x))) for x in a)
+
+
+_fmt_axis = format_axis  # the name groups/linear.py and groups/characters.py import
 
 
 @dataclass(frozen=True)
