@@ -21,18 +21,159 @@ Nothing here imports torch or e3nn.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
-from .structure import parse_irreps
+from .errors import SymcheckError
 
 #: Highest degree e3nn's ``spherical_harmonics`` implements; we follow it so that every result
 #: here has an e3nn reference to be tested against.
 LMAX = 12
 
 _NORMALIZATIONS = ("integral", "component", "norm")
+
+
+class Irrep(NamedTuple):
+    """One irreducible representation of O(3): degree ``l`` and parity ``p`` (+1 even, −1 odd)."""
+
+    l: int
+    p: int
+
+    @property
+    def dim(self) -> int:
+        """2l + 1."""
+        return 2 * self.l + 1
+
+    def __str__(self) -> str:
+        return f"{self.l}{'e' if self.p == 1 else 'o'}"
+
+
+class MulIr(NamedTuple):
+    """``mul`` copies of one irrep, a term of :class:`Irreps` (unpacks as ``mul, (l, p)``)."""
+
+    mul: int
+    ir: Irrep
+
+    @property
+    def dim(self) -> int:
+        """mul · (2l + 1)."""
+        return self.mul * self.ir.dim
+
+    def __str__(self) -> str:
+        return f"{self.mul}x{self.ir}"
+
+
+class Irreps(tuple):
+    """A direct sum of O(3) irreps, e3nn's ``o3.Irreps`` in numpy (no torch).
+
+    ``Irreps("2x0e+1o")`` iterates as ``(mul, (l, p))`` terms (:class:`MulIr`), has ``.dim``,
+    ``.num_irreps``, ``.lmax``, ``.ls``, ``.slices()`` and ``.D_from_matrix(R)``, and
+    ``str`` gives e3nn's form (``"2x0e+1x1o"``), which parses back to the same value. Built from
+    a string (e3nn's grammar: terms ``"0e"``, ``"3x1o"``, ``"1y"`` with y = parity (−1)^l, joined
+    by ``+``; SymcheckError on anything else), another Irreps, or ``(mul, (l, p))`` pairs.
+    Strings are parsed once and cached: call sites may pass strings freely.
+    """
+
+    def __new__(cls, irreps: str | Irreps | Iterable | None = None) -> Irreps:
+        if isinstance(irreps, Irreps):
+            return irreps
+        if irreps is None or isinstance(irreps, str):
+            return _parse(irreps or "")
+        terms = []
+        for mul, ir in irreps:
+            l, p = ir
+            terms.append(MulIr(int(mul), Irrep(int(l), int(p))))
+        return super().__new__(cls, terms)
+
+    @property
+    def dim(self) -> int:
+        """Σ mul · (2l + 1): the length of a feature vector."""
+        return sum(term.dim for term in self)
+
+    @property
+    def num_irreps(self) -> int:
+        """Σ mul: the number of irrep copies."""
+        return sum(term.mul for term in self)
+
+    @property
+    def ls(self) -> list[int]:
+        """The degree of every copy, in order (e3nn's ``ls``)."""
+        return [term.ir.l for term in self for _ in range(term.mul)]
+
+    @property
+    def lmax(self) -> int:
+        """The largest degree (ValueError when empty, as in e3nn)."""
+        if not self:
+            raise ValueError("Cannot get lmax of empty Irreps")
+        return max(term.ir.l for term in self)
+
+    def slices(self) -> list[slice]:
+        """The columns of each term in a feature vector."""
+        out, start = [], 0
+        for term in self:
+            out.append(slice(start, start + term.dim))
+            start += term.dim
+        return out
+
+    def D_from_matrix(self, R) -> np.ndarray:
+        """The block-diagonal matrix of orthogonal ``R`` (..., 3, 3) on these irreps (see :func:`irreps_D`)."""
+        return irreps_D(self, R)
+
+    def __str__(self) -> str:
+        return "+".join(str(term) for term in self)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __eq__(self, other) -> bool:
+        if other is None:
+            return False
+        try:
+            other = Irreps(other)
+        except (SymcheckError, TypeError, ValueError):
+            return False
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def __add__(self, other) -> Irreps:
+        return Irreps(tuple(self) + tuple(Irreps(other)))
+
+    def __radd__(self, other) -> Irreps:
+        return Irreps(tuple(Irreps(other)) + tuple(self))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Irreps(tuple.__getitem__(self, index))
+        return tuple.__getitem__(self, index)
+
+
+@cache  # a few distinct strings per run, parsed at every Wigner matrix and shape check
+def _parse(text: str) -> Irreps:
+    """The Irreps of an e3nn irreps string; SymcheckError naming the string on bad input."""
+    irreps = text.strip()
+    terms = []
+    for term in irreps.split("+") if irreps else ():
+        term = term.strip()
+        mul = 1
+        if "x" in term:
+            m, term = term.split("x", 1)
+            if not m.strip().isdigit():
+                raise SymcheckError(f"unknown irreps string {text!r}: bad multiplicity in {m!r}")
+            mul = int(m)
+        term = term.strip()
+        if len(term) < 2 or not term[:-1].isdigit() or term[-1] not in "eoy":
+            raise SymcheckError(f"unknown irreps string {text!r}: cannot read {term!r} (expected e.g. 2x1o)")
+        l = int(term[:-1])
+        terms.append((mul, (l, {"e": 1, "o": -1, "y": (-1) ** l}[term[-1]])))
+    return Irreps(terms)
+
 
 
 @cache  # lmax ≤ 12: at most 13 entries
@@ -213,35 +354,33 @@ def wigner_D(l: int, R) -> np.ndarray:
     return _wigner_blocks([l], proper)[l].reshape(batch + (2 * l + 1, 2 * l + 1))
 
 
-def irreps_D(irreps: str, R) -> np.ndarray:
-    """The block-diagonal matrix of orthogonal ``R`` (..., 3, 3) on an e3nn irreps string.
+def irreps_D(irreps: str | Irreps, R) -> np.ndarray:
+    """The block-diagonal matrix of orthogonal ``R`` (..., 3, 3) on e3nn irreps.
 
-    Equal to ``e3nn.o3.Irreps(irreps).D_from_matrix(R)`` and to ``symcheck.reps.wigner_D``:
+    Equal to ``e3nn.o3.Irreps(irreps).D_from_matrix(R)`` and to ``symcheck.fixed.wigner_D``:
     each irrep (l, p) contributes p^[det R < 0] · D_l(det R · R).
 
     Parameters
     ----------
-    irreps : e3nn irreps string, e.g. ``"2x0e+1o+2e+3o"`` (degrees ≤ 12).
+    irreps : :class:`Irreps` or an e3nn irreps string, e.g. ``"2x0e+1o+2e+3o"`` (degrees ≤ 12).
     R : orthogonal 3 × 3 matrices, any batch shape; improper ones allowed.
 
     Returns
     -------
     (..., d, d) float64 with d the irreps' dimension.
     """
-    parsed = parse_irreps(irreps)
+    irreps = Irreps(irreps)
     proper, det, batch = _proper(R)
-    dim = sum(mul * (2 * l + 1) for mul, l, _ in parsed)
+    dim = irreps.dim
     out = np.zeros((len(proper), dim, dim))
-    if parsed:
-        if max(l for _, l, _ in parsed) > LMAX:
-            raise ValueError(f"irreps {irreps!r}: degrees must lie in 0…{LMAX}")
-        blocks = _wigner_blocks([l for _, l, _ in parsed], proper)
-        k = 0
-        for mul, l, p in parsed:
+    if irreps:
+        if irreps.lmax > LMAX:
+            raise ValueError(f"irreps {str(irreps)!r}: degrees must lie in 0…{LMAX}")
+        blocks = _wigner_blocks([ir.l for _, ir in irreps], proper)
+        for (_, (l, p)), sl in zip(irreps, irreps.slices()):
             block = blocks[l] * np.where(det < 0, float(p), 1.0)[:, None, None]
-            for _ in range(mul):
+            for k in range(sl.start, sl.stop, 2 * l + 1):  # the mul copies along the diagonal
                 out[:, k:k + 2 * l + 1, k:k + 2 * l + 1] = block
-                k += 2 * l + 1
     return out.reshape(batch + (dim, dim))
 
 

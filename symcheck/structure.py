@@ -2,43 +2,30 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import SymcheckError
+from .o3 import Irreps, irreps_D
 
 
 def irreps_dim(irreps: str) -> int:
-    """Dimension of an e3nn irreps string such as ``"2x0e+1o"``, parsed without importing e3nn."""
-    return sum(mul * (2 * l + 1) for mul, l, _ in parse_irreps(irreps))
+    """Deprecated: ``Irreps(irreps).dim`` (symcheck.o3)."""
+    warnings.warn("symcheck.structure.irreps_dim is deprecated; use symcheck.o3.Irreps(irreps).dim",
+                  DeprecationWarning, stacklevel=2)
+    return Irreps(irreps).dim
 
 
 def parse_irreps(irreps: str) -> list[tuple[int, int, int]]:
-    """Parse an e3nn irreps string into ``(multiplicity, l, parity)`` triples (parity ±1).
+    """Deprecated: iterate ``Irreps(irreps)`` (symcheck.o3), whose terms unpack as ``mul, (l, p)``.
 
-    Accepts the e3nn grammar: terms like ``"0e"``, ``"3x1o"``, ``"1y"`` (y: parity (-1)^l),
-    joined by ``+``. Raises SymcheckError on anything else.
+    Returns ``(multiplicity, l, parity)`` triples; raises SymcheckError on an unknown string.
     """
-    text = str(irreps).strip()
-    if not text:
-        return []
-    out = []
-    for term in text.split("+"):
-        term = term.strip()
-        mul = 1
-        if "x" in term:
-            m, term = term.split("x", 1)
-            if not m.strip().isdigit():
-                raise SymcheckError(f"unknown irreps string {irreps!r}: bad multiplicity in {m!r}")
-            mul = int(m)
-        term = term.strip()
-        if len(term) < 2 or not term[:-1].isdigit() or term[-1] not in "eoy":
-            raise SymcheckError(f"unknown irreps string {irreps!r}: cannot read {term!r} (expected e.g. 2x1o)")
-        l = int(term[:-1])
-        p = {"e": 1, "o": -1, "y": (-1) ** l}[term[-1]]
-        out.append((mul, l, p))
-    return out
+    warnings.warn("symcheck.structure.parse_irreps is deprecated; iterate symcheck.o3.Irreps(irreps)",
+                  DeprecationWarning, stacklevel=2)
+    return [(mul, l, p) for mul, (l, p) in Irreps(irreps)]
 
 
 @dataclass(frozen=True)
@@ -103,9 +90,9 @@ class Structure:
             if not np.all(np.isfinite(feats)):
                 raise SymcheckError(f"{where}features contain NaN or inf")
             irreps = self.feature_irreps if self.feature_irreps is not None else f"{feats.shape[1]}x0e"
-            if irreps_dim(irreps) != feats.shape[1]:
+            if Irreps(irreps).dim != feats.shape[1]:
                 raise SymcheckError(
-                    f"{where}feature irreps {irreps!r} have dimension {irreps_dim(irreps)}, "
+                    f"{where}feature irreps {irreps!r} have dimension {Irreps(irreps).dim}, "
                     f"but the features have {feats.shape[1]} columns"
                 )
             feats.setflags(write=False)
@@ -113,7 +100,7 @@ class Structure:
             object.__setattr__(self, "feature_irreps", str(irreps))
             if self.feature_names is not None:
                 names = tuple(str(x) for x in self.feature_names)
-                terms = len(parse_irreps(irreps))
+                terms = len(Irreps(irreps))
                 if len(names) != terms:
                     raise SymcheckError(f"{where}{len(names)} feature names for {terms} irreps terms ({irreps})")
                 object.__setattr__(self, "feature_names", names)
@@ -178,16 +165,14 @@ class Structure:
     def transformed(self, rotation: np.ndarray, translation=(0.0, 0.0, 0.0), order=None) -> Structure:
         """A copy rotated by the 3×3 ``rotation`` (positions become R r + t), points reordered by ``order``.
 
-        Features are rotated with their irreps (needs e3nn when they are not scalars).
+        Features are rotated with their irreps (Wigner matrices from symcheck.o3).
         """
         R = np.asarray(rotation, dtype=float)
         idx = np.arange(len(self)) if order is None else np.asarray(order)
         pos = (self.positions @ R.T + np.asarray(translation, dtype=float))[idx]
         feats = self.features
         if feats is not None:
-            from .reps import wigner_D
-
-            feats = (feats @ wigner_D(self.feature_irreps, R).T)[idx]
+            feats = (feats @ irreps_D(self.feature_irreps, R).T)[idx]
         cell = None if self.cell is None else self.cell @ R.T
         species = tuple(self.species[i] for i in idx)
         return Structure(pos, species, feats, self.feature_irreps, cell, self.pbc, self.source, self.feature_names)
