@@ -155,8 +155,33 @@ def tolerance_ladder(structure: Structure, tols=LADDER_TOLS) -> list[LadderStep]
     return steps
 
 
+@dataclass(frozen=True)
+class Symmetrized:
+    """The nearest structure with a group, the group, and how far the atoms moved to get there.
+
+    Parameters
+    ----------
+    structure : the symmetrized structure (same atoms, same order).
+    group : the group it has exactly (found at ``tol`` or, for a wanted group, at a larger tolerance).
+    max_displacement : the largest distance (Å) an atom moved (minimum image for crystals).
+    """
+
+    structure: Structure
+    group: PointGroup
+    max_displacement: float
+
+
 def symmetrize(structure: Structure, group: str | None = None, tol: float = DEFAULT_TOL) -> Structure:
     """The nearest structure with the given group (projection of positions and features onto Fix_G).
+
+    The same as ``symmetrized(structure, group, tol).structure``; see :func:`symmetrized` for the
+    parameters and for the group and the largest move as well.
+    """
+    return symmetrized(structure, group, tol).structure
+
+
+def symmetrized(structure: Structure, group: str | None = None, tol: float = DEFAULT_TOL) -> Symmetrized:
+    """The nearest structure with the given group, with that group and the largest atom move (Å).
 
     Parameters
     ----------
@@ -187,8 +212,9 @@ def symmetrize(structure: Structure, group: str | None = None, tol: float = DEFA
     features = structure.features
     if features is not None:
         features = project(G, structure.feature_irreps, features, per_point=True)
-    return Structure(positions, structure.species, features, structure.feature_irreps, structure.cell,
-                     structure.pbc, structure.source)
+    result = Structure(positions, structure.species, features, structure.feature_irreps, structure.cell,
+                       structure.pbc, structure.source)
+    return Symmetrized(result, G, max_displacement(structure, result))
 
 
 def _check_group_name(name: str, where: str) -> None:
