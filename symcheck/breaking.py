@@ -133,13 +133,33 @@ def _complement(W: np.ndarray, K: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
     """Orthonormal basis of {w ∈ span(W) : w ⊥ span(K)}, for W with orthonormal columns.
 
     Works in W's own coordinates (the small matrix Wᵀ K), so a large W is never orthonormalised
-    again: its columns are multiplied by an orthogonal matrix.
+    again: its columns are multiplied by an orthogonal matrix. When K removes few directions, that
+    matrix is a product of as many Householder reflections, applied one by one (O(n·dim W) each
+    instead of O(n·dim W²) for the whole matrix).
     """
     if W.shape[1] == 0 or K.shape[1] == 0:
         return W
-    U, sv, _ = np.linalg.svd(W.T @ K, full_matrices=True)
+    A = W.T @ K
+    U, sv, _ = np.linalg.svd(A, full_matrices=False)
     rank = int(np.sum(sv > rtol * max(1.0, float(sv[0]) if len(sv) else 0.0)))
-    return W @ U[:, rank:]
+    if rank == 0:
+        return W
+    if rank > REFLECTIONS:
+        U, _, _ = np.linalg.svd(A, full_matrices=True)
+        return W @ U[:, rank:]
+    # Householder: reflections H_0 … H_{rank-1} whose product Q has span(U_r) as its first columns
+    X, out = U[:, :rank].copy(), W.copy()
+    for k in range(rank):
+        x = X[k:, k]
+        v = x.copy()
+        v[0] += np.copysign(np.linalg.norm(x), x[0])
+        v /= np.linalg.norm(v)
+        X[k:] -= 2.0 * np.outer(v, v @ X[k:])
+        out[:, k:] -= 2.0 * np.outer(out[:, k:] @ v, v)
+    return out[:, rank:]
+
+
+REFLECTIONS = 64  # directions removed one reflection at a time; more: one SVD of W's coordinates
 
 
 def _polynomial(v: np.ndarray, l: int, p: int) -> str:
@@ -473,6 +493,7 @@ class _Elements:
         from .groups.crystal import SpaceGroup
 
         self._wigner: dict[str, np.ndarray] = {}
+        self._local: dict[bytes, tuple] = {}
         if isinstance(G, SpaceGroup):
             self._init_space_group(G, H)
             return
@@ -517,9 +538,9 @@ class _Elements:
             return self._perms[members if select is None else members[select]]
         rep_perm, vs = self._cosets[u]
         if select is not None:
-            return np.stack([self._T.perm(int(v)) for v in vs[select]])[:, rep_perm]
+            return self._T.perms(vs[select])[:, rep_perm]
         if u not in self._blocks:
-            block = np.stack([self._T.perm(int(v)) for v in vs])[:, rep_perm]
+            block = self._T.perms(vs)[:, rep_perm]
             if self.size * block.shape[1] > CACHED_PERMUTATIONS:
                 return block
             self._blocks[u] = block
@@ -531,6 +552,24 @@ class _Elements:
             return self._perms[g]
         u, j = divmod(g, len(self.by_rotation[0]))
         return self.perm_block(u, np.array([j]))[0]
+
+    def local_permutations(self, sites: np.ndarray, local: np.ndarray):
+        """Every element's permutation of one set of sites, in local indices, rotation by rotation.
+
+        Returns (element indices, rotation numbers, permutations (|G|, len(sites))). Cached per set
+        of sites: every irrep searched on the same orbit reads the same permutations.
+        """
+        key = np.asarray(sites).tobytes()
+        if key not in self._local:
+            order = np.concatenate(self.by_rotation)
+            rot = np.concatenate([np.full(len(m), u) for u, m in enumerate(self.by_rotation)])
+            dtype = np.int32 if len(sites) < 2**31 else np.int64
+            perms = np.concatenate([local[self.perm_block(u)[:, sites]].astype(dtype)
+                                    for u in range(len(self.by_rotation))])
+            if self.size * len(sites) > CACHED_PERMUTATIONS:  # too big to keep for the next irrep
+                return order, rot, perms
+            self._local[key] = (order, rot, perms)
+        return self._local[key]
 
     def rotation_index(self, g: int) -> int:
         """Which distinct rotation element g has."""
@@ -575,16 +614,10 @@ class _Action:
         """Element g's permutation of the sites, in local indices."""
         return self.local[self.elements.perm(g)[self.sites]]
 
-    def _local_block(self, u: int) -> np.ndarray:
-        return self.local[self.elements.perm_block(u)[:, self.sites]]
-
     def _all_local(self):
         """Elements rotation by rotation: their indices, rotation numbers and site permutations."""
         if self._all is None:
-            order = np.concatenate(self.by_rotation)
-            rot = np.concatenate([np.full(len(m), u) for u, m in enumerate(self.by_rotation)])
-            perms = np.concatenate([self._local_block(u) for u in range(len(self.by_rotation))])
-            self._all = (order, rot, perms)
+            self._all = self.elements.local_permutations(self.sites, self.local)
         return self._all
 
     def fixers_each(self, vs: list[np.ndarray], tol: float) -> np.ndarray:
@@ -610,8 +643,12 @@ class _Action:
             probe = np.argsort(-np.abs(v).max(axis=1), kind="stable")[:PROBE_SITES]
             limit = tol * scale[c]
             gv = np.einsum("uab,mb->uma", self.Du, v)  # D(R) v for each distinct rotation
-            near = np.abs(gv[:, probe][rot] - v[perms[:, probe]]).max(axis=(1, 2)) <= limit
-            todo = np.flatnonzero(near)
+            # the largest site first, looked up rather than probed: g = (R_u, σ) can keep v only if
+            # σ sends that site to one whose value is D(R_u) of its value
+            lands = np.abs(v[None, :, :] - gv[:, probe[0], None, :]).max(axis=2) <= limit  # (rotations, m)
+            todo = np.flatnonzero(lands[rot, perms[:, probe[0]]])
+            near = np.abs(gv[rot[todo]][:, probe] - v[perms[todo][:, probe]]).max(axis=(1, 2)) <= limit
+            todo = todo[near]
             step = max(1, self.CHUNK // max(v.size, 1))
             for start in range(0, len(todo), step):
                 idx = todo[start:start + step]
@@ -636,6 +673,11 @@ def _pointwise_fixers(action: _Action, basis: np.ndarray, shape, tol: float) -> 
     B = basis.reshape(*shape, basis.shape[1])
     c = np.random.default_rng(7).normal(size=basis.shape[1])
     maybe = action.fixers(B @ c, tol)
+    if action.sites is None:  # a global feature: whether g keeps it depends on g's rotation only
+        for members in action.by_rotation:
+            if np.any(maybe[members] & ~action.in_H[members]) and not _Single(action, members[0]).fixes(B, tol):
+                maybe[members] = False
+        return maybe
     for g in np.flatnonzero(maybe & ~action.in_H):
         one = _Single(action, g)
         if not one.fixes(B, tol):

@@ -341,11 +341,17 @@ def _permutations(frac: np.ndarray, W: np.ndarray, w: np.ndarray, lattice: np.nd
         raise SymcheckError(f"{what}: spglib's operations are not a space group on this cell")
     idx = np.take_along_axis(sigma_t[order[pos]], sigma_p[rot_of], axis=1)
     point_of, trans_of = rot_of, order[pos]  # f = t ∘ p: indices into first (p) and pure (t)
-    images = np.matmul(frac[None], np.swapaxes(W, 1, 2)) + w[:, None, :]
-    d = images - frac[idx]
-    d -= np.rint(d)
-    mismatch = np.sqrt(((d @ lattice) ** 2).sum(-1)).max()
-    if mismatch > 2 * tol or any(len(set(row)) != n for row in idx[:: max(1, len(idx) // 64)]):
+
+    def mismatch(ops, sigma):
+        d = np.matmul(frac[None], np.swapaxes(W[ops], 1, 2)) + w[ops][:, None, :] - frac[sigma]
+        d -= np.rint(d)
+        return np.sqrt(((d @ lattice) ** 2).sum(-1)).max()
+
+    # f = t ∘ p moves an atom by at most p's mismatch plus t's (t is a translation), so checking the
+    # factors bounds every element; only when that bound is too loose is every element checked
+    bijective = all(len(np.unique(row)) == n for row in np.vstack([sigma_p, sigma_t]))
+    if not bijective or (mismatch(first, sigma_p) + mismatch(pure, sigma_t) > 2 * tol
+                         and mismatch(np.arange(len(W)), idx) > 2 * tol):
         raise SymcheckError(f"{what}: spglib's operations do not map the atoms onto each other within tol")
     return idx, first, pure, point_of, trans_of
 
