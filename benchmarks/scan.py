@@ -44,7 +44,7 @@ def g2_frames(repeat: int, rattle: float = 0.0):
 
     import symcheck as sc
     from symcheck.groups import symmetry_group
-    from symcheck.reps import project
+    from symcheck.fixed import project
 
     rng = np.random.default_rng(0)
     frames = []
@@ -113,7 +113,7 @@ def main() -> None:
     import ase.io
 
     import symcheck as sc
-    from symcheck.reps import wigner_D
+    from symcheck.fixed import wigner_D
 
     wigner_D("1o+2e", np.eye(3))  # import torch/e3nn before timing
     out = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),

@@ -114,7 +114,7 @@ def run(quick: bool, args_limit: float = 60.0) -> list[dict]:
     from symcheck.breaking import suggest
     from symcheck.groups.stabilizer import stabilizer
     from symcheck.near import near_symmetry
-    from symcheck.reps import project
+    from symcheck.fixed import project
 
     def full():
         r = sc.analyze(task, tol=TOL)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SymcheckError
-from .groups import DEFAULT_TOL, PointGroup, SpaceGroup, check_tolerance, expected_order, symmetry_group
-from .reps import project
+from .fixed import project, symmetric_positions
+from .groups import DEFAULT_TOL, PointGroup, check_tolerance, expected_order, symmetry_group
 from .structure import Structure
 
 LADDER_TOLS = (1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)  # Å
@@ -78,42 +78,7 @@ class NearSymmetry:
 
 def symmetry_distance(structure: Structure, group: PointGroup) -> float:
     """Largest atom displacement (Å) to the nearest structure that has exactly ``group``."""
-    return float(np.max(np.linalg.norm(_symmetrized_positions(structure, group) - structure.positions, axis=1)))
-
-
-def _symmetrized_positions(structure: Structure, group: PointGroup) -> np.ndarray:
-    """Positions projected onto the group's fixed space (the Reynolds average of g·r)."""
-    if not isinstance(group, SpaceGroup):
-        Y = structure.positions - group.center
-        return project(group, "1o", Y, per_point=True) + group.center
-    # crystals: g·r_i = R r_i + t lands on r_σ(i) up to a lattice vector, which is taken off.
-    # G = ∪ r_k T: first average over the translations T (each atom's offset from its ideal
-    # translated position, averaged over its T-orbit), then over the coset representatives.
-    pos, cell = structure.positions, structure.cell
-    inv = np.linalg.inv(cell)
-    T = group.cell_group.T
-    sub = group.translation_indices
-    frac = pos @ inv
-    if len(sub) == len(T):
-        # every translation: atom sites[s, v] sits near a_s + τ_v; its offset from there, minimum image
-        off = frac[T.sites] - T.frac[None, :, :] - frac[T.sites[:, :1]]
-        off -= np.round(off)
-        shift = off.mean(axis=1, keepdims=True) - off
-        averaged_frac = frac.copy()
-        averaged_frac[T.sites] += shift
-    else:
-        total_t = np.zeros_like(frac)
-        for v in sub.tolist():  # atom t_v(i) sits near r_i + τ_v; its offset from there, minimum image
-            off = frac[T.perm(v)] - T.frac[v] - frac
-            total_t += off - np.round(off)
-        averaged_frac = frac + total_t / len(sub)
-    averaged = averaged_frac @ cell
-    total = np.zeros_like(pos)
-    for op in group.coset_representatives:
-        moved = averaged @ op.matrix.T + op.translation
-        lattice = np.round((moved - averaged[op.permutation]) @ inv) @ cell
-        total[op.permutation] += moved - lattice
-    return total / len(group.coset_representatives)
+    return float(np.max(np.linalg.norm(symmetric_positions(structure, group) - structure.positions, axis=1)))
 
 
 def max_displacement(before: Structure, after: Structure) -> float:
@@ -208,7 +173,7 @@ def symmetrized(structure: Structure, group: str | None = None, tol: float = DEF
                 f"{LADDER_TOLS[-1]:g} Å"
             )
         G = found
-    positions = _symmetrized_positions(structure, G)
+    positions = symmetric_positions(structure, G)
     features = structure.features
     if features is not None:
         features = project(G, structure.feature_irreps, features, per_point=True)

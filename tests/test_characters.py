@@ -33,7 +33,7 @@ from symcheck.groups.characters import (
     neumann_by_irrep,
 )
 from symcheck.polynomials import vector_from_polynomial
-from symcheck.reps import fixed_space, wigner_D
+from symcheck.fixed import fixed_space, wigner_D
 
 try:  # tests/ as a package or as a rootdir on sys.path
     from . import shapes

@@ -12,7 +12,7 @@ from spglib import error as spglib_error
 import symcheck as sc
 from symcheck import SymcheckError
 from symcheck.groups import SpaceGroup, symmetry_group
-from symcheck.reps import act
+from symcheck.fixed import act
 
 spglib_error.OLD_ERROR_HANDLING = False  # the old None-returning mode is deprecated
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

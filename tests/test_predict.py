@@ -28,7 +28,7 @@ from scipy.stats import ortho_group
 
 import symcheck as sc
 from symcheck import SymcheckError
-from symcheck.reps import act, wigner_D
+from symcheck.fixed import act, wigner_D
 
 try:  # tests/ as a package or as a rootdir on sys.path
     from . import shapes

@@ -246,7 +246,7 @@ def test_signal_is_equivariant(square, rectangle):
     """Rotating start and end rotates each signal row by D(R) (parity (−1)^l: improper R too)."""
     from scipy.stats import ortho_group
 
-    from symcheck.reps import wigner_D
+    from symcheck.fixed import wigner_D
 
     R = ortho_group.rvs(3, random_state=7)
     if np.linalg.det(R) > 0:

@@ -5,7 +5,7 @@ pyarrow Table with one row per (frame, label) — a frame without labels gets on
 label — so that the driver only writes and aggregates.
 
 The input of a frame is its positions and species (and cell for crystals): labels are targets,
-never features. Floors use the public projector ``symcheck.reps.project`` and groups the public
+never features. Floors use the public projector ``symcheck.fixed.project`` and groups the public
 ``symmetry_group`` and ``stabilizer``.
 """
 
@@ -153,7 +153,7 @@ def _no_label() -> dict:
 def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool) -> dict:
     """Floor (‖y − P_G y‖² per entry, units²), flag and group H of one label in one frame."""
     from ..groups.stabilizer import stabilizer
-    from ..reps import project
+    from ..fixed import project
 
     spec, y = value.spec, value.y
     norm2 = float(np.sum(y * y))
@@ -192,7 +192,7 @@ def analyze_chunk(chunk: Chunk, settings: Settings):
     """Read and analyse one chunk; returns (chunk id, pyarrow Table with ``schema()``)."""
     import pyarrow as pa
 
-    from ..reps import one_torch_thread
+    from ..fixed import one_torch_thread
 
     rows: list[dict] = []
     frames = read_chunk(chunk)

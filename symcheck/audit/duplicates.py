@@ -165,7 +165,7 @@ def _rotation_taking(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def aligned_label(y: np.ndarray, irreps: str, per_point: bool, al: Alignment) -> np.ndarray:
     """Frame B's label expressed in frame A's orientation and atom order: y'_i = D(R)ᵀ y_B[perm[i]]."""
-    from ..reps import wigner_D
+    from ..fixed import wigner_D
 
     D = wigner_D(irreps, al.R)
     if per_point:
@@ -209,7 +209,7 @@ def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[
     """
     from ..groups import symmetry_group
     from ..io import from_ase
-    from ..reps import project
+    from ..fixed import project
 
     # union-find: attach each duplicate to the smallest index of its cluster
     parent: dict[int, int] = {}

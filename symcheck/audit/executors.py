@@ -34,7 +34,7 @@ def _warm() -> None:
     """Load the group and representation code (torch, e3nn) once, before workers fork from this process."""
     import numpy as np
 
-    from ..reps import wigner_D
+    from ..fixed import wigner_D
 
     wigner_D("1o+2e", np.eye(3))
 

@@ -798,7 +798,7 @@ def irrep_weights(pg: PointGroup, vector, irreps: str, per_point: bool = False,
         from .linear import linear_irrep_weights
 
         return linear_irrep_weights(pg, vector, irreps, per_point, table=table, setting=setting)
-    from ..reps import act, wigner_D
+    from ..fixed import act, wigner_D
     from ..structure import irreps_dim
 
     ct = character_table(pg, setting) if table is None else table

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SymcheckError
+from ..fixed import stabilizer_pairs
 from ..structure import Structure
 from .detect import DEFAULT_TOL
 from .naming import operation_kind
@@ -812,129 +813,18 @@ def _from_generators(group: SpaceGroup, gens: list[tuple[int, int]]) -> SpaceGro
                  crystal=(group.crystal_space_group, group.crystal_space_group_number))
 
 
-def factored_project(group: SpaceGroup, irreps: str, y: np.ndarray, per_point: bool) -> np.ndarray:
-    """P_G y = (1/m) Σ_k r_k· (P_T y) for a factored group (m coset representatives)."""
-    from ..reps import act, wigner_D
+def factored_stabilizer(group: SpaceGroup, field: np.ndarray, irreps: str, per_point: bool, atol: float) -> SpaceGroup:
+    """Stab_G(y) of a factored group: every element that changes no entry of y by more than ``atol`` (field units).
 
-    cg = group.cell_group
-    reps = group.coset_representatives
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in reps]))
-    base = cg.T.average(y, group.translation_indices) if per_point else y
-    total = np.zeros_like(base, dtype=float)
-    for op, D in zip(reps, Ds):
-        total += act(irreps, op.matrix, op.permutation if per_point else None, base, D=D)
-    return total / len(reps)
-
-
-def factored_stabilizer(group: SpaceGroup, field: np.ndarray, irreps: str, per_point: bool, tol: float) -> SpaceGroup:
-    """Stab_G(y) of a factored group: every element that changes no entry of y by more than ``tol``.
-
-    Global fields: the point operations that keep y, with every translation. Per-point fields:
-    the translations T_y that keep y (candidates filtered atom by atom), then for each point
-    operation r one translation w with t_w·(r·y) = y, if any; its coset is then w + T_y.
+    The elements are found by symcheck.fixed (``stabilizer_pairs``: cosets and translations, never
+    element by element); this names the subgroup they generate.
     """
-    from ..reps import act, wigner_D
-
-    cg = group.cell_group
-    field = np.asarray(field, dtype=float)
-    reps = group.coset_representatives
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in reps]))
-    ks, shifts = group.point_indices.tolist(), group.rep_shifts.tolist()
-    if not per_point:
-        keep = [i for i, D in enumerate(Ds) if np.max(np.abs(D @ field - field), initial=0.0) <= tol]
-        gens = [(ks[i], shifts[i]) for i in keep] + [(cg.identity, int(v)) for v in group.translation_indices]
-        return _from_generators(group, gens)
-    y = field.reshape(cg.n, -1)
-    allowed = group.translation_indices
-    t_keep = _translations_mapping(cg, y, y, allowed, tol, first_only=False)
-    gens = [(cg.identity, int(v)) for v in t_keep]
-    for i, (op, D) in enumerate(zip(reps, Ds)):
-        if ks[i] == cg.identity:
-            continue
-        z = act(irreps, op.matrix, op.permutation, y, D=D)
-        w = _translations_mapping(cg, z, y, allowed, tol, first_only=True)
-        if len(w):
-            gens.append((ks[i], int(cg.T.add(w[0], shifts[i]))))
-    return _from_generators(group, gens)
+    return _from_generators(group, stabilizer_pairs(group, field, irreps, per_point, atol))
 
 
-def _translations_mapping(cg: _CellGroup, z: np.ndarray, y: np.ndarray, allowed: np.ndarray, tol: float,
-                          first_only: bool) -> np.ndarray:
-    """Translations t_w (w in ``allowed``) with t_w·z = y within tol: y[t_w(i)] ≈ z[i] for every atom i.
-
-    Candidates are filtered atom by atom, the most distinctive atoms (farthest from their
-    sublattice's mean) first, so a generic field leaves one candidate after a few atoms. With
-    ``first_only`` the remaining candidates are checked on all atoms one at a time and the first
-    that passes is returned.
-    """
-    T = cg.T
-    means = z[T.sites].mean(axis=1)[T.sublattice]
-    order = np.argsort(-np.max(np.abs(z - means), axis=1), kind="stable")
-    cand = np.asarray(allowed, dtype=np.int64)
-    start, step = 0, 1
-    prefix = 64 if first_only else len(order)
-    while len(cand) and start < min(prefix, len(order)):
-        atoms = order[start:start + step]
-        img = T.sites[T.sublattice[atoms][:, None], T.add(T.position[atoms][:, None], cand[None, :])]
-        ok = np.all(np.max(np.abs(y[img] - z[atoms][:, None, :]), axis=-1) <= tol, axis=0)
-        cand = cand[ok]
-        start += step
-        step = max(1, min(step * 4, 1_000_000 // max(len(cand), 1)))
-    if not first_only:
-        return cand
-    for w in cand.tolist():
-        if np.max(np.abs(y[T.perm(w)] - z), initial=0.0) <= tol:
-            return np.array([w])
-    return np.array([], dtype=np.int64)
-
-
-def feature_stabilizer(group: SpaceGroup, features: np.ndarray, irreps: str, tol: float) -> SpaceGroup:
-    """The subgroup whose operations map every atom's features onto its image's (within ``tol``)."""
-    return factored_stabilizer(group, features, irreps, per_point=True, tol=tol)
-
-
-def factored_fixed_space(group: SpaceGroup, irreps: str, sites: np.ndarray, d: int) -> np.ndarray:
-    """Orthonormal basis of Fix_G on per-point fields on ``sites`` (a union of G-orbits), orbit by orbit.
-
-    On the orbit of a, a fixed field is its value v at a (invariant under the site stabilizer
-    G_a) carried to b = g·a by D(R_g). With G = ∪ r_k T_G: r_k·a lies in the T_G-orbit of a iff
-    some t r_k fixes a, so G_a's matrices are those R_k; every atom of T_G·(r_k·a) gets D(R_k) v.
-    """
-    from ..reps import wigner_D
-
-    cg = group.cell_group
-    T = cg.T
-    in_t = np.zeros(len(T), dtype=bool)
-    in_t[group.translation_indices] = True
-    reps = group.coset_representatives
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in reps]))
-    local = {int(a): k for k, a in enumerate(sites)}
-    columns, done = [], set()
-    for a in np.asarray(sites).tolist():
-        if a in done:
-            continue
-        images = np.array([op.permutation[a] for op in reps])
-        same = T.sublattice[images] == T.sublattice[a]
-        rel = T.add(T.position[images], T.neg(T.position[a]))
-        stab = same & in_t[rel]
-        P = Ds[stab].mean(axis=0)
-        w, V = np.linalg.eigh((P + P.T) / 2)
-        site_basis = V[:, w > 0.5]
-        t_orbit = lambda b: T.sites[T.sublattice[b], T.add(T.position[b], group.translation_indices)]  # noqa: E731
-        first: dict[int, int] = {}
-        for i, b in enumerate(images.tolist()):
-            for c in t_orbit(b).tolist():
-                first.setdefault(c, i)
-        done.update(first)
-        if site_basis.shape[1] == 0:
-            continue
-        block = np.zeros((len(sites), d, site_basis.shape[1]))
-        for c, i in first.items():
-            block[local[c]] = Ds[i] @ site_basis
-        columns.append(block.reshape(len(sites) * d, -1) / np.sqrt(len(first)))
-    if not columns:
-        return np.zeros((len(sites) * d, 0))
-    return np.concatenate(columns, axis=1)
+def feature_stabilizer(group: SpaceGroup, features: np.ndarray, irreps: str, atol: float) -> SpaceGroup:
+    """The subgroup whose operations map every atom's features onto its image's (within ``atol``, feature units)."""
+    return factored_stabilizer(group, features, irreps, per_point=True, atol=atol)
 
 
 def same_factored(A: SpaceGroup, B: SpaceGroup) -> bool:

@@ -422,7 +422,7 @@ def idealize(R: np.ndarray, table: np.ndarray, iterations: int = 6) -> list[np.n
 
 
 def _keep_feature_preserving(structure: Structure, mats, perms, tol, key_atoms):
-    from ..reps import wigner_D
+    from ..fixed import wigner_D
 
     a = structure.features
     def change(M, P):

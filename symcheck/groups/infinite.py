@@ -71,7 +71,7 @@ class _Families:
 
     def mismatch(self, family: str, t) -> np.ndarray:
         """Largest feature change |D(R) a_i − a_σ(i)| for each parameter value."""
-        from ..reps import wigner_D
+        from ..fixed import wigner_D
 
         a = self.s.features
         if a is None:

@@ -275,7 +275,7 @@ def linear_irrep_weights(pg: PointGroup, vector, irreps: str, per_point: bool = 
     :param setting: checked and otherwise ignored (no choice of setting in these groups).
     :returns: ``{label: weight}`` for every row up to the feature's largest l (and the table's rows).
     """
-    from ..reps import act, wigner_D
+    from ..fixed import act, wigner_D
     from ..structure import irreps_dim, parse_irreps
 
     parsed = parse_irreps(irreps)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from ..fixed import changes, threshold
 from ..structure import Structure
 from .crystal import SpaceGroup, crystal_subgroup, factored_stabilizer, generator_pairs, same_factored
 from .detect import build_point_group, point_group
@@ -36,35 +39,37 @@ def listed_operations(group: PointGroup) -> tuple[SymmetryOperation, ...]:
 
 
 def field_change(group: PointGroup, field: np.ndarray, irreps: str, per_point: bool) -> np.ndarray:
-    """max |g·y − y| for each of ``listed_operations(group)`` (its elements, or generators if infinite)."""
-    from ..reps import act, wigner_D
-
-    field = np.asarray(field, dtype=float)
-    ops = listed_operations(group)
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in ops]))
-    out = []
-    for op, D in zip(ops, Ds):
-        moved = act(irreps, op.matrix, op.permutation if per_point else None, field, D=D)
-        out.append(float(np.max(np.abs(moved - field), initial=0.0)))
-    return np.array(out)
+    """max |g·y − y| (field units) for each of ``listed_operations(group)`` (elements, or generators if infinite)."""
+    return changes(listed_operations(group), field, irreps, per_point)
 
 
 def stabilizer(
-    group: PointGroup, structure: Structure, field: np.ndarray, irreps: str, per_point: bool, tol: float
+    group: PointGroup, structure: Structure, field: np.ndarray, irreps: str, per_point: bool,
+    atol: float | None = None, *, rtol: float | None = None, tol: float | None = None,
 ) -> PointGroup:
     """Stab_G(y): the elements of ``group`` (the group of ``structure``) that leave the field y unchanged.
 
-    ``tol`` bounds the change of the field's entries (in the field's units). Finite groups keep
-    the elements that change y by at most that, so the result shares the group's exact
-    matrices; infinite groups are searched again with y as a feature (the one-parameter scans
-    of the detector), which finds any closed subgroup.
+    Parameters
+    ----------
+    atol : the largest change of an entry of y (the field's units) that still keeps it.
+    rtol : the same relative to max |y| (give exactly one of ``atol``, ``rtol``).
+    tol : deprecated name of ``atol`` (``tol`` means a distance in Å everywhere else).
+
+    Finite groups keep the elements that change y by at most that (symcheck.fixed's mismatch), so
+    the result shares the group's exact matrices; infinite groups are searched again with y as a
+    feature (the one-parameter scans of the detector), which finds any closed subgroup.
     """
+    if tol is not None:
+        warnings.warn("stabilizer(tol=...) is deprecated: the field threshold is atol (field units) or rtol",
+                      DeprecationWarning, stacklevel=2)
+        atol = tol if atol is None else atol
+    atol = threshold(field, atol, rtol)
     if group.order is None:
-        return point_group(augmented(structure, field, irreps, per_point), group.tol, feature_tol=tol)
+        return point_group(augmented(structure, field, irreps, per_point), group.tol, feature_tol=atol)
     if isinstance(group, SpaceGroup):
-        return factored_stabilizer(group, field, irreps, per_point, tol)
+        return factored_stabilizer(group, field, irreps, per_point, atol)
     change = field_change(group, field, irreps, per_point)
-    keep = [op for op, c in zip(group.operations, change) if c <= tol]
+    keep = [op for op, c in zip(group.operations, change) if c <= atol]
     return subgroup(group, keep)
 
 
