@@ -27,7 +27,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import SymcheckError
-from .structure import Structure, parse_irreps
+from .o3 import Irreps
+from .structure import Structure
 
 # Per-atom polar vectors (1o): velocities and momenta (ASE stores velocities as momenta), forces,
 # displacements, dipoles. Three columns each.
@@ -66,6 +67,12 @@ BOOKKEEPING_ARRAYS = frozenset(
      "atomtypes", "id", "ids", "type", "types", "mol-id", "mol_id", "index", "indices", "labels",
      "castep_labels", "castep_custom_species", "mmcharges", "move_mask", "bonds", "angles",
      "dihedrals", "quaternions", "selective_dynamics", "frozen", "fixed"}
+)
+
+# ASE calculator results of the whole structure (ase.calculators.calculator.all_properties less
+# the per-atom ones): never per-atom arrays, whatever their length.
+_PER_STRUCTURE_RESULTS = frozenset(
+    {"energy", "free_energy", "stress", "dipole", "magmom", "dielectric_tensor", "polarization"}
 )
 
 # Per-atom calculator results left out: per-atom stresses and Born effective charges are
@@ -109,7 +116,9 @@ def from_ase(atoms, source: str = "", *, features: Mapping[str, str] | None = No
     # extxyz columns such as forces or charges, and OUTCAR/vasprun results, live in a calculator
     results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
     for k, v in results.items():
-        if k not in per_atom and np.ndim(v) >= 1 and np.shape(v)[0] == n:
+        # a per-structure result (a water molecule's dipole, a 6-atom cell's Voigt stress) can
+        # have as many rows as there are atoms; it is still not a per-atom array
+        if k not in per_atom and k not in _PER_STRUCTURE_RESULTS and np.ndim(v) >= 1 and np.shape(v)[0] == n:
             per_atom[k] = v
     if features is None:
         chosen = _default_features(per_atom, atoms.numbers, user_columns, where)
@@ -181,7 +190,7 @@ def _explicit_features(per_atom: dict, features: Mapping[str, str], n: int, wher
             raise SymcheckError(f"{where}the per-atom array {name!r} is not numeric")
         arr = arr.reshape(n, -1).astype(float)
         irreps = str(features[name])
-        dim = sum(m * (2 * l + 1) for m, l, _ in parse_irreps(irreps))
+        dim = Irreps(irreps).dim
         if dim != arr.shape[1]:
             raise SymcheckError(
                 f"{where}the per-atom array {name!r} has {arr.shape[1]} columns but irreps {irreps!r} need {dim}"
@@ -338,9 +347,15 @@ def _check_file(path: str, format: str | None) -> str:
         raise SymcheckError(f"{path}: the file is empty")
     try:
         with open(path, "rb") as f:
-            head = f.read(8192)
+            head = f.read(_PEEK_BYTES)
     except OSError as exc:
         raise SymcheckError(f"{path}: cannot open the file ({exc.strerror or exc})") from None
+    if (format is None and _plain_extxyz_name(path, head)) or format == "extxyz":
+        # the common case without importing ase.io (0.1-0.3 s: it pulls in scipy through ase.constraints)
+        format = "extxyz"
+        if not path.endswith((".gz", ".bz2", ".xz")):
+            _check_text(path, head, format)
+        return format
     from ase.io.formats import UnknownFileTypeError, filetype, ioformats
 
     if format is None:
@@ -357,19 +372,51 @@ def _check_file(path: str, format: str | None) -> str:
         raise SymcheckError(f"{path}: ASE cannot read the {format} format")
     compressed = path.endswith((".gz", ".bz2", ".xz"))
     if not io.isbinary and not compressed:
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise SymcheckError(f"{path}: is UTF-16 text; save it as UTF-8")
-        if b"\x00" in head:
-            raise SymcheckError(f"{path}: is a binary file, not {_fmt_name(format)} text")
+        _check_text(path, head, format)
     return format
+
+
+def _check_text(path: str, head: bytes, format: str) -> None:
+    """Refuse UTF-16 and binary content in a file of a text format (ASE's messages would be internal)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SymcheckError(f"{path}: is UTF-16 text; save it as UTF-8")
+    if b"\x00" in head[:8192]:
+        raise SymcheckError(f"{path}: is a binary file, not {_fmt_name(format)} text")
+
+
+# ASE's ``filetype`` reads this many bytes to look for the signatures of other formats.
+_PEEK_BYTES = 50_000
+_XYZ_NAME = re.compile(r"\.(?:ext)?xyz$", re.IGNORECASE)
+# Parts of names that ASE 3.29's ``filetype`` gives another format before looking at the extension
+# (its globs ``*POSCAR*``, ``*CONTCAR*``, ``*CENTCAR*``, ``*OUTCAR*``, ``*XDATCAR*``, ``*CONFIG*``),
+# and the signatures (``magic``) of other formats found anywhere in a file's first bytes. A name
+# or content with any of them goes through ASE's own guess; tests/test_io_fast.py checks this list
+# against the installed ASE.
+_OTHER_NAMES = ("POSCAR", "CONTCAR", "CENTCAR", "OUTCAR", "XDATCAR", "CONFIG")
+_OTHER_MAGIC = (b"znucl", b"ABINIT", b"FHI-aims", b"&&&&", b"Geometry", b"&system", b"&SYSTEM", b"PWSCF",
+                b"GAMESS", b"Gaussian", b"___", b"GPAW", b"ITEM:", b"CDF", b"Northwest", b"Linear-Scaling",
+                b"LOCK SPECIES", b"lock species", b"INPUT FILE", b"O   R   C   A", b":simulation", b"$coord",
+                b"$grad", b"ANIMSTEPS", b"CRYSTAL", b"SLAB", b"POLYMER", b"MOLECULE", b"ATOMS", b"begin",
+                b"Ulm", b"AFFormat", b"$DATA")
+
+
+def _plain_extxyz_name(path: str, head: bytes) -> bool:
+    """True when ASE's ``filetype`` would surely say extxyz: an .xyz/.extxyz name, no other format's signature.
+
+    :param path: the file name.
+    :param head: the file's first :data:`_PEEK_BYTES` bytes (raw, maybe compressed).
+    """
+    name = os.path.basename(path)
+    if not _XYZ_NAME.search(name) or any(w in name.upper() for w in _OTHER_NAMES):
+        return False
+    return not any(m in head for m in _OTHER_MAGIC)
 
 
 def _ase_frames(path: str, fmt: str, want) -> tuple[list[tuple[int, object]], int]:
     """[(frame number, Atoms)] for ``want`` (an int or a slice/slice string) and the file's frame count."""
-    import ase.io
-
     if fmt in _XYZ_FORMATS:
-        count = len(_xyz_frames(path))  # checks every header against the file before ASE reads it
+        heads = _xyz_frames(path)  # checks every header against the file before ASE reads it
+        count = len(heads)
         if isinstance(want, int):
             if not -count <= want < count:
                 return [], count
@@ -377,8 +424,13 @@ def _ase_frames(path: str, fmt: str, want) -> tuple[list[tuple[int, object]], in
         else:
             numbers = list(range(count))[_as_slice(path, want)]
             ase_index = _as_slice(path, want)
+        if fmt == "extxyz":
+            fast = _plain_extxyz_frames(path, [heads[k] for k in numbers])
+            if fast is not None:
+                return list(zip(numbers, fast)), count
     else:
         count, ase_index, numbers = None, ":", None
+    import ase.io
     if fmt == "cif":
         _check_cif_cells(path)
     elif fmt == "vasp":
@@ -410,7 +462,7 @@ def _ase_frames(path: str, fmt: str, want) -> tuple[list[tuple[int, object]], in
 def _as_slice(path: str, want) -> slice:
     if isinstance(want, slice):
         return want
-    from ase.io.formats import string2index
+    from ase.utils import string2index
 
     try:
         idx = string2index(want)
@@ -494,11 +546,9 @@ def _xyz_frames(path: str) -> list[tuple[int, int]]:
     fails as soon as a count overruns the file: a header claiming 10^8 atoms fails at once
     instead of after ASE's 10^8 empty reads.
     """
-    from ase.io.formats import open_with_compression
-
     frames = []
     try:
-        with open_with_compression(path, "rb") as f:
+        with _open_binary(path) as f:
             lines = _ByteLines(f)
             while True:
                 line = lines.readline()
@@ -532,6 +582,173 @@ def _xyz_frames(path: str) -> list[tuple[int, int]]:
         raise SymcheckError(f"{path}: cannot read the file ({_why(exc)})") from None
     if not frames:
         raise SymcheckError(f"{path}: the file holds no structure")
+    return frames
+
+
+def _open_binary(path: str):
+    """The file opened for reading bytes, decompressed when its name ends in .gz, .bz2 or .xz."""
+    if path.endswith((".gz", ".bz2", ".xz")):
+        from ase.io.formats import open_with_compression
+
+        return open_with_compression(path, "rb")
+    return open(path, "rb")
+
+
+# ---------------------------------------------------- extxyz without ase.io: the common files
+
+# A comment line symcheck reads itself: bare words (ASE makes each an info key set to True) and
+# key=value pairs whose value is one plain token or a double-quoted string without escapes,
+# brackets or nested quotes. Anything else
+# (JSON values, escapes, [arrays], {braces}, single quotes) is left to ASE's parser.
+_PAIR = re.compile(r'\s*([^\s="\\{}\[\]\']+)(?:\s*=\s*("[^"\\{}\[\]\']*"|[^\s"\\{}\[\]\']+))?')
+_BOOLS = {"T": True, "F": False, "true": True, "false": False, "True": True, "False": False,
+          "TRUE": True, "FALSE": False}
+_ASE_NAMES = {"pos": "positions", "Z": "numbers", "charge": "charges", "species": "symbols"}
+# Per-atom results that ASE's extxyz reader puts in a calculator rather than in Atoms.arrays; for
+# a Structure both end up in the same place (see from_ase), so only the name matters.
+_PLAIN_TYPES = {"R": float, "I": int, "S": str}
+
+
+class _Frame:
+    """What :func:`from_ase` reads from an ``ase.Atoms``, for a frame read without ase.io."""
+
+    calc = None
+
+    def __init__(self, symbols: list[str], numbers: np.ndarray, arrays: dict, cell, pbc):
+        self.symbols, self.numbers, self.arrays, self.cell, self.pbc = symbols, numbers, arrays, cell, pbc
+        self.positions = arrays["positions"]
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def get_chemical_symbols(self) -> list[str]:
+        return list(self.symbols)
+
+
+def _comment_fields(comment: str) -> dict | None:
+    """key -> raw value (True for a bare word) of an extxyz comment line, or None if ASE must parse it."""
+    out: dict = {}
+    pos, text = 0, comment.strip()
+    while pos < len(text):
+        m = _PAIR.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        end = m.end()
+        if end < len(text) and not text[end].isspace():
+            return None  # e.g. key="a"b or a word with '=' and nothing readable after it
+        key, value = m.group(1), m.group(2)
+        out[key] = True if value is None else value.strip('"')
+        pos = end
+    return out
+
+
+def _plain_extxyz_frame(lines: list[str], start: int, natoms: int):
+    """One frame (comment at ``lines[start]``) as a :class:`_Frame`, or None when ASE must read it."""
+    from ase.data import atomic_numbers
+
+    fields = _comment_fields(lines[start])
+    if fields is None or natoms == 0:
+        return None
+    for key in ("virial", "stress"):  # ASE insists on 9 numbers for these
+        if key in fields and _numbers(fields[key], 9) is None:
+            return None
+    if any(isinstance(v, str) and v.startswith("_JSON ") for v in fields.values()):
+        return None
+    cell = pbc = None
+    if "Lattice" in fields:
+        lattice = _numbers(fields["Lattice"], 9)
+        if lattice is None:
+            return None
+        cell = np.array(lattice).reshape((3, 3), order="F").T  # ASE's cell is the transpose
+        pbc = [True, True, True]
+    if "pbc" in fields:
+        value = fields["pbc"]
+        flags = [True] if value is True else [_BOOLS.get(t) for t in value.replace(",", " ").split()]
+        if len(flags) not in (1, 3) or None in flags:
+            return None
+        pbc = flags * 3 if len(flags) == 1 else flags
+    if pbc is not None and cell is None:
+        cell = np.zeros((3, 3))
+    spec = fields.get("Properties", "species:S:1:pos:R:3")
+    if not isinstance(spec, str):
+        return None
+    parts = spec.split(":")
+    if len(parts) % 3 or not parts:
+        return None
+    columns = []  # (ASE name, converter, number of columns)
+    for name, kind, cols in zip(parts[::3], parts[1::3], parts[2::3], strict=True):
+        if kind not in _PLAIN_TYPES or not cols.isdigit() or int(cols) < 1:
+            return None
+        columns.append((_ASE_NAMES.get(name, name), _PLAIN_TYPES[kind], int(cols)))
+    names = [c[0] for c in columns]
+    if len(set(names)) != len(names) or ("symbols", str, 1) not in columns or ("positions", float, 3) not in columns \
+            or "numbers" in names or "move_mask" in names:
+        return None
+    converters = [conv for _, conv, cols in columns for _ in range(cols)]
+    width = len(converters)
+    rows = []
+    try:
+        for line in lines[start + 1:start + 1 + natoms]:
+            vals = line.split()
+            if len(vals) < width:
+                return None
+            rows.append([conv(v) for conv, v in zip(converters, vals)])
+    except ValueError:
+        return None  # ASE says what could not be read
+    arrays, k = {}, 0
+    for name, conv, cols in columns:
+        block = [row[k:k + cols] for row in rows]
+        k += cols
+        if conv is str:
+            arrays[name] = np.array([b[0] for b in block], dtype=object)
+            continue
+        try:
+            arr = np.array(block, dtype=np.float64 if conv is float else np.int32)
+        except OverflowError:
+            return None
+        arrays[name] = arr[:, 0] if cols == 1 else arr
+    symbols = [str(s).capitalize() for s in arrays.pop("symbols")]
+    if any(s not in atomic_numbers for s in symbols):
+        return None
+    numbers = np.array([atomic_numbers[s] for s in symbols], dtype=int)
+    arrays = {"numbers": numbers, "positions": arrays.pop("positions"), **arrays}
+    return _Frame(symbols, numbers, arrays, cell, pbc)
+
+
+def _numbers(value, count: int) -> list[float] | None:
+    """``count`` numbers from a raw comment value, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        out = [float(t) for t in re.findall(r"[^\s,]+", value)]
+    except ValueError:
+        return None
+    return out if len(out) == count else None
+
+
+def _plain_extxyz_frames(path: str, heads: list[tuple[int, int]]) -> list[_Frame] | None:
+    """The frames with these (header line, atom count) of an uncompressed extxyz file, read without
+    ase.io; None when any of them needs ASE's reader (see :func:`_comment_fields`) or the file is
+    not plain UTF-8 with \\n or \\r\\n line ends."""
+    if path.endswith((".gz", ".bz2", ".xz")) or os.path.getsize(path) > (64 << 20):
+        return None
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw.count(b"\r") != raw.count(b"\r\n"):
+        return None
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return None
+    frames = []
+    for head, natoms in heads:
+        after = head + 1 + natoms  # 0-based index of the line after the frame's atoms
+        if after < len(lines) and lines[after].lstrip().startswith("VEC"):
+            return None
+        frame = _plain_extxyz_frame(lines, head, natoms)  # the comment is line head + 1, index head
+        if frame is None:
+            return None
+        frames.append(frame)
     return frames
 
 
