@@ -27,17 +27,33 @@ import math
 import re
 from fractions import Fraction
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy
 
 from .errors import SymcheckError
 
-__all__ = ["polynomial", "polynomial_string", "vector_from_polynomial", "describe", "SYMBOLS"]
+if TYPE_CHECKING:
+    import sympy
 
-#: The Cartesian symbols of the structure file's frame, as used in every polynomial.
-SYMBOLS: tuple[sympy.Symbol, sympy.Symbol, sympy.Symbol] = sympy.symbols("x y z")
+__all__ = ["polynomial", "polynomial_string", "vector_from_polynomial", "describe", "SYMBOLS"]  # noqa: F822 (lazy)
+
+# sympy (0.2-1 s to import) is loaded only for sympy results, parsing typed polynomials and
+# printing float coefficients; names such as ``x**2 - y**2`` in reports are printed here directly.
+
+
+def __getattr__(name: str):
+    """``SYMBOLS``: the Cartesian symbols x, y, z of the structure file's frame (sympy), made on first use."""
+    if name == "SYMBOLS":
+        return _symbols()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def _symbols() -> tuple[sympy.Symbol, sympy.Symbol, sympy.Symbol]:
+    import sympy
+
+    return sympy.symbols("x y z")
 
 # Relative tolerance for "this float is really that exact number". Features come out of SVDs and
 # projectors in float64, so their noise is ~1e-13; 1e-9 leaves room and still rejects chance fits.
@@ -69,7 +85,7 @@ def _monomials(l: int) -> tuple[sympy.Expr, ...]:
 
     :param l: the degree.
     """
-    x, y, z = SYMBOLS
+    x, y, z = _symbols()
     return tuple(x**a * y**b * z**c for a, b, c in _exponents(l))
 
 
@@ -137,8 +153,8 @@ def _rationalize(r: float, tol: float) -> Fraction | None:
     return q if abs(float(q) - r) <= tol else None
 
 
-def _exact_coefficients(c: np.ndarray) -> list[sympy.Expr] | None:
-    """Small-integer coefficients n (times sqrt(k) at most) with n = s * c for some s > 0, or None.
+def _exact_coefficients(c: np.ndarray) -> list[tuple[int, int]] | None:
+    """Small-integer coefficients n*sqrt(k) (as (n, k), k = 1 without a root) equal to s * c for some s > 0, or None.
 
     :param c: float coefficients, not all zero.
     """
@@ -150,7 +166,7 @@ def _exact_coefficients(c: np.ndarray) -> list[sympy.Expr] | None:
     refs = [i for i in nonzero if abs(unit[i]) >= 1e-3 * big]
     # Try the plain rationals first, then one radical: the first success is the simplest form.
     for k in (1, *_RADICALS):
-        best: tuple[int, list[sympy.Expr]] | None = None
+        best: tuple[int, list[tuple[int, int]]] | None = None
         for ref in refs:
             ratios = unit / abs(unit[ref])
             tol = 1e-7 * float(np.abs(ratios).max())  # loose here; the final check is strict
@@ -176,12 +192,12 @@ def _exact_coefficients(c: np.ndarray) -> list[sympy.Expr] | None:
                     vals[i] = n * math.sqrt(s)
                 if np.linalg.norm(vals / np.linalg.norm(vals) - unit) > _RTOL:
                     continue
-                exprs: list[sympy.Expr] = [sympy.Integer(0)] * len(c)
+                exact = [(0, 1)] * len(c)
                 for i, n, (_, s) in zip(nonzero, ints, parts, strict=True):
-                    exprs[i] = sympy.Integer(n) * (sympy.sqrt(s) if s > 1 else 1)
+                    exact[i] = (n, s)
                 size = max(abs(n) for n in ints)
                 if best is None or size < best[0]:
-                    best = (size, exprs)
+                    best = (size, exact)
         if best is not None:
             return best[1]
     return None
@@ -199,26 +215,73 @@ def polynomial(v: Any, l: int, digits: int = 4) -> sympy.Expr:
     :param l: its degree.
     :param digits: significant digits of float coefficients when no exact form exists.
     """
+    import sympy
+
+    c, exact, scale = _coefficients(v, l)
+    if scale == 0.0:
+        return sympy.Integer(0)
+    if exact is not None:
+        coeffs = [sympy.Integer(n) * (sympy.sqrt(k) if k > 1 else 1) for n, k in exact]
+    else:
+        coeffs = [sympy.Float(float(a) / scale, digits) if a != 0 else sympy.Integer(0) for a in c]
+    return sympy.Add(*(a * m for a, m in zip(coeffs, _monomials(l), strict=True)))
+
+
+def _coefficients(v: Any, l: int) -> tuple[np.ndarray, list[tuple[int, int]] | None, float]:
+    """Monomial coefficients of feature v's polynomial: (floats, exact form or None, largest magnitude).
+
+    :param v: the feature, 2l+1 components in e3nn's basis.
+    :param l: its degree.
+    """
     vec = _as_vector(v, l)
     c = vec @ _sh_matrix(l)
     scale = float(np.abs(c).max())
     if scale == 0.0:
-        return sympy.Integer(0)
+        return c, None, scale
     c = np.where(np.abs(c) > _RTOL * scale, c, 0.0)
-    coeffs = _exact_coefficients(c)
-    if coeffs is None:
-        coeffs = [sympy.Float(float(a) / scale, digits) if a != 0 else sympy.Integer(0) for a in c]
-    return sympy.Add(*(a * m for a, m in zip(coeffs, _monomials(l), strict=True)))
+    return c, _exact_coefficients(c), scale
 
 
 def polynomial_string(v: Any, l: int, digits: int = 4) -> str:
     """:func:`polynomial` as a string such as ``x**2 - y**2`` (parseable by ``sympy.sympify``).
 
+    Exact forms are printed here as sympy prints them (terms in lexicographic order of x, y, z);
+    sympy is imported only for float coefficients.
+
     :param v: the feature, 2l+1 components in e3nn's basis.
     :param l: its degree.
     :param digits: significant digits of float coefficients when no exact form exists.
     """
+    c, exact, scale = _coefficients(v, l)
+    if scale == 0.0:
+        return "0"
+    if exact is not None:
+        return _exact_string(exact, l)
+    import sympy
+
     return str(sympy.expand(polynomial(v, l, digits)))
+
+
+def _exact_string(exact: list[tuple[int, int]], l: int) -> str:
+    """sympy's ``str`` of sum n*sqrt(k)*monomial over the monomials of degree l.
+
+    :param exact: (n, k) per monomial, in the order of :func:`_exponents`.
+    :param l: the degree.
+    """
+    out = ""
+    for (n, k), exps in zip(exact, _exponents(l), strict=True):
+        if n == 0:
+            continue
+        factors = [] if abs(n) == 1 and (k > 1 or l > 0) else [str(abs(n))]
+        if k > 1:
+            factors.append(f"sqrt({k})")
+        factors += [s if e == 1 else f"{s}**{e}" for s, e in zip("xyz", exps, strict=True) if e]
+        term = "*".join(factors)
+        if not out:
+            out = f"-{term}" if n < 0 else term
+        else:
+            out += f" - {term}" if n < 0 else f" + {term}"
+    return out
 
 
 # What a polynomial typed by a user may contain: numbers (1, 2.5, 1e-3), x, y, z, sqrt, the
@@ -242,8 +305,10 @@ def _parse(text: str) -> sympy.Expr:
         raise SymcheckError("cannot read polynomial '': it is empty")
     if stripped.count("(") != stripped.count(")"):
         raise SymcheckError(f"cannot read polynomial {text!r}: unbalanced parentheses")
+    import sympy
+
     try:
-        return sympy.sympify(stripped.replace("^", "**"), locals=dict(zip("xyz", SYMBOLS, strict=True)))
+        return sympy.sympify(stripped.replace("^", "**"), locals=dict(zip("xyz", _symbols(), strict=True)))
     except Exception:  # sympy raises many kinds (SyntaxError, TokenError, TypeError …); all mean "not readable"
         raise SymcheckError(f"cannot read polynomial {text!r}: not a valid expression") from None
 
@@ -258,8 +323,11 @@ def vector_from_polynomial(expr: sympy.Expr | str, l: int) -> np.ndarray:
     :param l: its degree.
     :raises SymcheckError: (a ValueError) when it is not such a polynomial.
     """
+    import sympy
+
     if not isinstance(l, (int, np.integer)) or l < 0:
         raise SymcheckError(f"l must be a non-negative integer, got {l!r}")
+    SYMBOLS = _symbols()  # noqa: N806  (the module-level name, made lazily)
     if isinstance(expr, str):
         expr = _parse(expr)
     expr = sympy.sympify(expr)
