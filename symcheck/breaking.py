@@ -147,16 +147,21 @@ def _complement(W: np.ndarray, K: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
     if rank > REFLECTIONS:
         U, _, _ = np.linalg.svd(A, full_matrices=True)
         return W @ U[:, rank:]
-    # Householder: reflections H_0 … H_{rank-1} whose product Q has span(U_r) as its first columns
-    X, out = U[:, :rank].copy(), W.copy()
+    # Householder reflections H_k = I − 2 v_k v_kᵀ whose product Q = I − V T Vᵀ has span(U_r) as
+    # its first columns; W Q[:, rank:] is then two thin matrix products
+    X = U[:, :rank].copy()
+    V = np.zeros((W.shape[1], rank))
+    T = np.zeros((rank, rank))
     for k in range(rank):
         x = X[k:, k]
         v = x.copy()
         v[0] += np.copysign(np.linalg.norm(x), x[0])
         v /= np.linalg.norm(v)
         X[k:] -= 2.0 * np.outer(v, v @ X[k:])
-        out[:, k:] -= 2.0 * np.outer(out[:, k:] @ v, v)
-    return out[:, rank:]
+        V[k:, k] = v
+        T[k, k] = 2.0
+        T[:k, k] = -2.0 * T[:k, :k] @ (V[:, :k].T @ V[:, k])
+    return W[:, rank:] - (W @ V) @ (T @ V[rank:].T)
 
 
 REFLECTIONS = 64  # directions removed one reflection at a time; more: one SVD of W's coordinates
@@ -642,13 +647,18 @@ class _Action:
             v = V[..., c]
             probe = np.argsort(-np.abs(v).max(axis=1), kind="stable")[:PROBE_SITES]
             limit = tol * scale[c]
-            gv = np.einsum("uab,mb->uma", self.Du, v)  # D(R) v for each distinct rotation
+            gp = np.einsum("uab,mb->uma", self.Du, v[probe])  # D(R) v at the probe sites, per rotation
             # the largest site first, looked up rather than probed: g = (R_u, σ) can keep v only if
             # σ sends that site to one whose value is D(R_u) of its value
-            lands = np.abs(v[None, :, :] - gv[:, probe[0], None, :]).max(axis=2) <= limit  # (rotations, m)
+            lands = np.abs(v[None, :, :] - gp[:, 0, None, :]).max(axis=2) <= limit  # (rotations, m)
             todo = np.flatnonzero(lands[rot, perms[:, probe[0]]])
-            near = np.abs(gv[rot[todo]][:, probe] - v[perms[todo][:, probe]]).max(axis=(1, 2)) <= limit
+            near = np.abs(gp[rot[todo]] - v[perms[todo][:, probe]]).max(axis=(1, 2)) <= limit
             todo = todo[near]
+            if not len(todo):
+                continue
+            used = np.unique(rot[todo])  # D(R) v on every site, only for the rotations still in play
+            gv = np.zeros((len(self.Du),) + v.shape)
+            gv[used] = np.einsum("uab,mb->uma", self.Du[used], v)
             step = max(1, self.CHUNK // max(v.size, 1))
             for start in range(0, len(todo), step):
                 idx = todo[start:start + step]

@@ -344,6 +344,7 @@ class _Translations:
         self.z = z
         self.frac = z / self.q
         self._lookup = None
+        self._table = None
         codes = self._code(z)
         self._order = np.argsort(codes)
         self._sorted = codes[self._order]
@@ -420,6 +421,10 @@ class _Translations:
     def perms(self, vs) -> np.ndarray:
         """σ of several translations at once: (len(vs), N)."""
         vs = np.asarray(vs, dtype=np.int64).reshape(-1)
+        if len(self) <= ADDITION_TABLE:  # |T|² sums once, then every permutation is a look-up
+            if self._table is None:
+                self._table = self.add(np.arange(len(self))[:, None], np.arange(len(self))[None, :])
+            return self.sites[self.sublattice[None, :], self._table[vs][:, self.position]]
         return self.sites[self.sublattice[None, :], self.add(self.position[None, :], vs[:, None])]
 
     def closure(self, gens) -> np.ndarray:
@@ -460,6 +465,9 @@ class _Translations:
         for v in subgroup.tolist():
             total += y[self.perm(v)]
         return total / len(subgroup)
+
+
+ADDITION_TABLE = 2048  # translation groups up to this size keep their addition table (|T|² indices)
 
 
 def _modulus(x: np.ndarray, limit: int) -> int:
