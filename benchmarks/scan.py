@@ -43,8 +43,8 @@ def g2_frames(repeat: int, rattle: float = 0.0):
     from ase.collections import g2
 
     import symcheck as sc
-    from symcheck.groups import symmetry_group
     from symcheck.fixed import project
+    from symcheck.groups import symmetry_group
 
     rng = np.random.default_rng(0)
     frames = []

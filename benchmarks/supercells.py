@@ -112,9 +112,9 @@ def run(quick: bool, args_limit: float = 60.0) -> list[dict]:
 
     import symcheck.predict as predict
     from symcheck.breaking import suggest
+    from symcheck.fixed import project
     from symcheck.groups.stabilizer import stabilizer
     from symcheck.near import near_symmetry
-    from symcheck.fixed import project
 
     def full():
         r = sc.analyze(task, tol=TOL)

@@ -25,6 +25,7 @@ import pytest
 
 import symcheck as sc
 from symcheck import SymcheckError
+from symcheck.fixed import fixed_space, wigner_D
 from symcheck.groups.characters import (
     character_table,
     default_frame,
@@ -33,7 +34,6 @@ from symcheck.groups.characters import (
     neumann_by_irrep,
 )
 from symcheck.polynomials import vector_from_polynomial
-from symcheck.fixed import fixed_space, wigner_D
 
 try:  # tests/ as a package or as a rootdir on sys.path
     from . import shapes

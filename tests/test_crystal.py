@@ -11,8 +11,8 @@ from spglib import error as spglib_error
 
 import symcheck as sc
 from symcheck import SymcheckError
-from symcheck.groups import SpaceGroup, symmetry_group
 from symcheck.fixed import act
+from symcheck.groups import SpaceGroup, symmetry_group
 
 spglib_error.OLD_ERROR_HANDLING = False  # the old None-returning mode is deprecated
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

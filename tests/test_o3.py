@@ -15,8 +15,7 @@ import torch
 from e3nn import o3 as e3o3
 from e3nn.io import SphericalTensor
 
-from symcheck import o3, reps
-from symcheck.structure import parse_irreps
+from symcheck import SymcheckError, fixed, o3
 from symcheck.task import peak_signal, signal_irreps
 
 TOL = 1e-12
@@ -107,7 +106,7 @@ def _e3nn_irreps_D(irreps: str) -> np.ndarray:
     """e3nn's Irreps(irreps).D_from_matrix(ROTATIONS), from the cached blocks (its own definition)."""
     det = np.sign(np.linalg.det(ROTATIONS))
     blocks = [np.where(det < 0, p, 1.0)[:, None, None] * _e3nn_D(l)
-              for mul, l, p in parse_irreps(irreps) for _ in range(mul)]
+              for mul, (l, p) in e3o3.Irreps(irreps) for _ in range(mul)]
     dim = sum(b.shape[-1] for b in blocks)
     out = np.zeros((len(ROTATIONS), dim, dim))
     k = 0
@@ -152,14 +151,45 @@ def test_irreps_D_equals_e3nn_and_reps(irreps):
     ours = o3.irreps_D(irreps, R)
     assert ours.shape[:2] == (4, 4)
     assert np.abs(ours.reshape(16, *ours.shape[2:]) - _e3nn_irreps_D(irreps)).max() <= TOL
-    assert np.abs(ours - reps.wigner_D(irreps, R)).max() <= TOL
+    assert np.abs(ours - fixed.wigner_D(irreps, R)).max() <= TOL
     # a homomorphism on O(3), parity included
     A, B = ROTATIONS[0], ROTATIONS[1]
     assert np.abs(o3.irreps_D(irreps, A @ B) - o3.irreps_D(irreps, A) @ o3.irreps_D(irreps, B)).max() <= TOL
     # inversion: ±1 per irrep's parity
     inv = o3.irreps_D(irreps, -np.eye(3))
-    parities = np.concatenate([[p] * mul * (2 * l + 1) for mul, l, p in parse_irreps(irreps)])
+    parities = np.concatenate([[ir.p] * mul * ir.dim for mul, ir in e3o3.Irreps(irreps)])
     assert np.allclose(inv, np.diag(parities), atol=TOL)
+
+
+@pytest.mark.parametrize("text", ["0e", "1o", "2x0e+1o", " 3x1e + 0o ", "1y+2y", "0e+1o+2e+3o+4e+5o", "10x2e+12o", ""])
+def test_irreps_object_matches_e3nn(text):
+    """o3.Irreps has e3nn's terms, dim, slices, lmax, ls and string, and its string reads back."""
+    ours, ref = o3.Irreps(text), e3o3.Irreps(text)
+    assert [(mul, (l, p)) for mul, (l, p) in ours] == [(mul, (ir.l, ir.p)) for mul, ir in ref]
+    assert [(t.mul, t.ir.l, t.ir.p, t.dim, t.ir.dim) for t in ours] == [(t.mul, t.ir.l, t.ir.p, t.dim, t.ir.dim)
+                                                                        for t in ref]
+    assert (ours.dim, ours.num_irreps, ours.ls, ours.slices()) == (ref.dim, ref.num_irreps, ref.ls, ref.slices())
+    assert str(ours) == str(ref)
+    assert o3.Irreps(str(ours)) == ours and o3.Irreps(ours) is ours and ours == text
+    if ref:
+        assert ours.lmax == ref.lmax
+        R = ROTATIONS[:3]
+        assert np.abs(ours.D_from_matrix(R) - ref.D_from_matrix(torch.as_tensor(R)).numpy()).max() <= TOL
+    else:
+        with pytest.raises(ValueError):
+            _ = ours.lmax
+
+
+def test_irreps_object_operations_and_errors():
+    a = o3.Irreps("2x0e+1o")
+    assert a + "2e" == o3.Irreps("2x0e+1o+2e") and "2e" + a == o3.Irreps("2e+2x0e+1o")
+    assert a[1:] == o3.Irreps("1o") and a[0] == (2, (0, 1)) and a != "1o" and a != None  # noqa: E711
+    assert o3.Irreps([(1, (2, -1)), (3, o3.Irrep(0, 1))]) == "2o+3x0e"
+    assert {a: 1}[o3.Irreps("2x0e+1x1o")] == 1
+    with pytest.raises(SymcheckError, match=r"unknown irreps string '1z': cannot read '1z' \(expected e.g. 2x1o\)"):
+        o3.Irreps("1z")
+    with pytest.raises(SymcheckError, match=r"unknown irreps string 'ax1o': bad multiplicity in 'a'"):
+        o3.Irreps("ax1o")
 
 
 def test_irreps_D_single_matrix_and_empty():

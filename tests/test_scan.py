@@ -179,8 +179,8 @@ def test_dataset_floor_is_the_mean_of_independent_per_frame_floors(data, baselin
     import ase.io
 
     from symcheck.audit.labels import SYMMETRIC_TO_0E2E
-    from symcheck.groups import symmetry_group
     from symcheck.fixed import project
+    from symcheck.groups import symmetry_group
 
     folder, info = data
     residual = {"forces": 0.0, "stress": 0.0, "energy": 0.0}

@@ -13,10 +13,10 @@ from ase.spacegroup import crystal
 from spglib import error as spglib_error
 
 import symcheck as sc
+from symcheck.fixed import act, field_fixed_space, fixed_space, project, wigner_D
 from symcheck.groups import SpaceGroup, symmetry_group
 from symcheck.groups.stabilizer import listed_operations, minimal_overgroups, same_group, stabilizer, subgroup
 from symcheck.near import tolerance_ladder
-from symcheck.fixed import act, field_fixed_space, fixed_space, project, wigner_D
 
 spglib_error.OLD_ERROR_HANDLING = False
 TOL = 1e-3

@@ -88,11 +88,11 @@ def test_per_point_scalar_column_is_reshaped(square):
 @pytest.mark.parametrize("irreps, lmax", [("0e", 0), ("1o", 1), ("0e+2e", 2), ("2x1o+3e", 3),
                                           ("0e+1o+2e+3o+4e+5o", 5), ("1y", 1)])
 def test_lmax_property(square, irreps, lmax):
-    from symcheck.structure import irreps_dim
+    from symcheck.o3 import Irreps
 
-    t = sc.Task(square, np.zeros((4, irreps_dim(irreps))), irreps)
+    t = sc.Task(square, np.zeros((4, Irreps(irreps).dim)), irreps)
     assert t.lmax == lmax
-    assert irreps_dim(irreps) == o3.Irreps(irreps.replace("1y", "1o")).dim
+    assert Irreps(irreps).dim == o3.Irreps(irreps.replace("1y", "1o")).dim
 
 
 def test_mean_square(square):

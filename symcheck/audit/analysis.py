@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SymcheckError
+from ..o3 import Irreps
 from .labels import LabelValue, frame_labels
 from .sources import Chunk, read_chunk
 
@@ -152,8 +153,8 @@ def _no_label() -> dict:
 
 def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool) -> dict:
     """Floor (‖y − P_G y‖² per entry, units²), flag and group H of one label in one frame."""
-    from ..groups.stabilizer import stabilizer
     from ..fixed import project
+    from ..groups.stabilizer import stabilizer
 
     spec, y = value.spec, value.y
     norm2 = float(np.sum(y * y))
@@ -183,9 +184,7 @@ def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool
 
 
 def _invariant_scalars(irreps: str, per_point: bool) -> bool:
-    from ..structure import parse_irreps
-
-    return not per_point and all(l == 0 and p == 1 for _, l, p in parse_irreps(irreps))
+    return not per_point and all(ir == (0, 1) for _, ir in Irreps(irreps))
 
 
 def analyze_chunk(chunk: Chunk, settings: Settings):

@@ -207,9 +207,9 @@ def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[
     which for clusters of two is exact and for larger ones an upper bound of the cluster's
     Σ‖P y_j − mean‖² (reported as such in the pair list).
     """
+    from ..fixed import project
     from ..groups import symmetry_group
     from ..io import from_ase
-    from ..fixed import project
 
     # union-find: attach each duplicate to the smallest index of its cluster
     parent: dict[int, int] = {}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SymcheckError
-from ..structure import irreps_dim, parse_irreps
+from ..o3 import Irreps
 
 # Rows: e3nn's 0e+2e components (2e with y as the polar axis); columns: the 3×3 tensor flattened
 # row by row. Orthonormal rows, so the map is norm preserving on symmetric tensors.
@@ -116,7 +116,7 @@ def parse_label_option(items) -> tuple[tuple[str, str | None], ...] | None:
                 raise SymcheckError(f"label {part!r}: no name (write NAME or NAME:IRREPS)")
             if irreps is not None:
                 try:
-                    irreps_dim(irreps)
+                    Irreps(irreps)
                 except SymcheckError as exc:
                     raise SymcheckError(f"label {part!r}: {exc}") from None
             out.append((name, irreps))
@@ -203,10 +203,10 @@ def frame_labels(atoms, wanted, where: str) -> list[LabelValue]:
 
 
 def _value(spec: LabelSpec, arr: np.ndarray, n: int, where: str) -> LabelValue:
-    d = irreps_dim(spec.irreps)
+    d = Irreps(spec.irreps).dim
     if not np.all(np.isfinite(arr)):
         raise SymcheckError(f"{where}: label {spec.name!r} contains NaN or inf")
-    rank2 = [(mul, l, p) for mul, l, p in parse_irreps(spec.irreps)] == [(1, 0, 1), (1, 2, 1)]
+    rank2 = Irreps(spec.irreps) == "0e+2e"
     if spec.per_point:
         rows = arr.reshape(n, -1)
         if rank2 and rows.shape[1] in (6, 9):
