@@ -26,13 +26,8 @@ import pytest
 import symcheck as sc
 from symcheck import SymcheckError
 from symcheck.fixed import fixed_space, wigner_D
-from symcheck.groups.characters import (
-    character_table,
-    default_frame,
-    irrep_labels,
-    irrep_weights,
-    neumann_by_irrep,
-)
+from symcheck.groups.characters import character_table, default_frame
+from symcheck.groups.decomposition import irrep_labels, irrep_weights, neumann_by_irrep
 from symcheck.polynomials import vector_from_polynomial
 
 try:  # tests/ as a package or as a rootdir on sys.path
@@ -338,7 +333,7 @@ def test_neumann_ih():
 
 
 def test_o3_characters_are_traces_of_e3nn_matrices():
-    from symcheck.groups.characters import _o3_character
+    from symcheck.groups.decomposition import _o3_character
 
     mats = np.stack([op.matrix for op in group("Oh").operations])
     for key in ("0o", "1e", "2o", "3e", "4o"):

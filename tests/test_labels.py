@@ -28,13 +28,8 @@ import pytest
 
 import symcheck as sc
 from symcheck import SymcheckError
-from symcheck.groups.characters import (
-    SETTINGS,
-    character_table,
-    irrep_labels,
-    irrep_weights,
-    setting_description,
-)
+from symcheck.groups.characters import SETTINGS, character_table, setting_description
+from symcheck.groups.decomposition import irrep_labels, irrep_weights
 from symcheck.groups.lattice import subgroup_lattice
 from symcheck.groups.linear import LinearCharacterTable, l_letter, m_letter
 from symcheck.groups.naming import operation_name

@@ -29,8 +29,10 @@ import pytest
 
 import symcheck as sc
 from symcheck import SymcheckError
-from symcheck.groups.lattice import draw_lattice, multiplication_table, subgroup_lattice
+from symcheck.groups.elements import multiplication_table
+from symcheck.groups.lattice import subgroup_lattice
 from symcheck.groups.stabilizer import stabilizer, subgroup
+from symcheck.plots import draw_lattice
 from symcheck.polynomials import vector_from_polynomial
 
 try:  # tests/ as a package or as a rootdir on sys.path

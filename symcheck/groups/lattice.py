@@ -11,79 +11,25 @@ classes has an edge from a class to each class of its maximal subgroups.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import SymcheckError
+from .characters import character_table
+from .elements import group_matrices, identity_index, inverse_indices, match_elements, multiplication_table
 from .naming import classify
 from .pointgroup import PointGroup, SymmetryOperation
 
 if TYPE_CHECKING:  # networkx is imported where a lattice is built; analyze and group never build one
     import networkx as nx
 
-MATCH_TOL = 1e-6  # max |ΔR| entry for two exact matrices to be the same element
-
 
 # --------------------------------------------------------------------------------------------
-# Elements: matching matrices and the multiplication table (shared with ``characters``)
+# Subsets of elements as bit sets, and their closure
 # --------------------------------------------------------------------------------------------
-
-
-def group_matrices(group: PointGroup) -> np.ndarray:
-    """The (order, 3, 3) matrices of a finite group's elements, in the order of ``group.operations``.
-
-    :param group: a finite PointGroup.
-    :raises SymcheckError: for infinite groups (linear molecules, single atoms).
-    """
-    if group.order is None:
-        raise SymcheckError(f"{group.pretty_name} is infinite: subgroup lattices and character tables "
-                            "are defined here for finite point groups only")
-    return np.stack([np.asarray(op.matrix, dtype=float) for op in group.operations])
-
-
-def match_elements(mats: np.ndarray, query: np.ndarray, tol: float = MATCH_TOL) -> np.ndarray:
-    """Index into ``mats`` of each query matrix (nearest element, which must be within ``tol``).
-
-    :param mats: (n, 3, 3) the group's elements.
-    :param query: (k, 3, 3) matrices to identify.
-    :param tol: largest allowed entrywise difference.
-    :raises SymcheckError: when a query matrix is not an element of the group.
-    """
-    M = np.asarray(mats, dtype=float).reshape(len(mats), 9)
-    Q = np.asarray(query, dtype=float).reshape(-1, 9)
-    # squared distances by one matrix product: |q|² + |m|² − 2 q·m
-    d2 = np.sum(Q**2, axis=1)[:, None] + np.sum(M**2, axis=1)[None, :] - 2 * Q @ M.T
-    idx = np.argmin(d2, axis=1)
-    err = np.max(np.abs(Q - M[idx]), axis=1) if len(Q) else np.zeros(0)
-    if np.any(err > tol):
-        k = int(np.argmax(err))
-        raise SymcheckError(f"matrix {np.round(Q[k].reshape(3, 3), 6).tolist()} is not an element of the group "
-                            f"(nearest differs by {err[k]:.2g})")
-    return idx
-
-
-def multiplication_table(mats: np.ndarray) -> np.ndarray:
-    """table[a, b] = index of mats[a] @ mats[b]: the group law on element indices.
-
-    :param mats: (n, 3, 3) the elements of a finite group (closed under products).
-    """
-    mats = np.asarray(mats, dtype=float)
-    prod = np.einsum("aij,bjk->abik", mats, mats).reshape(-1, 3, 3)
-    return match_elements(mats, prod).reshape(len(mats), len(mats))
-
-
-def identity_index(mats: np.ndarray) -> int:
-    """Index of the identity among the elements."""
-    return int(match_elements(mats, np.eye(3)[None])[0])
-
-
-def inverse_indices(table: np.ndarray, e: int) -> np.ndarray:
-    """inv[a] = index of the inverse of element a, from the multiplication table."""
-    return np.argmax(table == e, axis=1)
 
 
 def as_element_indices(group: PointGroup, elements, mats: np.ndarray | None = None) -> np.ndarray:
@@ -433,8 +379,6 @@ def _tags(pg: PointGroup, reps: list[tuple[str, tuple[int, ...]]]) -> list[str]:
     are not common to all classes of that name. Where that still leaves two alike, they are
     numbered.
     """
-    from .characters import character_table  # the table needs this module's helpers
-
     tags = [""] * len(reps)
     names = [name for name, _ in reps]
     dup = {nm for nm in names if names.count(nm) > 1}
@@ -462,144 +406,21 @@ def _kind_order(kind: str) -> tuple:
     return (head, kind)
 
 
-# --------------------------------------------------------------------------------------------
-# Drawing
-# --------------------------------------------------------------------------------------------
+def __getattr__(name: str):
+    """``draw_lattice`` moved to the reports layer (:func:`symcheck.plots.draw_lattice`); the old name warns."""
+    if name == "draw_lattice":
+        from ..plots.lattice import draw_lattice
 
-
-def _layout(lattice: SubgroupLattice):
-    """Layered drawing of the Hasse diagram (a small Sugiyama layout).
-
-    One row per order (largest on top). An edge that spans several rows gets a bend point in each
-    row it crosses, which takes up room there, so no edge runs through a node's box. Rows are
-    ordered by barycentre sweeps (fewer crossings), then every point moves toward the mean
-    x of its neighbours while keeping room for the labels.
-
-    :returns: (x, y) of each class id, the bend points of each edge (a, b), the width of the
-        drawing (in characters).
-    """
-    g = lattice.graph
-    orders = sorted({c.order for c in lattice.classes}, reverse=True)
-    row_of = {c.id: orders.index(c.order) for c in lattice.classes}
-    rows: list[list] = [[c.id for c in lattice.classes if c.order == o] for o in orders]
-    width: dict = {c.id: len(c.label) + 4.0 for c in lattice.classes}  # label plus padding, in characters
-    up: dict = {v: [] for row in rows for v in row}
-    down: dict = {v: [] for row in rows for v in row}
-    chains: dict[tuple[int, int], list] = {}
-    for a, b in g.edges:
-        chain = [a]
-        for r in range(row_of[a] + 1, row_of[b]):
-            d = ("bend", a, b, r)
-            rows[r].append(d)
-            width[d] = 3.0
-            up[d], down[d] = [], []
-            chain.append(d)
-        chain.append(b)
-        for u, v in zip(chain[:-1], chain[1:]):
-            down[u].append(v)
-            up[v].append(u)
-        chains[(a, b)] = chain[1:-1]
-
-    x: dict = {}
-
-    def pack(row, want):
-        """Put the row's points in order at the wanted x, pushed apart just enough for their labels."""
-        xs = [want[v] for v in row]
-        for i in range(1, len(row)):
-            xs[i] = max(xs[i], xs[i - 1] + (width[row[i - 1]] + width[row[i]]) / 2)
-        shift = np.mean([want[v] for v in row]) - np.mean(xs)  # keep the row where it wants to be
-        for v, xv in zip(row, xs):
-            x[v] = xv + shift
-
-    for row in rows:
-        pack(row, {v: 0.0 for v in row})
-    for _ in range(8):  # ordering: barycentre sweeps down, then up
-        for r in range(1, len(rows)):
-            rows[r].sort(key=lambda v: np.mean([x[u] for u in up[v]]) if up[v] else x[v])
-            pack(rows[r], {v: 0.0 for v in rows[r]})
-        for r in range(len(rows) - 2, -1, -1):
-            rows[r].sort(key=lambda v: np.mean([x[u] for u in down[v]]) if down[v] else x[v])
-            pack(rows[r], {v: 0.0 for v in rows[r]})
-    for _ in range(20):  # positions: toward the neighbours' mean, order kept
-        for r in list(range(len(rows))) + list(range(len(rows) - 2, 0, -1)):
-            want = {v: np.mean([x[u] for u in up[v] + down[v]]) if up[v] + down[v] else x[v] for v in rows[r]}
-            pack(rows[r], want)
-    lo = min(x[v] - width[v] / 2 for row in rows for v in row)
-    hi = max(x[v] + width[v] / 2 for row in rows for v in row)
-    center = (lo + hi) / 2
-    y = {v: float(len(rows) - 1 - r) for r, row in enumerate(rows) for v in row}
-    pos = {c.id: (x[c.id] - center, y[c.id]) for c in lattice.classes}
-    bends = {e: [(x[d] - center, y[d]) for d in chain] for e, chain in chains.items()}
-    return pos, bends, hi - lo
-
-
-def draw_lattice(
-    lattice: SubgroupLattice,
-    path: str | Path,
-    highlight: Iterable[int] | None = None,
-    title: str | None = None,
-) -> Path:
-    """Draw the Hasse diagram of the subgroup classes to a PNG file (matplotlib, no display needed).
-
-    Rows are the subgroup orders (largest on top); each node is labelled with the class's name
-    and, when it has several conjugates, their number (``"C2 ×2"``).
-
-    :param lattice: from :func:`subgroup_lattice`.
-    :param path: the PNG file to write.
-    :param highlight: class ids to mark (e.g. ``lattice.path(H)``: G, H and the classes between).
-        When given as an ordered sequence, the edges between consecutive ids are marked too, and
-        the first and last node get a heavier outline.
-    :param title: figure title; default "subgroups of G".
-    :returns: the path written.
-    """
-    from matplotlib.figure import Figure  # Figure without pyplot: no GUI backend, no global state
-
-    path = Path(path)
-    hl = list(highlight) if highlight is not None else []
-    hl_set = set(hl)
-    hl_edges = {(a, b) for a, b in zip(hl[:-1], hl[1:])}
-    pos, bends, widest = _layout(lattice)
-    n_rows = len({c.order for c in lattice.classes})
-    char = 0.075  # inches per character at fontsize 9
-
-    fig = Figure(figsize=(max(5.0, widest * char + 1.6), max(3.0, 0.95 * n_rows + 1.0)), dpi=150)
-    ax = fig.add_subplot(1, 1, 1)
-    accent, base_edge, base_node = "#d95f02", "#9aa5b1", "#e8eef6"
-    for a, b in lattice.graph.edges:
-        pts = [pos[a], *bends[(a, b)], pos[b]]
-        on = (a, b) in hl_edges
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=accent if on else base_edge,
-                lw=2.6 if on else 0.8, zorder=2 if on else 1, solid_capstyle="round", solid_joinstyle="round")
-    ends = {hl[0], hl[-1]} if hl else set()
-    for c in lattice.classes:
-        xx, yy = pos[c.id]
-        on = c.id in hl_set
-        ax.text(xx, yy, c.label, ha="center", va="center", fontsize=9, zorder=3,
-                fontweight="bold" if c.id in ends else "normal",
-                bbox=dict(boxstyle="round,pad=0.3", fc="#fdd9b5" if on else base_node,
-                          ec=accent if on else "#52606d", lw=2.0 if c.id in ends else (1.2 if on else 0.6)))
-    orders = sorted({c.order for c in lattice.classes}, reverse=True)
-    left = -widest / 2 - 1.0
-    for r, o in enumerate(orders):
-        ax.text(left, n_rows - 1 - r, f"{o}", ha="right", va="center", fontsize=8, color="#7b8794")
-    ax.text(left, n_rows - 0.35, "order", ha="right", va="center", fontsize=8, color="#7b8794")
-    ax.set_xlim(left - 5.0, widest / 2 + 1.0)
-    ax.set_ylim(-0.6, n_rows - 0.2)
-    ax.axis("off")
-    n_sub = len(lattice.subgroups)
-    ax.set_title(title or f"subgroups of {lattice.group.name}: {n_sub} in {len(lattice.classes)} conjugacy classes",
-                 fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+        warnings.warn("symcheck.groups.lattice.draw_lattice moved to symcheck.plots.draw_lattice",
+                      DeprecationWarning, stacklevel=2)
+        return draw_lattice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     "Subgroup",
     "SubgroupClass",
     "SubgroupLattice",
-    "draw_lattice",
     "group_matrices",
     "match_elements",
     "multiplication_table",

@@ -12,19 +12,22 @@ A finite character table cannot list these groups' elements, but their irreps ar
   is g, ``o`` is u), so a polar vector (1o) is Pu, an axial vector (1e) Pg, a quadrupole (2e) Dg;
   in K = SO(3) there is no parity.
 
-A feature's weights come from exact projectors: the |m| parts by a discrete Fourier transform over
-2L + 2 rotations about the axis (exact for l ≤ L, whose frequencies are |m| ≤ L), then ±, g/u by the
-involutions σv (or C2′) and i, which commute with those rotations and with each other.
+A feature's weights in these irreps: :func:`symcheck.groups.decomposition.linear_irrep_weights`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import SymcheckError
-from .pointgroup import PointGroup, _fmt_axis
+from .group import _fmt_axis
+from .naming import check_setting
+
+if TYPE_CHECKING:  # only the type: a group is read through its name, frame and order
+    from .pointgroup import PointGroup
 
 AXIAL = ("Cinfv", "Dinfh", "Cinf", "Cinfh", "Dinf")
 SPHERICAL = ("K", "Kh")
@@ -70,8 +73,8 @@ class LinearCharacterTable:
     """The character table of an infinite point group, rows up to |m| (or l) = ``mmax``.
 
     It answers the same questions as :class:`symcheck.groups.characters.CharacterTable` where they
-    make sense (``labels``, ``setting``, ``text()``, ``as_dict()``; :func:`linear_irrep_weights`
-    labels features), and says ``order`` None.
+    make sense (``labels``, ``setting``, ``text()``, ``as_dict()``;
+    :func:`symcheck.groups.decomposition.linear_irrep_weights` labels features), and says ``order`` None.
 
     Parameters
     ----------
@@ -175,7 +178,8 @@ def _axial_rows(name: str, mmax: int) -> list[LinearIrrep]:
     return rows
 
 
-def _axial_label(m: int, parity: int, sign: int) -> str:
+def axial_label(m: int, parity: int, sign: int) -> str:
+    """The label of |m| with parity (+1 g, −1 u, 0 none) and sign (+1 Σ+, −1 Σ−, 0 none), e.g. ``"Σu+"``."""
     return m_letter(m) + {1: "g", -1: "u", 0: ""}[parity] + {1: "+", -1: "-", 0: ""}[sign]
 
 
@@ -190,7 +194,7 @@ def _axial_row(name: str, m: int, p: int, sign: int) -> LinearIrrep:
         "∞C2'": str(sign * (p if p else 1)) if m == 0 else "0",
         "i": str(p * d), "S∞^φ": s_rot, "2S∞^φ": s_rot, "σh": str(p * (-1) ** m * d),
     }
-    return LinearIrrep(_axial_label(m, p, sign), d, tuple(chars[c] for c in _classes(name)), m, p, sign)
+    return LinearIrrep(axial_label(m, p, sign), d, tuple(chars[c] for c in _classes(name)), m, p, sign)
 
 
 def _spherical_rows(name: str, lmax: int) -> list[LinearIrrep]:
@@ -236,8 +240,6 @@ def linear_character_table(pg: PointGroup, setting: str | None = None,
     :param mmax: the largest |m| (axial groups) or l (K, Kh) listed.
     :raises SymcheckError: for a finite group or an unknown group name.
     """
-    from .naming import check_setting
-
     setting = check_setting(setting)
     name = pg.name
     if pg.order is not None:
@@ -250,111 +252,13 @@ def linear_character_table(pg: PointGroup, setting: str | None = None,
                                 _setting_text(pg, note), setting, mmax)
 
 
-def _element(pg: PointGroup, kinds: tuple[str, ...]):
-    """(matrix, permutation) of the first generator whose kind is one of ``kinds``, or None."""
-    for op in pg.generators:
-        if op.kind in kinds:
-            return np.asarray(op.matrix, dtype=float), np.asarray(op.permutation)
-    return None
-
-
-def _compose(a, b):
-    """(R_a R_b, σ_a ∘ σ_b): R_a R_b carries atom i to perm_a[perm_b[i]]."""
-    return a[0] @ b[0], a[1][b[1]]
-
-
-def linear_irrep_weights(pg: PointGroup, vector, irreps: str, per_point: bool = False,
-                         table: LinearCharacterTable | None = None, setting: str | None = None) -> dict[str, float]:
-    """Fraction of ‖v‖² in each irrep of an infinite group (see :func:`symcheck.groups.characters.irrep_weights`).
-
-    :param pg: an infinite PointGroup: C∞v, D∞h, C∞, C∞h, D∞ (points on a line), K or Kh (a point).
-    :param vector: a global feature (d,) in e3nn's basis of ``irreps``, or a per-point field (N, d).
-    :param irreps: e3nn irreps string of the feature.
-    :param per_point: the feature is a field on the points.
-    :param table: the group's table (only its row order is used); computed when None.
-    :param setting: checked and otherwise ignored (no choice of setting in these groups).
-    :returns: ``{label: weight}`` for every row up to the feature's largest l (and the table's rows).
-    """
-    from ..fixed import act, wigner_D
-    from ..structure import irreps_dim, parse_irreps
-
-    parsed = parse_irreps(irreps)
-    lmax = max((l for _, l, _ in parsed), default=0)
-    ct = linear_character_table(pg, setting, mmax=max(lmax, table.mmax if table is not None else 0))
-    d = irreps_dim(irreps)
-    v = np.asarray(vector, dtype=float)
-    npts = len(pg.operations[0].permutation)
-    if per_point:
-        v = v.reshape(npts, d) if v.size == npts * d else v
-        if v.shape != (npts, d):
-            raise SymcheckError(f"a per-point {irreps} field on {npts} points has shape ({npts}, {d}), got {v.shape}")
-    elif v.shape != (d,):
-        raise SymcheckError(f"a global {irreps} feature has shape ({d},), got {v.shape}")
-    total = float(np.sum(v**2))
-    weights = {lab: 0.0 for lab in ct.labels}
-    if total == 0:
-        return weights
-
-    def apply(element, w):
-        R, perm = element
-        return act(irreps, R, perm if per_point else None, w, D=wigner_D(irreps, R))
-
-    if pg.name in SPHERICAL:
-        # each (l, p) block is one irrep of O(3) (or SO(3)): the weight of a block is its share of ‖v‖²
-        cols = v.reshape(-1, d)
-        k = 0
-        for mul, l, p in parsed:
-            size = mul * (2 * l + 1)
-            label = l_letter(l) + ({1: "g", -1: "u"}[p] if pg.name == "Kh" else "")
-            weights[label] += float(np.sum(cols[:, k:k + size] ** 2)) / total
-            k += size
-        return weights
-
-    z = np.asarray(pg.frame, dtype=float)[2]
-    rot = _element(pg, ("C∞",))
-    ident = rot[1] if rot is not None else np.arange(npts)  # rotations about the line move no point
-    inversion = _element(pg, ("i",))
-    mirror = _element(pg, ("σv", "σ"))
-    c2 = _element(pg, ("C2'", "C2"))
-    if c2 is None and inversion is not None and mirror is not None:
-        c2 = _compose(inversion, mirror)  # i·σ(normal n) is the C2 about n
-    flip = mirror if pg.name in ("Cinfv", "Dinfh") else (c2 if pg.name == "Dinf" else None)
-
-    # |m| parts by a discrete Fourier transform over K > 2·lmax rotations about z (exact for l ≤ lmax)
-    K = 2 * lmax + 2
-    angles = 2 * np.pi * np.arange(K) / K
-    turned = [apply((_rotation(z, a), ident), v) for a in angles]
-    for m in range(lmax + 1):
-        c = np.ones(K) if m == 0 else 2 * np.cos(m * angles)
-        part = sum(ck * w for ck, w in zip(c, turned)) / K
-        pieces = [(0, part)]
-        if inversion is not None:
-            inv = apply(inversion, part)
-            pieces = [(1, (part + inv) / 2), (-1, (part - inv) / 2)]
-        for p, w in pieces:
-            if m == 0 and flip is not None:
-                f = apply(flip, w)
-                # D∞h's C2′ is i·σv, so the ± of Σ is read from σv; D∞ reads it from C2′
-                for sign, piece in ((1, (w + f) / 2), (-1, (w - f) / 2)):
-                    weights[_axial_label(0, p, sign)] += float(np.sum(piece**2)) / total
-            else:
-                weights[_axial_label(m, p, 0)] += float(np.sum(w**2)) / total
-    return weights
-
-
-def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:
-    u = axis / np.linalg.norm(axis)
-    K = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
-
-
 __all__ = [
     "AXIAL",
     "SPHERICAL",
     "LinearCharacterTable",
     "LinearIrrep",
+    "axial_label",
     "l_letter",
     "linear_character_table",
-    "linear_irrep_weights",
     "m_letter",
 ]
