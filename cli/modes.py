@@ -11,6 +11,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+import symcheck as sc
+
+from .options import AsJson, Tol
+
 # Not a terminal (a pipe, a file): wide enough that the table's columns are never cut.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 
@@ -19,22 +23,17 @@ def modes(
     parent: Path = typer.Argument(..., help="The undistorted parent crystal: the same supercell as CHILD, or a cell "
                                   "of which CHILD's cell is an integer multiple (cif, POSCAR, extxyz)."),
     child: Path = typer.Argument(..., help="The distorted crystal, same atoms (any order)."),
-    tol: float = typer.Option(0.01, "--tol", help="Symmetry tolerance in Å (spglib's symprec) for both structures."),
+    tol: Tol = sc.DEFAULT_TOL,
     out_dir: Path = typer.Option(None, "--out", help="Folder for modes.png (amplitude per irrep, primaries marked) "
                                  "and modes.json."),
-    as_json: bool = typer.Option(False, "--json", help="Print the decomposition as JSON."),
+    as_json: AsJson = False,
 ) -> None:
     """Decompose the distortion PARENT → CHILD into symmetry modes of the parent's space group (AMPLIMODES-style)."""
-    import symcheck as sc
-    from symcheck.errors import SymcheckError
-
-    if not tol > 0:
-        raise SymcheckError(f"--tol {tol}: must be a positive distance in Å")
     for path in (parent, child):
         if not path.is_file():
-            raise SymcheckError(f"{path}: no such file")
+            raise sc.SymcheckError(f"{path}: no such file")
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
-        raise SymcheckError(f"--out {out_dir}: is a file, not a folder")
+        raise sc.SymcheckError(f"--out {out_dir}: is a file, not a folder")
     result = sc.modes(sc.read(parent), sc.read(child), tol=tol)
     data = result.as_dict()
     if out_dir is not None:

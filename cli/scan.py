@@ -11,6 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+import symcheck as sc
+
+from .options import AsJson, Tol
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
@@ -19,7 +23,7 @@ def scan(
     data: list[Path] = typer.Argument(..., help="Multi-frame xyz/extxyz files, ASE databases (.db), directories."),
     labels: str = typer.Option(None, "--labels", help="Labels to scan, comma separated: NAME or NAME:IRREPS "
                                "(default: forces, energy, stress, dipole, … as found)."),
-    tol: float = typer.Option(0.01, "--tol", help="Distance tolerance in Å for groups and duplicates."),
+    tol: Tol = sc.DEFAULT_TOL,
     label_rtol: float = typer.Option(0.01, "--label-rtol", help="Flag a label when ‖y − P_G y‖ > this · ‖y‖."),
     workers: int = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     scheduler: str = typer.Option(None, "--scheduler", help="'local' for a Dask LocalCluster, or a scheduler "
@@ -27,12 +31,10 @@ def scan(
     out_dir: Path = typer.Option(None, "--out", help="Folder for checkpoints, frames.parquet/csv, summary.json "
                                  "and figures; re-running with it resumes."),
     chunk_size: int = typer.Option(64, "--chunk-size", help="Frames per chunk (unit of work and of checkpoints)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: AsJson = False,
     top: int = typer.Option(10, "--top", help="Flagged frames and duplicates shown in the tables."),
 ) -> None:
     """Audit a training set: each frame's symmetry group, labels that break it, conflicting duplicates, loss floors."""
-    import symcheck as sc
-
     label_list = [x for x in labels.split(",") if x.strip()] if labels else None
     show = not as_json and sys.stderr.isatty()
     progress = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),

@@ -18,7 +18,8 @@ from .structure import Structure
 
 __version__ = "0.1.0"
 
-# name -> module that defines it; imported on first use so `import symcheck` stays light.
+# name -> module that defines it; imported on first use so `import symcheck` stays light. The CLI
+# (cli/) uses only these names: a function that moves between modules changes one line here.
 _LAZY = {
     "read": ".io",
     "write": ".io",
@@ -26,18 +27,38 @@ _LAZY = {
     "to_ase": ".io",
     "example": ".io",
     "point_group": ".groups",
+    "space_group": ".groups",
+    "symmetry_group": ".groups",
     "PointGroup": ".groups",
+    "SpaceGroup": ".groups",
     "SymmetryOperation": ".groups",
+    "DEFAULT_TOL": ".groups",
+    "check_setting": ".groups.naming",
+    "character_table": ".groups.characters",
+    "subgroup_lattice": ".groups.lattice",
+    "draw_lattice": ".groups.lattice",
+    "operations_by_kind": ".tables",
     "Task": ".task",
+    "SIGNAL_LMAX": ".task",
     "analyze": ".predict",
     "Analysis": ".predict",
+    "FEATURE_LMAX": ".predict",
+    "TARGET_RTOL": ".predict",
     "Suggestion": ".breaking",
+    "parse_breaking": ".breaking",
     "symmetrize": ".near",
+    "symmetrized": ".near",
+    "Symmetrized": ".near",
     "tolerance_ladder": ".near",
     "max_displacement": ".near",
+    "NEAR_TOL": ".near",
     "modes": ".modes",
     "train": ".training",
     "TrainResult": ".training",
+    "MAX_STEPS": ".training",
+    "analyze_and_train": ".workflow",
+    "TrainRun": ".workflow",
+    "run_demo": ".demo",
     "scan": ".audit",
 }
 

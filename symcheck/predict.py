@@ -7,19 +7,32 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .breaking import Suggestion, neumann_table, suggest
+from .compat import renamed_keyword
+from .fixed import one_torch_thread, project
 from .groups import DEFAULT_TOL, PointGroup, SpaceGroup, check_tolerance, symmetry_group
+from .groups.naming import kind_family
 from .groups.stabilizer import field_change, listed_operations, proper_part, same_group, stabilizer
 from .near import NEAR_TOL, NearSymmetry, near_symmetry
-from .reps import one_torch_thread, project
 from .task import Task
+
+FEATURE_LMAX = 4  # highest L of the candidate symmetry-breaking features, by default
+TARGET_RTOL = 1e-3  # an operation keeps the target when no entry changes by more than this × its largest entry
 
 
 @dataclass(frozen=True)
 class Obstruction:
-    """An element of G that moves the target, and by how much (max |g·y − y| over entries)."""
+    """An element of G that moves the target, and by how much.
+
+    Parameters
+    ----------
+    operation : the element, e.g. ``"C4 (axis 0,0,1)"`` (crystals add the translation).
+    change : max |g·y − y| over the target's entries (target units).
+    kind : the element's kind without its power (``"C4"`` for C4 and C4^3, ``"σv"``), for counting.
+    """
 
     operation: str
     change: float
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,7 +58,7 @@ class Analysis:
     warnings : plain-words warnings: near symmetry, a frame picked from a multi-frame file,
         a target that moves nothing, an end structure more symmetric than the target (atoms
         probably out of order).
-    feature_lmax : highest L of the breaking search (``analyze``'s ``lmax``).
+    feature_lmax : highest L of the breaking search.
     near_tol : how far (Å) the near-symmetry check looked (0: off).
     target_rtol : relative tolerance for "the operation keeps the target".
     setting : the irrep-label setting of the suggestions (None: the default one).
@@ -66,10 +79,22 @@ class Analysis:
     tol: float
     near_symmetry: NearSymmetry | None = None
     warnings: tuple[str, ...] = ()
-    feature_lmax: int = 4
+    feature_lmax: int = FEATURE_LMAX
     near_tol: float = NEAR_TOL
-    target_rtol: float = 1e-3
+    target_rtol: float = TARGET_RTOL
     setting: str | None = None
+
+    def obstruction_counts(self) -> dict[str, int]:
+        """How many obstructing elements of each kind (``{"C4": 2, "σv": 2}``), in the order first met."""
+        counts: dict[str, int] = {}
+        for o in self.obstructions:
+            counts[o.kind] = counts.get(o.kind, 0) + 1
+        return counts
+
+    @property
+    def worst_obstruction(self) -> Obstruction | None:
+        """The obstructing element that changes the target most (None when learnable)."""
+        return max(self.obstructions, key=lambda o: o.change, default=None)
 
     @property
     def floor_fraction(self) -> float:
@@ -151,10 +176,12 @@ def analyze(
     task: Task,
     tol: float = DEFAULT_TOL,
     so3: bool = False,
-    lmax: int = 4,
+    feature_lmax: int = FEATURE_LMAX,
     near_tol: float = NEAR_TOL,
-    target_rtol: float = 1e-3,
+    target_rtol: float = TARGET_RTOL,
     setting: str | None = None,
+    *,
+    lmax: int | None = None,
 ) -> Analysis:
     """Predict whether an equivariant network can learn the task, its loss floor, and the fixes.
 
@@ -163,21 +190,23 @@ def analyze(
     task : the input structure and target.
     tol : distance tolerance in Å for the symmetry groups.
     so3 : analyse a rotation-only model (G ∩ SO(3); parity ignored).
-    lmax : highest L of the candidate symmetry-breaking features.
+    feature_lmax : highest L of the candidate symmetry-breaking features.
     near_tol : look this far (Å) for a higher group that the input nearly has and the target
         breaks (a near-symmetry warning); 0 turns the check off.
     target_rtol : an operation keeps the target when it changes no entry by more than this
         fraction of the target's largest entry.
     setting : irrep-label setting of the suggestions (``symcheck.groups.characters``: None for
         the default, ``"atoms"`` or ``"bonds"``); an unknown one raises SymcheckError.
+    lmax : deprecated name of ``feature_lmax`` (warns; removed in the next release).
     """
     from .groups.naming import check_setting
 
+    feature_lmax = renamed_keyword("analyze", "lmax", "feature_lmax", lmax, feature_lmax, FEATURE_LMAX)
     setting = check_setting(setting)
     with one_torch_thread():
-        report = _analyze(task, check_tolerance(tol), so3, lmax, near_tol, target_rtol, setting)
+        report = _analyze(task, check_tolerance(tol), so3, feature_lmax, near_tol, target_rtol, setting)
     # the settings travel with the prediction, so that training tests exactly this one
-    return replace(report, feature_lmax=lmax, near_tol=near_tol, target_rtol=target_rtol, setting=setting,
+    return replace(report, feature_lmax=feature_lmax, near_tol=near_tol, target_rtol=target_rtol, setting=setting,
                    warnings=report.warnings + task_warnings(task, report))
 
 
@@ -205,29 +234,30 @@ def task_warnings(task: Task, report: Analysis) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _shared_rotations(A, B, atol: float = 0.02) -> int:
+def _shared_rotations(A, B, matrix_atol: float = 0.02) -> int:
     """How many distinct matrices R of A's operations are also matrices of B's (0 for infinite groups).
 
     Only the matrices are compared (each group's operations act about its own center, and a
-    crystal's operations repeat R with different translations).
+    crystal's operations repeat R with different translations). ``matrix_atol`` bounds the entries of
+    R − R' (dimensionless) for two matrices to count as one.
     """
     if A.order is None or B.order is None:
         return 0
-    mats_a = _distinct(np.array([op.matrix for op in getattr(A, "coset_representatives", A.operations)]), atol)
-    mats_b = _distinct(np.array([op.matrix for op in getattr(B, "coset_representatives", B.operations)]), atol)
+    mats_a = _distinct(np.array([op.matrix for op in getattr(A, "coset_representatives", A.operations)]), matrix_atol)
+    mats_b = _distinct(np.array([op.matrix for op in getattr(B, "coset_representatives", B.operations)]), matrix_atol)
     diff = np.abs(mats_a[:, None] - mats_b[None]).max(axis=(2, 3))
-    return int(np.sum(diff.min(axis=1) < atol))
+    return int(np.sum(diff.min(axis=1) < matrix_atol))
 
 
-def _distinct(mats: np.ndarray, atol: float) -> np.ndarray:
+def _distinct(mats: np.ndarray, matrix_atol: float) -> np.ndarray:
     keep: list[np.ndarray] = []
     for m in mats:
-        if not any(np.abs(m - k).max() < atol for k in keep):
+        if not any(np.abs(m - k).max() < matrix_atol for k in keep):
             keep.append(m)
     return np.array(keep)
 
 
-def _analyze(task: Task, tol: float, so3: bool, lmax: int, near_tol: float, target_rtol: float,
+def _analyze(task: Task, tol: float, so3: bool, feature_lmax: int, near_tol: float, target_rtol: float,
              setting: str | None = None) -> Analysis:
     s, y = task.structure, task.target
     G = symmetry_group(s, tol)
@@ -243,10 +273,11 @@ def _analyze(task: Task, tol: float, so3: bool, lmax: int, near_tol: float, targ
     learnable = same_group(H, G)
     change = field_change(G, y, task.irreps, task.per_point)
     obstructions = tuple(
-        Obstruction(op.label(), float(c)) for op, c in zip(listed_operations(G), change) if c > ytol
+        Obstruction(op.label(), float(c), kind_family(op.kind))
+        for op, c in zip(listed_operations(G), change) if c > ytol
     )
     suggestions = () if learnable else tuple(
-        suggest(G, H, s, lmax, y, task.irreps, task.per_point, setting=setting)
+        suggest(G, H, s, feature_lmax, y, task.irreps, task.per_point, setting=setting)
     )
     end_group = None
     if task.end is not None:
@@ -256,4 +287,4 @@ def _analyze(task: Task, tol: float, so3: bool, lmax: int, near_tol: float, targ
     near = near_symmetry(task, G, tol, near_tol) if not so3 else None
     warnings = (near.warning,) if near is not None else ()
     return Analysis(task, G, H, learnable, floor, task.mean_square, best, end_group, obstructions,
-                    suggestions, neumann_table(G, lmax), so3, tol, near, warnings)
+                    suggestions, neumann_table(G, feature_lmax), so3, tol, near, warnings)

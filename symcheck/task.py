@@ -6,10 +6,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .compat import renamed_keyword
 from .errors import SymcheckError
-from .structure import Structure, irreps_dim, parse_irreps
+from .o3 import Irreps
+from .structure import Structure
 
 ENCODINGS = ("signal", "vector")
+SIGNAL_LMAX = 5  # the tutorial's L of the spherical signal encoding
 
 
 def signal_irreps(lmax: int) -> str:
@@ -55,12 +58,11 @@ class Task:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
-        parse_irreps(self.irreps)  # raises on an unknown irreps string
+        d = Irreps(self.irreps).dim  # raises on an unknown irreps string
         try:
             y = np.array(self.target, dtype=float)
         except (TypeError, ValueError):
             raise SymcheckError("target is not an array of numbers") from None
-        d = irreps_dim(self.irreps)
         n = len(self.structure)
         want = (n, d) if self.per_point else (d,)
         if self.per_point and y.ndim == 1 and d == 1:
@@ -77,7 +79,14 @@ class Task:
 
     @classmethod
     def displacement(
-        cls, start: Structure, end: Structure, encoding: str = "signal", lmax: int = 5, match: bool = False
+        cls,
+        start: Structure,
+        end: Structure,
+        encoding: str = "signal",
+        signal_lmax: int = SIGNAL_LMAX,
+        match: bool = False,
+        *,
+        lmax: int | None = None,
     ) -> Task:
         """Move each point of ``start`` to its place in ``end``; the target is d_i = end_i − start_i.
 
@@ -85,16 +94,18 @@ class Task:
         ----------
         start, end : structures with the same number of points and species (points correspond
             by order unless ``match``).
-        encoding : ``"signal"`` (the tutorial's spherical signal peaked at d_i, L ≤ lmax) or
+        encoding : ``"signal"`` (the tutorial's spherical signal peaked at d_i, L ≤ signal_lmax) or
             ``"vector"`` (d_i itself, irreps 1o, Å).
-        lmax : highest L of the signal encoding.
+        signal_lmax : highest L of the signal encoding.
         match : find the correspondence by a minimal total squared displacement (per species).
+        lmax : deprecated name of ``signal_lmax`` (warns; removed in the next release).
         """
+        signal_lmax = renamed_keyword("Task.displacement", "lmax", "signal_lmax", lmax, signal_lmax, SIGNAL_LMAX)
         names = f"{start.source or 'start'} → {end.source or 'end'}"
         if encoding not in ENCODINGS:
             raise SymcheckError(f"unknown encoding {encoding!r} (use one of: {', '.join(ENCODINGS)})")
-        if not isinstance(lmax, (int, np.integer)) or lmax < 1:
-            raise SymcheckError(f"lmax must be a positive integer, got {lmax!r}")
+        if not isinstance(signal_lmax, (int, np.integer)) or isinstance(signal_lmax, bool) or signal_lmax < 1:
+            raise SymcheckError(f"signal_lmax must be a positive integer, got {signal_lmax!r}")
         if len(start) != len(end):
             raise SymcheckError(
                 f"{names}: different atom counts ({len(start)} in {start.source or 'start'}, "
@@ -117,7 +128,8 @@ class Task:
             d = (frac - np.round(frac)) @ start.cell
         if encoding == "vector":
             return cls(start, d, "1o", True, end=end, encoding="vector", name=names)
-        return cls(start, peak_signal(d, lmax), signal_irreps(lmax), True, end=end, encoding="signal", name=names)
+        return cls(start, peak_signal(d, signal_lmax), signal_irreps(signal_lmax), True, end=end, encoding="signal",
+                   name=names)
 
     @classmethod
     def from_files(
@@ -125,24 +137,29 @@ class Task:
         start_path,
         end_path,
         encoding: str = "signal",
-        lmax: int = 5,
+        signal_lmax: int = SIGNAL_LMAX,
         match: bool = False,
         frame: int | None = None,
+        *,
+        lmax: int | None = None,
     ) -> Task:
         """A displacement task from two structure files, saying which frame of a multi-frame file it used.
 
         Parameters
         ----------
         start_path, end_path : structure files (anything :func:`symcheck.read` reads).
-        encoding, lmax, match : as :meth:`displacement`.
+        encoding, signal_lmax, match : as :meth:`displacement`.
         frame : the frame to use from every file that holds more than one (negative counts
             from the end); None: the last frame. Giving a frame when neither file has more
             than one is an error (it would silently mean nothing).
+
+        lmax : deprecated name of ``signal_lmax`` (warns; removed in the next release).
 
         The task's ``notes`` name each multi-frame file and the frame used.
         """
         from .io import frame_count, read
 
+        signal_lmax = renamed_keyword("Task.from_files", "lmax", "signal_lmax", lmax, signal_lmax, SIGNAL_LMAX)
         if frame is not None and (not isinstance(frame, (int, np.integer)) or isinstance(frame, bool)):
             raise SymcheckError(f"frame must be an integer, got {frame!r}")
         structures, notes = [], []
@@ -158,7 +175,8 @@ class Task:
                 notes.append(f"{path} holds {count} frames; used frame {used} ({how})")
             else:
                 structures.append(read(path))
-        task = cls.displacement(structures[0], structures[1], encoding=encoding, lmax=lmax, match=match)
+        task = cls.displacement(structures[0], structures[1], encoding=encoding, signal_lmax=signal_lmax,
+                                match=match)
         return replace(task, notes=tuple(notes)) if notes else task
 
     @property
@@ -168,8 +186,8 @@ class Task:
 
     @property
     def lmax(self) -> int:
-        """Highest L in the target's irreps."""
-        return max(l for _, l, _ in parse_irreps(self.irreps))
+        """Highest L in the target's irreps (for the signal encoding: ``signal_lmax``)."""
+        return Irreps(self.irreps).lmax
 
     @property
     def mean_square(self) -> float:

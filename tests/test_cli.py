@@ -116,7 +116,7 @@ def test_switches_show_as_switches_in_help():
     lines = {line.split()[1]: line for line in r.stdout.splitlines() if line.strip().startswith("│ --")}
     for switch in ("--so3", "--match", "--check", "--json", "--neumann", "--help"):
         assert "<bool>" not in lines[switch], lines[switch]
-    assert "<float>" in lines["--tol"] and "<int>" in lines["--lmax"]
+    assert "<float>" in lines["--tol"] and "<int>" in lines["--feature-lmax"]
 
 
 def test_symmetrize_reports_largest_atom_move(tmp_path):
