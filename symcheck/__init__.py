@@ -36,7 +36,7 @@ _LAZY = {
     "check_setting": ".groups.naming",
     "character_table": ".groups.characters",
     "subgroup_lattice": ".groups.lattice",
-    "draw_lattice": ".groups.lattice",
+    "draw_lattice": ".plots",
     "operations_by_kind": ".tables",
     "Task": ".task",
     "SIGNAL_LMAX": ".task",

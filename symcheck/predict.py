@@ -130,7 +130,7 @@ class Analysis:
         G = self.input_group
         if G.order is None or isinstance(G, SpaceGroup):
             return None
-        from .groups.characters import neumann_by_irrep
+        from .groups.decomposition import neumann_by_irrep
 
         lmax = max(int(k[:-1]) for k in self.neumann)
         return neumann_by_irrep(G, lmax)
