@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from glazer import A, cubic, glazer  # noqa: E402
 
 import symcheck as sc  # noqa: E402
-from symcheck.modes import _supercell, modes, parent_group, stabilizer_mask  # noqa: E402
+from symcheck.distortion import modes, parent_group, stabilizer_mask  # noqa: E402
+from symcheck.distortion.cells import supercell as _supercell  # noqa: E402
 
 TOL = 1e-3
 

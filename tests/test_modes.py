@@ -1,4 +1,4 @@
-"""Symmetry-mode decomposition (symcheck.modes) against published assignments.
+"""Symmetry-mode decomposition (symcheck.distortion, ``sc.modes``) against published assignments.
 
 Labels: ISOTROPY's (Miller–Love/CDML) with the B site (Ti) at 1a: out-of-phase octahedral tilts
 R4+, in-phase tilts M3+ (Howard & Stokes 1998, Acta Cryst. B54, 782), the ferroelectric mode of
@@ -15,8 +15,8 @@ import pytest
 from glazer import SYSTEMS, cubic, glazer
 
 import symcheck as sc
-from symcheck import crystal_irreps
-from symcheck.modes import label_field, modes, parent_group, stabilizer_mask
+from symcheck.distortion import label_field, modes, parent_group, stabilizer_mask
+from symcheck.distortion import pm3m_irreps as crystal_irreps
 
 TOL = 1e-3
 TILTED = [s for s in SYSTEMS if s != "a0a0a0"]
