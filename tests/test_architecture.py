@@ -9,6 +9,8 @@ not count. Relative imports are resolved; ``from package import name`` points at
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,8 +209,13 @@ def _shortest_path(edges: dict[str, set[str]], start: str, goal: str, inside: se
     previous = {start: None}
     frontier = [start]
     while goal not in previous:
-        frontier = [w for v in frontier for w in sorted(edges[v] & inside) if w not in previous
-                    and previous.setdefault(w, v) == v]
+        reached = []
+        for v in frontier:
+            for w in sorted(edges[v] & inside):
+                if w not in previous:
+                    previous[w] = v
+                    reached.append(w)
+        frontier = reached
     path = [goal]
     while path[-1] != start:
         path.append(previous[path[-1]])
@@ -255,3 +262,35 @@ def test_the_cli_imports_no_private_names():
                                            ("symcheck.groups._x", True), ("symcheck.groups", False)])
 def test_private_names_are_recognised(name, private):
     assert _private(name) is private
+
+
+def _lazy_names() -> list[str]:
+    """The public names of ``symcheck/__init__.py``'s lazy table (``_LAZY``), read from the source."""
+    tree = ast.parse((PACKAGES["symcheck"] / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_LAZY" for t in node.targets):
+            return [key.value for key in node.value.keys]
+    raise AssertionError("symcheck/__init__.py has no _LAZY table")
+
+
+def test_no_module_shares_a_name_with_a_public_function():
+    """``import symcheck.<name>`` binds the module as an attribute of the package: a module named like a
+    public function (``symcheck.modes``, ``symcheck.train``) would shadow the function (the callable-module
+    hack existed to paper over that)."""
+    names = _lazy_names()
+    assert "modes" in names and "train" in names
+    clashes = [n for n in names if (PACKAGES["symcheck"] / f"{n}.py").exists() or (PACKAGES["symcheck"] / n).is_dir()]
+    assert not clashes, f"modules named like public functions of symcheck: {clashes}"
+
+
+def test_sc_modes_stays_the_function_after_importing_its_modules():
+    """In a fresh interpreter (nothing cached): every module of symcheck.distortion imported, then ``sc.modes``."""
+    code = (
+        "import importlib, pkgutil, types, symcheck as sc, symcheck.distortion as d\n"
+        "for m in pkgutil.iter_modules(d.__path__):\n"
+        "    importlib.import_module(f'symcheck.distortion.{m.name}')\n"
+        "assert isinstance(sc.modes, types.FunctionType), type(sc.modes)\n"
+        "assert sc.modes is d.modes\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
