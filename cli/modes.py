@@ -39,7 +39,7 @@ def modes(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "modes.json").write_text(json.dumps(data, indent=2) + "\n")
-        bar_chart(result, out_dir / "modes.png")
+        sc.modes_figure(result, out_dir / "modes.png")
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
@@ -78,28 +78,3 @@ def _print(r) -> None:
         out.print(f"An equivariant network on the parent produces only the totally symmetric component; "
                   f"{', '.join(breaking)} {verb} symmetry breaking (primary order parameters: {primaries}).")
     out.print(f"[dim]{r.labels}.[/]")
-
-
-def bar_chart(r, path: Path) -> Path:
-    """Mode amplitudes per irrep (Å), primaries dark and labelled, secondaries light."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(max(4.0, 0.6 * len(r.modes) + 2), 3.6), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    names = [m.irrep for m in r.modes]
-    amps = [m.amplitude for m in r.modes]
-    colors = ["#1f4e79" if m.primary else "#9dc3e6" for m in r.modes]
-    bars = ax.bar(range(len(names)), amps, color=colors)
-    for bar, m in zip(bars, r.modes):
-        if m.primary:
-            ax.annotate("primary", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
-                        va="bottom", fontsize=8)
-    ax.set_xticks(range(len(names)), names, rotation=0 if len(names) < 8 else 45)
-    ax.set_ylabel("amplitude (Å)")
-    ax.set_title(f"{r.parent_space_group} → {r.child_space_group}: symmetry modes", fontsize=10)
-    ax.margins(y=0.15)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
