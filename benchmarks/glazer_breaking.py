@@ -30,7 +30,7 @@ def main() -> None:
             continue
         task = sc.Task.displacement(cubic(), glazer(system), encoding="vector")
         start = time.perf_counter()
-        report = sc.analyze(task, tol=1e-3, lmax=args.feature_lmax, near_tol=0)
+        report = sc.analyze(task, tol=1e-3, feature_lmax=args.feature_lmax, near_tol=0)
         seconds = time.perf_counter() - start
         top = report.suggestions[0]
         site = task.structure.species[top.sites[0]] if top.sites else ""

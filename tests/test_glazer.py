@@ -29,7 +29,7 @@ def reports():
     out = {}
     for system in TILTED:
         task = sc.Task.displacement(cubic(), glazer(system), encoding="vector")
-        out[system] = sc.analyze(task, tol=TOL, lmax=1, near_tol=0)
+        out[system] = sc.analyze(task, tol=TOL, feature_lmax=1, near_tol=0)
     return out
 
 
@@ -98,7 +98,8 @@ def test_a_plus_b_plus_c_plus_top_is_l0(reports):
 
 def test_fixes_rank_before_non_fixes_then_scope_then_L():
     """Ranking (DESIGN §6): reaches H, then global before per-point, lowest L, smallest W, orbit, parity."""
-    r = sc.analyze(sc.Task.displacement(cubic(), glazer("a0b-c-"), encoding="vector"), tol=TOL, lmax=2, near_tol=0)
+    task = sc.Task.displacement(cubic(), glazer("a0b-c-"), encoding="vector")
+    r = sc.analyze(task, tol=TOL, feature_lmax=2, near_tol=0)
     keys = [s.rank_key() for s in r.suggestions]
     assert keys == sorted(keys)
     reach = [s.reaches_target for s in r.suggestions]

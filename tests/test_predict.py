@@ -137,7 +137,7 @@ def rectangle():
 
 @pytest.fixture(scope="module")
 def task2(square, rectangle):
-    return sc.Task.displacement(square, rectangle, encoding="signal", lmax=5)
+    return sc.Task.displacement(square, rectangle, encoding="signal", signal_lmax=5)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def report2(task2):
 
 
 def test_task1_rectangle_to_square_is_learnable(square, rectangle):
-    task = sc.Task.displacement(rectangle, square, encoding="signal", lmax=5)
+    task = sc.Task.displacement(rectangle, square, encoding="signal", signal_lmax=5)
     r = sc.analyze(task, tol=TOL)
     assert r.learnable
     assert r.loss_floor < 1e-12
@@ -273,7 +273,7 @@ def test_fix_reaches_target_when_any_suggestion_does(square):
     would put the global 1e (stabilizer C4h, not a fix) first; the code ranks fixes first."""
     P = square.positions
     y = np.stack([-P[:, 1], P[:, 0], 0 * P[:, 0]], 1) + 0.5 * np.stack([-P[:, 0], P[:, 1], 0 * P[:, 0]], 1)
-    r = sc.analyze(sc.Task(square, y, "1o"), tol=TOL, lmax=1)
+    r = sc.analyze(sc.Task(square, y, "1o"), tol=TOL, feature_lmax=1)
     assert (r.input_group.name, r.target_group.name) == ("D4h", "C2h")
     assert r.suggestions[0].reaches_target
     assert r.suggestions[0].stabilizer == "C2h"
@@ -293,7 +293,7 @@ def test_task2_invariant_under_rigid_motion(square, rectangle, report2, seed, im
     t = rng.uniform(-5, 5, 3)
     order = rng.permutation(len(square))
     task = sc.Task.displacement(square.transformed(R, t, order), rectangle.transformed(R, t, order),
-                                encoding="signal", lmax=5)
+                                encoding="signal", signal_lmax=5)
     r = sc.analyze(task, tol=TOL)
     assert (r.input_group.name, r.input_group.order) == ("D4h", 16)
     assert (r.target_group.name, r.target_group.order) == ("D2h", 8)
@@ -326,7 +326,7 @@ def test_floor_is_scale_invariant_verdict(square):
     """
     for eps in (0.3, 0.01):
         end = sc.Structure(square.positions * np.array([1 - eps, 1 + eps, 0.0]))
-        r = sc.analyze(sc.Task.displacement(square, end, encoding="signal", lmax=5), tol=TOL)
+        r = sc.analyze(sc.Task.displacement(square, end, encoding="signal", signal_lmax=5), tol=TOL)
         assert r.floor_fraction == pytest.approx(7 / 12, rel=1e-9)  # same direction, same fraction
         assert not r.learnable, f"eps={eps}: {r.verdict}"
         assert r.target_group.name == "D2h"
@@ -395,7 +395,7 @@ def test_linear_bend_not_learnable(co2):
     fields are axial (C∞ kills x, y; σh makes the O's opposite, the C zero), so P_G y = 0."""
     d = 0.1
     y = np.array([[d, 0, 0], [-2 * d, 0, 0], [d, 0, 0]])
-    r = sc.analyze(sc.Task(co2, y, "1o"), tol=TOL, lmax=2)
+    r = sc.analyze(sc.Task(co2, y, "1o"), tol=TOL, feature_lmax=2)
     assert r.input_group.name == "Dinfh" and r.input_group.order is None
     assert r.target_group.name == "C2v" and r.target_group.order == 4
     assert not r.learnable
@@ -409,7 +409,7 @@ def test_linear_bend_not_learnable(co2):
 
 def test_linear_bend_signal_encoding(co2):
     end = sc.Structure(co2.positions + np.array([[0.1, 0, 0], [-0.2, 0, 0], [0.1, 0, 0]]), co2.species)
-    r = sc.analyze(sc.Task.displacement(co2, end, encoding="signal", lmax=5), tol=TOL, lmax=1)
+    r = sc.analyze(sc.Task.displacement(co2, end, encoding="signal", signal_lmax=5), tol=TOL, feature_lmax=1)
     assert r.target_group.name == "C2v"
     assert not r.learnable
     assert 0 < r.loss_floor < r.mean_square  # the 0e (and other axial) parts are invariant
@@ -434,10 +434,10 @@ def test_linear_symmetric_stretch_learnable(co2, encoding):
 def test_single_atom_displacement():
     """G = Kh = O(3); a displacement d keeps the rotations about d and the mirrors containing it
     (C∞v); no O(3)-invariant vector exists, so P_G y = 0; the fix is the polar vector along d.
-    (lmax=1: the suggestion search up to L=1 is enough here and keeps the test fast.)"""
+    (feature_lmax=1: the suggestion search up to L=1 is enough here and keeps the test fast.)"""
     atom = sc.Structure([[0.3, -0.2, 0.1]], ["Ar"])
     d = np.array([[0.1, 0.2, 0.3]])
-    r = sc.analyze(sc.Task(atom, d, "1o"), tol=TOL, lmax=1)
+    r = sc.analyze(sc.Task(atom, d, "1o"), tol=TOL, feature_lmax=1)
     assert r.input_group.name == "Kh" and r.input_group.order is None
     assert r.target_group.name == "Cinfv" and r.target_group.order is None
     assert not r.learnable
@@ -455,8 +455,8 @@ def test_single_atom_signal_keeps_only_scalar():
     """O(3)-invariants of 0e+1o+2e: the 0e component only, so floor = (|y|² − y₀²)/dim."""
     atom = sc.Structure([[0.0, 0.0, 0.0]], ["Ar"])
     end = sc.Structure([[0.1, 0.2, 0.3]], ["Ar"])
-    task = sc.Task.displacement(atom, end, encoding="signal", lmax=2)
-    r = sc.analyze(task, tol=TOL, lmax=1)
+    task = sc.Task.displacement(atom, end, encoding="signal", signal_lmax=2)
+    r = sc.analyze(task, tol=TOL, feature_lmax=1)
     y = task.target[0]
     assert r.target_group.name == "Cinfv"
     assert r.loss_floor == pytest.approx((y @ y - y[0] ** 2) / y.size, rel=1e-10)
@@ -475,7 +475,7 @@ def test_single_atom_zero_target_is_learnable(irreps):
     """
     atom = sc.Structure([[0.0, 0.0, 0.0]], ["Ar"])
     dim = {"1o": 3, "0e+1o+2e": 9}[irreps]
-    r = sc.analyze(sc.Task(atom, np.zeros((1, dim)), irreps), tol=TOL, lmax=1)
+    r = sc.analyze(sc.Task(atom, np.zeros((1, dim)), irreps), tol=TOL, feature_lmax=1)
     assert r.input_group.name == "Kh"
     assert r.target_group.name == "Kh", r.verdict
     assert r.learnable
@@ -486,8 +486,8 @@ def test_single_atom_zero_displacement_is_learnable():
     """The same through Task.displacement: start = end gives a zero target (vector or signal)."""
     atom = sc.Structure([[0.5, 0.5, 0.5]], ["Ar"])
     for encoding in ("vector", "signal"):
-        task = sc.Task.displacement(atom, atom, encoding=encoding, lmax=2)
-        r = sc.analyze(task, tol=TOL, lmax=1)
+        task = sc.Task.displacement(atom, atom, encoding=encoding, signal_lmax=2)
+        r = sc.analyze(task, tol=TOL, feature_lmax=1)
         assert r.learnable, f"{encoding}: {r.verdict}"
 
 
@@ -505,7 +505,7 @@ def test_single_atom_signal_lmax4_is_fast():
 
     atom = sc.Structure([[0.0, 0.0, 0.0]], ["Ar"])
     end = sc.Structure([[0.1, 0.2, 0.3]], ["Ar"])
-    task = sc.Task.displacement(atom, end, encoding="signal", lmax=4)
+    task = sc.Task.displacement(atom, end, encoding="signal", signal_lmax=4)
 
     def give_up(signum, frame):
         raise TimeoutError("analyze of a single atom with an L<=4 signal target took more than 5 s")
@@ -513,12 +513,12 @@ def test_single_atom_signal_lmax4_is_fast():
     import threading
 
     if threading.current_thread() is not threading.main_thread():  # signals need the main thread
-        r = sc.analyze(task, tol=TOL, lmax=1)
+        r = sc.analyze(task, tol=TOL, feature_lmax=1)
     else:
         old = signal.signal(signal.SIGALRM, give_up)
         signal.alarm(5)
         try:
-            r = sc.analyze(task, tol=TOL, lmax=1)
+            r = sc.analyze(task, tol=TOL, feature_lmax=1)
         finally:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, old)
@@ -633,7 +633,7 @@ def test_property_floor_and_invariance(name, seed, mode, scale):
         sub = np.eye(3)[None]
     y = reynolds(sub, pos, y, "1o", center=np.zeros(3))  # exactly sub-invariant, generic otherwise
     task = sc.Task(s, y, "1o")
-    r = sc.analyze(task, tol=TOL, lmax=1)
+    r = sc.analyze(task, tol=TOL, feature_lmax=1)
     event(f"mode={mode}, learnable={r.learnable}")
 
     assert r.input_group.name == name and r.input_group.order == len(K)
@@ -650,7 +650,7 @@ def test_property_floor_and_invariance(name, seed, mode, scale):
     R = random_orthogonal(seed, improper=bool(seed % 2))
     order = rng.permutation(len(pos))
     moved = s.transformed(R, rng.uniform(-3, 3, 3), order)
-    r2 = sc.analyze(sc.Task(moved, (y @ R.T)[order], "1o"), tol=TOL, lmax=1)
+    r2 = sc.analyze(sc.Task(moved, (y @ R.T)[order], "1o"), tol=TOL, feature_lmax=1)
     assert (r2.input_group.name, r2.input_group.order) == (r.input_group.name, r.input_group.order)
     assert (r2.target_group.name, r2.target_group.order) == (r.target_group.name, r.target_group.order)
     assert r2.learnable == r.learnable
@@ -689,7 +689,7 @@ def test_neumann_dinfh_and_kh(co2):
     r = sc.analyze(sc.Task(co2, np.zeros((3, 3)), "1o"), tol=TOL)
     assert r.neumann == {"0e": 1, "0o": 0, "1e": 0, "1o": 0, "2e": 1, "2o": 0, "3e": 0, "3o": 0, "4e": 1, "4o": 0}
     atom = sc.Structure([[0.0, 0.0, 0.0]])
-    r = sc.analyze(sc.Task(atom, np.zeros(1), "0e", per_point=False), tol=TOL, lmax=3)
+    r = sc.analyze(sc.Task(atom, np.zeros(1), "0e", per_point=False), tol=TOL, feature_lmax=3)
     assert r.input_group.name == "Kh"
     assert r.neumann == {"0e": 1, "0o": 0, "1e": 0, "1o": 0, "2e": 0, "2o": 0, "3e": 0, "3o": 0}
 
@@ -739,13 +739,13 @@ def test_bad_tolerance(task2, tol):
 def test_match_recovers_shuffled_tutorial(square, rectangle, report2):
     order = np.array([2, 0, 3, 1])
     shuffled = sc.Structure(rectangle.positions[order], [rectangle.species[i] for i in order])
-    task = sc.Task.displacement(square, shuffled, encoding="signal", lmax=5, match=True)
+    task = sc.Task.displacement(square, shuffled, encoding="signal", signal_lmax=5, match=True)
     np.testing.assert_allclose(task.end.positions, rectangle.positions)
     r = sc.analyze(task, tol=TOL)
     assert r.loss_floor == pytest.approx(report2.loss_floor, rel=1e-12)
     assert (r.input_group.name, r.target_group.name) == ("D4h", "D2h")
     # without match the shuffled end is a different (still valid) task
-    other = sc.analyze(sc.Task.displacement(square, shuffled, encoding="signal", lmax=5), tol=TOL)
+    other = sc.analyze(sc.Task.displacement(square, shuffled, encoding="signal", signal_lmax=5), tol=TOL)
     assert other.loss_floor != pytest.approx(report2.loss_floor, rel=1e-6)
 
 
@@ -774,7 +774,7 @@ def test_no_match_hint_when_the_end_is_more_symmetric_than_the_input(square, rec
 
 
 def test_analysis_records_its_settings(task2, report2):
-    report = sc.analyze(task2, tol=0.02, lmax=3, near_tol=0.05)
+    report = sc.analyze(task2, tol=0.02, feature_lmax=3, near_tol=0.05)
     assert (report.tol, report.feature_lmax, report.near_tol, report.setting) == (0.02, 3, 0.05, None)
     assert report.as_dict()["settings"]["feature_lmax"] == 3
 

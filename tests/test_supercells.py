@@ -163,7 +163,7 @@ def test_analyze_displaced_atom_in_a_supercell():
     moved[5] += [0.0, 0.0, 0.05]
     end = sc.Structure(moved, start.species, cell=start.cell, pbc=start.pbc)
     task = sc.Task.displacement(start, end, encoding="vector")
-    r = sc.analyze(task, tol=TOL, lmax=1, near_tol=0)
+    r = sc.analyze(task, tol=TOL, feature_lmax=1, near_tol=0)
     G, H = r.input_group, r.target_group
     assert (G.name, G.order) == ("Fd-3m", 48 * 32)
     # H: the displaced atom's site symmetry (Td) that keeps z, i.e. C2v, and no translation

@@ -143,7 +143,7 @@ def test_displacement_validation(square, rectangle):
         sc.Task.displacement(square, rectangle, encoding="peaks")
     for lmax in (0, -1, 2.0, "5"):
         with pytest.raises(SymcheckError, match="lmax"):
-            sc.Task.displacement(square, rectangle, lmax=lmax)
+            sc.Task.displacement(square, rectangle, signal_lmax=lmax)
 
 
 def test_species_order_and_match(square):
@@ -185,7 +185,7 @@ def test_vector_encoding(square, rectangle):
 
 @pytest.mark.parametrize("lmax", [1, 2, 5])
 def test_signal_encoding_matches_e3nn(square, rectangle, lmax):
-    t = sc.Task.displacement(square, rectangle, encoding="signal", lmax=lmax)
+    t = sc.Task.displacement(square, rectangle, encoding="signal", signal_lmax=lmax)
     assert t.encoding == "signal"
     assert t.irreps == "+".join(f"{l}{'e' if l % 2 == 0 else 'o'}" for l in range(lmax + 1))
     assert o3.Irreps(t.irreps) == SphericalTensor(lmax, 1, -1)
@@ -202,7 +202,7 @@ def test_signal_peaks_at_displacement():
     rng = np.random.default_rng(1)
     start = sc.Structure(rng.normal(size=(5, 3)))
     d = rng.normal(size=(5, 3))
-    t = sc.Task.displacement(start, sc.Structure(start.positions + d), encoding="signal", lmax=5)
+    t = sc.Task.displacement(start, sc.Structure(start.positions + d), encoding="signal", signal_lmax=5)
     grid = rng.normal(size=(4000, 3))
     grid /= np.linalg.norm(grid, axis=1, keepdims=True)
     old = torch.get_default_dtype()
@@ -220,11 +220,11 @@ def test_signal_peaks_at_displacement():
 def test_zero_displacement_gives_zero_signal_row():
     start = sc.Structure([[0.0, 0.0, -1.16], [0.0, 0.0, 0.0], [0.0, 0.0, 1.16]], ["O", "C", "O"])
     end = sc.Structure([[0.0, 0.0, -1.3], [0.0, 0.0, 0.0], [0.0, 0.0, 1.3]], ["O", "C", "O"])
-    t = sc.Task.displacement(start, end, encoding="signal", lmax=4)
+    t = sc.Task.displacement(start, end, encoding="signal", signal_lmax=4)
     np.testing.assert_array_equal(t.target[1], 0.0)  # the carbon does not move
     assert np.all(np.isfinite(t.target))
     assert np.linalg.norm(t.target[0]) > 0 and np.linalg.norm(t.target[2]) > 0
-    still = sc.Task.displacement(start, start, encoding="signal", lmax=3)
+    still = sc.Task.displacement(start, start, encoding="signal", signal_lmax=3)
     np.testing.assert_array_equal(still.target, 0.0)
     assert still.mean_square == 0.0
 
@@ -233,7 +233,7 @@ def test_signal_encoding_restores_torch_dtype(square, rectangle):
     before = torch.get_default_dtype()
     torch.set_default_dtype(torch.float32)
     try:
-        t = sc.Task.displacement(square, rectangle, encoding="signal", lmax=3)
+        t = sc.Task.displacement(square, rectangle, encoding="signal", signal_lmax=3)
         assert torch.get_default_dtype() == torch.float32
     finally:
         torch.set_default_dtype(before)
@@ -251,14 +251,14 @@ def test_signal_is_equivariant(square, rectangle):
     R = ortho_group.rvs(3, random_state=7)
     if np.linalg.det(R) > 0:
         R = -R  # improper
-    t = sc.Task.displacement(square, rectangle, encoding="signal", lmax=4)
-    tr = sc.Task.displacement(square.transformed(R), rectangle.transformed(R), encoding="signal", lmax=4)
+    t = sc.Task.displacement(square, rectangle, encoding="signal", signal_lmax=4)
+    tr = sc.Task.displacement(square.transformed(R), rectangle.transformed(R), encoding="signal", signal_lmax=4)
     np.testing.assert_allclose(tr.target, t.target @ wigner_D(t.irreps, R).T, atol=1e-10)
 
 
 def test_tutorial_mean_square(square, rectangle):
     """Task 2's signal: mean square 7.0702e-4 / (7/12), the floor being 7/12 of it (test_predict)."""
-    t = sc.Task.displacement(square, rectangle, encoding="signal", lmax=5)
+    t = sc.Task.displacement(square, rectangle, encoding="signal", signal_lmax=5)
     assert t.mean_square == pytest.approx(7.0702e-4 * 12 / 7, rel=1e-4)
 
 
