@@ -3,7 +3,7 @@
 
 Both run in this process on the same task with the same mathematics: the tutorial's
 square → rectangle task (4 points, L_max = 5, float64), the baseline being the straightforward
-e3nn port of the tutorial network (``symcheck.training.reference``, identical to
+e3nn port of the tutorial network (``benchmarks/seednet_baseline.py``, vendored from
 ``shared/bench/seednet_baseline.py``). Steps of the two are interleaved in rounds so that load
 from other processes hits both alike; the medians are reported.
 
@@ -24,14 +24,15 @@ import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from seednet_baseline import Network, tutorial_task  # noqa: E402
 
-from symcheck.training.model import SeedNet  # noqa: E402
+from symcheck.training.network import SeedNet  # noqa: E402
 from symcheck.training.optim import Adam  # noqa: E402
-from symcheck.training.reference import ReferenceNetwork, tutorial_task  # noqa: E402
 
 IRREPS = "0e+1o+2e+3o+4e+5o"
 
@@ -45,7 +46,7 @@ def make_steps(task: int, device: torch.device, dtype: torch.dtype, seed: int = 
     """Training-step closures for the baseline and for symcheck, both from the same initial weights."""
     x, pos, target = (t.to(device) for t in tutorial_task(task))
     torch.manual_seed(seed)
-    ref = ReferenceNetwork().to(device)
+    ref = Network().to(device)
     ref_opt = torch.optim.Adam(ref.parameters(), 1e-3)
 
     def baseline_step() -> float:
@@ -63,7 +64,7 @@ def make_steps(task: int, device: torch.device, dtype: torch.dtype, seed: int = 
 
     def symcheck_step() -> float:
         # The same step as the baseline's (MSE loss, gradients, Adam update), the way
-        # symcheck.training runs it: loss and gradients in one call, no autograd graph.
+        # symcheck.train runs it: loss and gradients in one call, no autograd graph.
         opt.zero_grad()
         loss = net.mse_step(xs, geo, ts)
         opt.step()

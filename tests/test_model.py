@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import warnings
 from pathlib import Path
@@ -12,14 +13,20 @@ import pytest
 torch = pytest.importorskip("torch")
 o3 = pytest.importorskip("e3nn.o3")
 
-from symcheck.training.model import (  # noqa: E402
-    SeedNet,
+from reference_net import (  # noqa: E402
+    ReferenceNetwork,
     as_reference_state_dict,
-    default_hidden,
     load_reference_state_dict,
+    tutorial_task,
 )
+
+from symcheck.training.network import SeedNet, default_hidden  # noqa: E402
 from symcheck.training.optim import Adam  # noqa: E402
-from symcheck.training.reference import ReferenceNetwork, tutorial_task  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The baseline vendored into the repository, and the shared copy it was taken from (outside the repository).
+VENDORED_BASELINE = ROOT / "benchmarks" / "seednet_baseline.py"
+SHARED_BASELINE = ROOT.parent / "shared" / "bench" / "seednet_baseline.py"
 
 TUTORIAL = "0e+1o+2e+3o+4e+5o"
 TOL = 1e-10
@@ -231,16 +238,17 @@ def test_float32_model_close_to_float64():
     assert _rel(out32.double(), out64) < 1e-5
 
 
-def test_reference_is_the_shared_baseline():
-    """symcheck's copy of the baseline network matches shared/bench/seednet_baseline.py (when the file is there)."""
-    root = Path(__file__).resolve().parents[1]
-    candidates = [base / "shared" / "bench" / "seednet_baseline.py" for base in (root.parent, root)]
-    path = next((p for p in candidates if p.exists()), None)
-    if path is None:
-        pytest.skip("shared/bench/seednet_baseline.py is not next to this checkout")
-    spec = importlib.util.spec_from_file_location("seednet_baseline", path)
+def _load(path: Path):
+    """Import a Python file as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def test_reference_is_the_baseline():
+    """tests/reference_net.py with its defaults is the vendored speed baseline: same task, names, outputs."""
+    mod = _load(VENDORED_BASELINE)
     for task in (1, 2, 3):
         x, pos, target = tutorial_task(task)
         bx, bpos, btarget = mod.tutorial_task(task)
@@ -250,8 +258,30 @@ def test_reference_is_the_shared_baseline():
     torch.manual_seed(0)
     ref = ReferenceNetwork()
     assert [k for k, _ in base.named_parameters()] == [k for k, _ in ref.named_parameters()]
-    x, pos, _ = tutorial_task(3)
-    assert torch.equal(base(x, pos), ref(x, pos))
+    for task in (1, 2, 3):
+        x, pos, _ = tutorial_task(task)
+        assert torch.equal(base(x, pos), ref(x, pos))
+
+
+def test_seednet_computes_the_baseline():
+    """SeedNet, seeded like the vendored baseline, gives its output and gradients on the tutorial task."""
+    mod = _load(VENDORED_BASELINE)
+    torch.manual_seed(0)
+    base = mod.Network()
+    torch.manual_seed(0)
+    net = SeedNet(TUTORIAL, TUTORIAL)
+    x, pos, target = tutorial_task(3)
+    out_err, grad_err = _compare(base, net, x, pos, target, "dense")
+    assert out_err < TOL and grad_err < TOL, (out_err, grad_err)
+
+
+@pytest.mark.skipif(not SHARED_BASELINE.exists(), reason="the shared baseline is not next to this checkout")
+def test_vendored_baseline_is_the_shared_copy():
+    """The vendored file is the shared baseline's code (only its origin note, a comment, is added)."""
+    vendored, shared = VENDORED_BASELINE.read_text(), SHARED_BASELINE.read_text()
+    assert ast.dump(ast.parse(vendored)) == ast.dump(ast.parse(shared))
+    kept = [line for line in vendored.splitlines() if line not in shared.splitlines()]
+    assert all(line.startswith("# ") for line in kept), kept
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -10,10 +10,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("e3nn")
 
+from reference_net import ReferenceNetwork, tutorial_task  # noqa: E402
+
 import symcheck as sc  # noqa: E402
-from symcheck.training import TrainResult  # noqa: E402
-from symcheck.training.loop import BUG, CONFIRMED, NOT_CONFIRMED, tutorial_layout  # noqa: E402
-from symcheck.training.reference import ReferenceNetwork, tutorial_task  # noqa: E402
+from symcheck.training import BUG, CONFIRMED, NOT_CONFIRMED, TrainResult  # noqa: E402
+from symcheck.training.inputs import tutorial_layout  # noqa: E402
 
 FLOOR_TASK2 = 7.0702e-4
 
@@ -169,3 +170,37 @@ def test_cuda_training(tasks, analysis2):
     cpu = sc.train(tasks[2], steps=5, device="cpu", analysis=analysis2)
     gpu = sc.train(tasks[2], steps=5, device="cuda", analysis=analysis2)
     assert np.allclose(cpu.losses, gpu.losses, rtol=1e-9)
+
+
+def test_network_lmax_and_its_deprecated_old_name(tasks):
+    """``network_lmax`` is the network's L; ``lmax`` still works for one release, with a DeprecationWarning."""
+    new = sc.train(tasks[2], steps=3, network_lmax=3)
+    with pytest.warns(DeprecationWarning, match="network_lmax"):
+        old = sc.train(tasks[2], steps=3, lmax=3)
+    assert np.array_equal(new.losses, old.losses)
+    assert not np.array_equal(new.losses, sc.train(tasks[2], steps=3).losses)  # the default L is 5
+
+
+def test_symcheck_train_is_the_function_even_after_importing_the_package():
+    """No callable-module hack: ``symcheck.train`` is the function, the package is ``symcheck.training``."""
+    import symcheck.training.network  # noqa: F401  (binds symcheck.training, never symcheck.train)
+    from symcheck.training import train
+
+    assert sc.train is train and sc.TrainResult is TrainResult
+
+
+def test_analyze_and_train_writes_the_run_files(tasks, tmp_path):
+    """The analyze → train → files chain of the CLI and the demo: one call, the run's files, its JSON."""
+    from symcheck.workflow import analyze_and_train
+
+    run = analyze_and_train(tasks[2], "auto", out=tmp_path / "run", steps=5)
+    assert run.analysis.task is run.task and run.result.steps == 5
+    assert run.result.breaking and "x**2 - y**2" in run.result.breaking
+    assert {p.name for p in run.files.values()} == {"loss.png", "signals.png", "result.json"}
+    assert all(p.exists() for p in run.files.values())
+    data = run.as_dict()
+    assert data["verdict"] == run.result.verdict and data["input"]["point_group"] == "D4h"
+    assert data["settings"] == run.analysis.as_dict()["settings"]
+    again = analyze_and_train(run.analysis, "auto", steps=5)  # an analysis given is used as it is
+    assert again.analysis is run.analysis and again.files == {}
+    assert np.array_equal(again.result.losses, run.result.losses)

@@ -14,8 +14,7 @@ from symcheck_cli.main import app
 from typer.testing import CliRunner
 
 import symcheck as sc
-from symcheck.training import loop
-from symcheck.training.loop import BUG, CONFIRMED, DIVERGED, NOT_CONFIRMED
+from symcheck.training import BUG, CONFIRMED, DIVERGED, NOT_CONFIRMED, stopping
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -43,7 +42,7 @@ def _confirm_with_auto_break(start, end, groups):
     assert report.suggestions[0].reaches_target
     result = sc.train(report, breaking="auto")
     assert result.verdict == CONFIRMED, result.reason
-    assert result.predicted_floor < 1e-20 and result.step_cap == loop.MAX_STEPS
+    assert result.predicted_floor < 1e-20 and result.step_cap == stopping.MAX_STEPS
     return result
 
 
@@ -69,16 +68,16 @@ def test_diverged_run_says_so():
 
 def test_stalled_and_capped_reasons():
     flat = [1.0] * 600
-    assert loop._stalled(flat, 0.0)
+    assert stopping.stalled(flat, 0.0)
     falling = list(np.geomspace(1.0, 1e-3, 600))
-    assert not loop._stalled(falling, 0.0)
+    assert not stopping.stalled(falling, 0.0)
     # an unlearnable run is judged by its excess over the floor
-    assert not loop._stalled([0.5 + v for v in falling], 0.5)
-    verdict, reason = loop._unconfirmed(falling, 0.0, True, 1e-3, 1e-9, "cap", 600)
+    assert not stopping.stalled([0.5 + v for v in falling], 0.5)
+    verdict, reason = stopping.unconfirmed(falling, 0.0, True, 1e-3, 1e-9, "cap", 600)
     assert verdict == NOT_CONFIRMED and "cap of 600 steps" in reason and "still falling" in reason
-    verdict, reason = loop._unconfirmed(flat, 0.0, True, 1e-3, 1e-9, "stalled", 20000)
+    verdict, reason = stopping.unconfirmed(flat, 0.0, True, 1e-3, 1e-9, "stalled", 20000)
     assert verdict == NOT_CONFIRMED and "stopped falling" in reason
-    verdict, _ = loop._unconfirmed([0.5] * 10, 0.5, False, 1e-3, 1e-9, "stalled", 20000)
+    verdict, _ = stopping.unconfirmed([0.5] * 10, 0.5, False, 1e-3, 1e-9, "stalled", 20000)
     assert verdict == CONFIRMED  # an unlearnable run sitting on its floor confirms
 
 

@@ -2,8 +2,18 @@
 
 :func:`train` trains a network on a task and returns a :class:`TrainResult`; ``symcheck.train``
 is this function. Importing this package imports torch and e3nn; ``import symcheck`` does not.
+
+Modules, from the ground up: ``gate`` (e3nn's Gate and its column bookkeeping), ``geometry``
+(graphs, edges, what is precomputed per set of positions), ``dense`` (the sparse per-layer
+operators of the all-pairs mode), ``fused`` (the hand-written forward and backward pass),
+``network`` (:class:`~symcheck.training.network.SeedNet`), ``optim`` (Adam), ``inputs`` (what the
+network reads), ``stopping`` (step budget and verdict rules), ``equivariance``, ``result``
+(:class:`TrainResult`) and ``loop`` (:func:`train`).
 """
 
-from .loop import MAX_STEPS, TrainResult, resolve_analysis, train
+from .loop import resolve_analysis, train
+from .result import BUG, CONFIRMED, DIVERGED, NOT_CONFIRMED, VERDICTS, TrainResult
+from .stopping import MAX_STEPS
 
-__all__ = ["MAX_STEPS", "TrainResult", "resolve_analysis", "train"]
+__all__ = ["BUG", "CONFIRMED", "DIVERGED", "MAX_STEPS", "NOT_CONFIRMED", "VERDICTS", "TrainResult",
+           "resolve_analysis", "train"]

@@ -7,7 +7,7 @@ gradients with the same PyTorch kernels (matrix products, ``softplus_backward`` 
 as a single :class:`torch.autograd.Function`. ``tests/test_model.py`` checks output and
 gradients against the plain-e3nn reference network.
 
-Notation (see :mod:`symcheck.train.model`): L layers; the radial MLPs of all layers run as
+Notation (see :mod:`symcheck.training.network`): L layers; the radial MLPs of all layers run as
 batched products over the D distinct pair distances. Layer l computes ``Y = M_l @ x``
 (sparse; stored for the fixed first-layer input), ``zp = index_add(copy_of_row, w_l * Y)``
 of shape (copies, N, mmax). A gated layer applies, copy block by copy block,

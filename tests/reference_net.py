@@ -1,12 +1,12 @@
-"""Reference network: the tutorial's point convolution written with plain e3nn modules, no shortcuts.
+"""Test-only: the tutorial network written with plain e3nn modules, and the weight mapping to SeedNet.
 
-This is the straightforward modern-e3nn port of the tutorial network (the speed baseline in
-``shared/bench/seednet_baseline.py``), kept inside symcheck so that the tests and
-``benchmarks/train_step.py`` are self-contained. With the default arguments it is that baseline
-network exactly (same modules, same parameter names, same random initialisation for a given
-seed); the optional ``irreps_in``/``irreps_out``/``hidden`` arguments make the same
-construction for other inputs and outputs, so that :class:`symcheck.train.model.SeedNet` can
-be checked against it beyond the tutorial task.
+:class:`ReferenceNetwork` is the straightforward modern-e3nn port of the tutorial network. With
+the default arguments it is the speed baseline ``benchmarks/seednet_baseline.py`` exactly (same
+modules, same parameter names, same random initialisation for a given seed;
+``tests/test_model.py`` checks this); the optional ``irreps_in``/``irreps_out``/``hidden``
+arguments make the same construction for other inputs and outputs, so that
+:class:`symcheck.training.network.SeedNet` can be checked against it beyond the tutorial task.
+:func:`load_reference_state_dict` and :func:`as_reference_state_dict` map weights between the two.
 """
 
 from __future__ import annotations
@@ -15,22 +15,8 @@ import torch
 from e3nn import nn, o3
 from e3nn.math import soft_one_hot_linspace
 
-
-def softplus_beta5(x: torch.Tensor) -> torch.Tensor:
-    """Softplus with β = 5, the tutorial's scalar activation."""
-    return torch.nn.functional.softplus(x, beta=5)
-
-
-def make_gate(hidden: o3.Irreps) -> nn.Gate:
-    """The tutorial's gated nonlinearity for ``hidden`` irreps.
-
-    Even scalars go through softplus(β=5), odd scalars through tanh (softplus has no parity, so
-    e3nn refuses it on 0o), and every l > 0 irrep is multiplied by a sigmoid of its own 0e gate.
-    """
-    scalars = o3.Irreps([(m, ir) for m, ir in hidden if ir.l == 0])
-    gated = o3.Irreps([(m, ir) for m, ir in hidden if ir.l > 0])
-    acts = [softplus_beta5 if ir.p == 1 else torch.tanh for _, ir in scalars]
-    return nn.Gate(scalars, acts, o3.Irreps(f"{gated.num_irreps}x0e"), [torch.sigmoid], gated)
+from symcheck.training.gate import make_gate
+from symcheck.training.network import SeedNet
 
 
 class PairConvolution(torch.nn.Module):
@@ -59,7 +45,7 @@ class ReferenceNetwork(torch.nn.Module):
 
     Parameters
     ----------
-    lmax : highest l of the hidden irreps and of the spherical harmonics.
+    lmax : highest l of the hidden irreps and of the spherical harmonics (the network's L).
     n_layers : number of convolutions (all but the last are followed by a gate).
     irreps_in, irreps_out : input / output irreps of one point; default: the hidden irreps.
     hidden : hidden irreps; default ``0e+1o+...`` up to ``lmax`` (the tutorial's).
@@ -109,3 +95,43 @@ def tutorial_task(task: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         )
         x[:, 4:9] = 0.1 * v / v.norm()
     return x, start, target
+
+
+def reference_parameter_names(n_layers: int, radial_layers: int = 3) -> list[str]:
+    """Parameter names of the reference network, in its order (``layers.0.0.radial.layer0.weight``, …)."""
+    names = []
+    for layer in range(n_layers):
+        prefix = f"layers.{layer}.0.radial" if layer < n_layers - 1 else "last.radial"
+        names += [f"{prefix}.layer{k}.weight" for k in range(radial_layers + 1)]
+    return names
+
+
+def _views(model: SeedNet) -> dict[str, tuple[torch.nn.Parameter, tuple]]:
+    """Reference name -> (SeedNet's stacked parameter, index of the reference tensor inside it)."""
+    out = {}
+    for name in reference_parameter_names(model.n_layers, model.radial_layers):
+        layer = int(name.split(".")[1]) if name.startswith("layers.") else model.n_layers - 1
+        k = int(name.split(".layer")[-1].split(".")[0])
+        if k == 0:
+            out[name] = (model.radial_in, (layer,))
+        elif k < model.radial_layers:
+            out[name] = (model.radial_mid, (k - 1, layer))
+        else:
+            out[name] = (model.radial_out, (layer, slice(None), slice(0, model.weight_numel[layer])))
+    return out
+
+
+def load_reference_state_dict(model: SeedNet, state_dict: dict[str, torch.Tensor]) -> None:
+    """Copy the weights of a reference/baseline network (its ``state_dict()``) into ``model``."""
+    with torch.no_grad():
+        for name, (param, index) in _views(model).items():
+            param[index].copy_(state_dict[name])
+
+
+def as_reference_state_dict(model: SeedNet, grad: bool = False) -> dict[str, torch.Tensor]:
+    """``model``'s parameters (or, with ``grad=True``, their gradients) under the reference's names."""
+    out = {}
+    for name, (param, index) in _views(model).items():
+        t = param.grad if grad else param
+        out[name] = None if t is None else t.detach()[index]
+    return out

@@ -1,0 +1,221 @@
+"""Dense mode: every layer's convolution over all pairs as one precomputed sparse operator.
+
+For a fixed geometry, each layer's tensor-product Clebsch–Gordan coefficients contracted with
+every pair's spherical harmonics (and the 1/√N and activation-normalisation constants) form one
+sparse matrix ``M[(d, w, i, m), (j, a)]`` (d: distance class, w: path weight, i/j: receiving/
+sending point, a: input component, m: component of the output irrep copy that w writes to). A
+convolution is then ``Y = M @ x`` followed by ``zp[o] = Σ_{(d,w) → o} w_radial[d, w] · Y[(d, w)]``
+(:mod:`symcheck.training.fused`). This module builds the operators (:func:`build_dense_layers`)
+and bounds their size (:func:`dense_size`); it also holds the bookkeeping of where e3nn puts
+each irrep copy and each path weight.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+from e3nn import o3
+
+from .geometry import DenseLayer, Geometry
+
+
+def dense_size(tps, n: int) -> int:
+    """Upper bound on the numbers the dense mode stores for n points (M counted twice: M and its transpose).
+
+    Parameters
+    ----------
+    tps : the network's tensor products, one per layer.
+    n : number of points.
+    """
+    d = n * (n - 1) // 2 + 1
+    total = 0
+    for tp in tps:
+        mmax = max(ir.dim for _, ir in tp.irreps_out)
+        per_pair = sum((2 * l1 + 1) * (2 * l3 + 1) for l1, l3 in _path_dims(tp))
+        total += 2 * n * n * per_pair + d * tp.weight_numel * n * mmax
+    return total
+
+
+def build_dense_layers(net, geo: Geometry, sh, dst, src, inv, d_count: int, x: torch.Tensor | None) -> None:
+    """Append every layer's :class:`DenseLayer` to ``geo.layers`` (and bind the fixed first-layer input ``x``).
+
+    Parameters
+    ----------
+    net : the :class:`~symcheck.training.network.SeedNet` the operators are for.
+    geo : its geometry of all ordered pairs (``geo.layers`` empty).
+    sh, dst, src, inv : spherical harmonics (float64), receiving and sending point and distance
+        class of every edge, on the CPU.
+    d_count : number of distinct distances.
+    x : input features that stay fixed during training, or None.
+    """
+    dtype, device = net.radial_in.dtype, net.radial_in.device
+    edges = (sh.to(torch.float64), dst, src, inv, d_count)
+    for layer, tp in enumerate(net.tps):
+        gate = net.gates[layer]
+        in_index, in_size = _input_layout(net, layer, geo.n)
+        # Where each e3nn output column goes: (copy, component).
+        if gate is not None:
+            k_copy, k_comp, mmax, n_copies = gate.col_copy, gate.col_comp, gate.mmax, gate.n_copies
+        else:
+            _, k_copy, k_comp, mmax = output_copies(tp.irreps_out)
+            n_copies = int(k_copy.max()) + 1
+        # Copy written by each weight: the copy of the first e3nn column of its target irrep copy.
+        copy_of_w = torch.zeros(net.w_max, dtype=torch.long)  # padding weights: any copy, their Y rows are 0
+        copy_of_w[: tp.weight_numel] = k_copy[_copy_first_columns(tp.irreps_out)[_weight_targets(tp)]]
+        rows, cols, vals, shape = dense_operator(tp, edges, geo.n, net.in_scale(layer, geo.norm), in_index, in_size,
+                                                 k_comp, mmax, net.w_max)
+        gather = None
+        if gate is None:
+            gather = ((k_copy[None, :] * geo.n + torch.arange(geo.n)[:, None]) * mmax + k_comp[None, :]).reshape(-1)
+        geo.layers.append(DenseLayer(
+            m=_csr(rows, cols, vals, shape, device, dtype),
+            mt=_csr(cols, rows, vals, (shape[1], shape[0]), device, dtype),
+            copy_of_row=copy_of_w.repeat(d_count).to(device),
+            n_copies=n_copies,
+            rows=d_count * net.w_max,
+            cols=geo.n * mmax,
+            mmax=mmax,
+            gather=None if gather is None else gather.to(device),
+        ))
+    if x is not None:
+        geo.x_bound = x
+        with torch.no_grad():
+            geo.y_first = torch.mv(geo.layers[0].m, x.detach().to(device, dtype).reshape(-1))
+
+
+def _input_layout(net, layer: int, n: int):
+    """``(in_index, in_size)``: where input column a of point j lives in the flattened layer input, and its size.
+
+    The first layer reads x (N, A) in e3nn's layout; later layers read the previous gate's output
+    in copy layout (copies, N, mmax).
+    """
+    if layer == 0:
+        a_dim = net.tps[0].irreps_in1.dim
+        return (lambda j, a: j * a_dim + a), n * a_dim
+    _, c_of, m_of, mm = output_copies(net.gates[layer - 1].irreps_out)
+    return (lambda j, a: (c_of[a] * n + j) * mm + m_of[a]), (int(c_of.max()) + 1) * n * mm
+
+
+def dense_operator(tp, edges, n, in_scale, in_index, in_size, k_comp, mmax, w_stride):
+    """Entries of the sparse operator of one layer, ``(rows, cols, vals, shape)``.
+
+    M[(d, w, i, m), in_index(j, a)] = Σ_{pairs (i,j) of class d} CG_w[a, b, k] sh_ij[b] in_scale[a].
+
+    CG_w is the coefficient tensor of the path that weight w scales, exactly as e3nn's
+    generated code applies it (``path_weight`` · Wigner 3j, 'uvw' connection); m = k_comp[k] is
+    the component of output column k within its irrep copy; rows are laid out with
+    ``w_stride`` (>= weight_numel) weights per distance class. ``edges`` is
+    ``(sh, dst, src, inv, d_count)`` as for :func:`build_dense_layers`.
+    """
+    sh, dst, src, inv, d_count = edges
+    in1, in2, out = tp.irreps_in1, tp.irreps_in2, tp.irreps_out
+    rows, cols, vals = [], [], []
+    w_offset = 0
+    for ins in tp.instructions:
+        mul1, mul2, mul3 = ins.path_shape
+        if ins.connection_mode != "uvw" or not ins.has_weight:
+            raise ValueError(f"unsupported tensor-product instruction {ins}")
+        (_, ir1), (_, ir2), (_, ir3) = in1[ins.i_in1], in2[ins.i_in2], out[ins.i_out]
+        # b[e, i, k] = path_weight * sum_j w3j[i, j, k] sh_e[j]: the path's operator on x for pair e.
+        sh_block = sh[:, in2.slices()[ins.i_in2]].reshape(-1, ir2.dim)
+        w3j = _wigner_3j(ir1.l, ir2.l, ir3.l).transpose(0, 1).reshape(ir2.dim, ir1.dim * ir3.dim)
+        b = (ins.path_weight * (sh_block @ w3j)).reshape(-1, mul2, ir1.dim, ir3.dim)
+        e_idx, v_idx, i_idx, k_idx = torch.nonzero(b, as_tuple=True)
+        val = b[e_idx, v_idx, i_idx, k_idx]
+        for u in range(mul1):
+            a = in1.slices()[ins.i_in1].start + u * ir1.dim + i_idx
+            for wo in range(mul3):
+                w = w_offset + (u * mul2 + v_idx) * mul3 + wo
+                k = out.slices()[ins.i_out].start + wo * ir3.dim + k_idx
+                rows.append(((inv[e_idx] * w_stride + w) * n + dst[e_idx]) * mmax + k_comp[k])
+                cols.append(in_index(src[e_idx], a))
+                vals.append(val * in_scale[a])
+        w_offset += mul1 * mul2 * mul3
+    shape = (d_count * w_stride * n * mmax, in_size)
+    return torch.cat(rows), torch.cat(cols), torch.cat(vals), shape
+
+
+def _csr(rows, cols, vals, shape, device, dtype) -> torch.Tensor:
+    """CSR matrix from distinct (row, col) entries, with 32-bit indices.
+
+    MKL's sparse kernels would convert 64-bit indices on every call.
+    """
+    order = torch.argsort(rows * shape[1] + cols)
+    counts = torch.bincount(rows, minlength=shape[0])
+    crow = torch.zeros(shape[0] + 1, dtype=torch.long)
+    torch.cumsum(counts, 0, out=crow[1:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(
+            crow.to(torch.int32), cols[order].to(torch.int32), vals[order], shape, check_invariants=False
+        ).to(device=device, dtype=dtype)
+
+
+_W3J: dict[tuple[int, int, int], torch.Tensor] = {}
+
+
+def _wigner_3j(l1: int, l2: int, l3: int) -> torch.Tensor:
+    """e3nn's Wigner 3j symbol in float64 (cached)."""
+    key = (l1, l2, l3)
+    if key not in _W3J:
+        _W3J[key] = o3.wigner_3j(l1, l2, l3, dtype=torch.float64)
+    return _W3J[key]
+
+
+def _copy_first_columns(irreps: o3.Irreps) -> torch.Tensor:
+    """e3nn column index of the first component of every irrep copy, in e3nn's copy order."""
+    cols, k = [], 0
+    for mul, ir in irreps:
+        for _ in range(mul):
+            cols.append(k)
+            k += ir.dim
+    return torch.tensor(cols, dtype=torch.long)
+
+
+def _path_dims(tp) -> list[tuple[int, int]]:
+    """(l_in, l_out) of every weight of the tensor product (one entry per weight)."""
+    out = []
+    for ins in tp.instructions:
+        l1 = tp.irreps_in1[ins.i_in1].ir.l
+        l3 = tp.irreps_out[ins.i_out].ir.l
+        out += [(l1, l3)] * math.prod(ins.path_shape)
+    return out
+
+
+def output_copies(irreps_out: o3.Irreps) -> tuple[list[int], torch.Tensor, torch.Tensor, int]:
+    """Split irreps into single irrep copies.
+
+    Returns ``(first_copy, k_copy, k_comp, mmax)``: ``first_copy[i]`` is the copy index of the
+    first copy of ``irreps_out[i]``; column k of the e3nn layout is component ``k_comp[k]`` of
+    copy ``k_copy[k]``; ``mmax`` is the largest irrep dimension.
+    """
+    first_copy, k_copy, k_comp = [], [], []
+    copy = 0
+    for mul, ir in irreps_out:
+        first_copy.append(copy)
+        for _ in range(mul):
+            k_copy += [copy] * ir.dim
+            k_comp += list(range(ir.dim))
+            copy += 1
+    mmax = max((ir.dim for _, ir in irreps_out), default=1)
+    return first_copy, torch.tensor(k_copy, dtype=torch.long), torch.tensor(k_comp, dtype=torch.long), mmax
+
+
+def _weight_targets(tp) -> torch.Tensor:
+    """Output copy written by each weight of a fully connected ('uvw') tensor product, shape (weight_numel,).
+
+    e3nn stores the weights instruction after instruction, each as a row-major (u, v, w) block.
+    """
+    first_copy, _, _, _ = output_copies(tp.irreps_out)
+    targets = []
+    for ins in tp.instructions:
+        if not ins.has_weight:
+            continue
+        if ins.connection_mode != "uvw":
+            raise ValueError(f"unsupported tensor-product connection mode {ins.connection_mode!r}")
+        mul1, mul2, mul_out = ins.path_shape
+        block = torch.arange(mul_out).repeat(mul1 * mul2) + first_copy[ins.i_out]
+        targets.append(block)
+    return torch.cat(targets) if targets else torch.zeros(0, dtype=torch.long)
