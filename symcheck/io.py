@@ -609,13 +609,31 @@ _ASE_NAMES = {"pos": "positions", "Z": "numbers", "charge": "charges", "species"
 _PLAIN_TYPES = {"R": float, "I": int, "S": str}
 
 
+# ASE's extxyz reader (ase.io.extxyz.set_calc_and_arrays) moves these per-atom columns and comment
+# keys into a SinglePointCalculator's results; tests/test_io_fast.py checks the lists against ASE.
+_CALC_PER_ATOM = frozenset({"energies", "forces", "stresses", "charges", "magmoms", "born_effective_charges"})
+_CALC_PER_FRAME = frozenset({"energy", "free_energy", "stress", "dipole", "magmom", "polarization",
+                             "dielectric_tensor"})
+_SPECIAL_3_3 = frozenset({"Lattice", "virial", "stress"})
+
+
+class _Results:
+    """A calculator's ``results`` only (what symcheck reads of ASE's SinglePointCalculator)."""
+
+    def __init__(self, results: dict):
+        self.results = results
+
+
 class _Frame:
-    """What :func:`from_ase` reads from an ``ase.Atoms``, for a frame read without ase.io."""
+    """What symcheck reads of an ``ase.Atoms`` (arrays, info, calculator results, cell, pbc), for a
+    frame of an extxyz file read without ase.io; :meth:`to_atoms` makes the real thing."""
 
-    calc = None
-
-    def __init__(self, symbols: list[str], numbers: np.ndarray, arrays: dict, cell, pbc):
-        self.symbols, self.numbers, self.arrays, self.cell, self.pbc = symbols, numbers, arrays, cell, pbc
+    def __init__(self, symbols: list[str], numbers: np.ndarray, arrays: dict, cell, pbc, info: dict, results: dict):
+        self.symbols, self.numbers, self.arrays = symbols, numbers, arrays
+        self.cell = np.zeros((3, 3)) if cell is None else cell
+        self.pbc = np.zeros(3, dtype=bool) if pbc is None else np.array(pbc, dtype=bool)
+        self.info = info
+        self.calc = _Results(results) if results else None
         self.positions = arrays["positions"]
 
     def __len__(self) -> int:
@@ -623,6 +641,42 @@ class _Frame:
 
     def get_chemical_symbols(self) -> list[str]:
         return list(self.symbols)
+
+    def to_atoms(self):
+        """The frame as an ``ase.Atoms`` with a SinglePointCalculator, as ASE's extxyz reader makes it."""
+        from ase import Atoms
+        from ase.calculators.singlepoint import SinglePointCalculator
+
+        atoms = Atoms(self.numbers, positions=self.positions, cell=self.cell, pbc=self.pbc, info=dict(self.info))
+        for name, arr in self.arrays.items():
+            if name not in ("numbers", "positions"):
+                atoms.new_array(name, arr)
+        if self.calc is not None:
+            atoms.calc = SinglePointCalculator(atoms, **self.calc.results)
+        return atoms
+
+
+def _info_value(key: str, raw) -> object:
+    """ASE's value of a comment key (ase.io.extxyz.key_val_str_to_dict) for the plain values of :data:`_PAIR`."""
+    value = "T" if raw is True else raw
+    if key.lower() == "uid":
+        return value
+    parts = re.findall(r"[^\s,]+", value)
+    try:
+        try:
+            number = np.array(parts, dtype=int)
+        except (ValueError, OverflowError):
+            number = np.array(parts, dtype=float)
+        value = number[0] if len(number) == 1 else number
+    except (ValueError, OverflowError):
+        pass
+    if key in _SPECIAL_3_3:
+        return np.array(value).reshape((3, 3), order="F")  # 9 numbers: checked by the caller
+    if isinstance(value, str):
+        flags = [_BOOLS.get(t) for t in parts]
+        if parts and None not in flags:
+            return flags[0] if len(flags) == 1 else flags
+    return value
 
 
 def _comment_fields(comment: str) -> dict | None:
@@ -669,6 +723,7 @@ def _plain_extxyz_frame(lines: list[str], start: int, natoms: int):
         pbc = flags * 3 if len(flags) == 1 else flags
     if pbc is not None and cell is None:
         cell = np.zeros((3, 3))
+    info = {k: _info_value(k, v) for k, v in fields.items() if k not in ("Lattice", "pbc", "Properties")}
     spec = fields.get("Properties", "species:S:1:pos:R:3")
     if not isinstance(spec, str):
         return None
@@ -711,8 +766,14 @@ def _plain_extxyz_frame(lines: list[str], start: int, natoms: int):
     if any(s not in atomic_numbers for s in symbols):
         return None
     numbers = np.array([atomic_numbers[s] for s in symbols], dtype=int)
+    results = {k: arrays.pop(k) for k in list(arrays) if k in _CALC_PER_ATOM}
+    for key in [k for k in info if k in _CALC_PER_FRAME]:
+        value = info.pop(key)
+        if key == "stress" and np.shape(value) == (3, 3):  # ASE keeps Voigt order
+            value = np.array([value[0, 0], value[1, 1], value[2, 2], value[1, 2], value[0, 2], value[0, 1]])
+        results[key] = value
     arrays = {"numbers": numbers, "positions": arrays.pop("positions"), **arrays}
-    return _Frame(symbols, numbers, arrays, cell, pbc)
+    return _Frame(symbols, numbers, arrays, cell, pbc, info, results)
 
 
 def _numbers(value, count: int) -> list[float] | None:
@@ -724,6 +785,43 @@ def _numbers(value, count: int) -> list[float] | None:
     except ValueError:
         return None
     return out if len(out) == count else None
+
+
+def parse_plain_extxyz(text: str) -> list | None:
+    """The frames of extxyz text read without ase.io, or None when ASE's reader is needed.
+
+    Each frame offers what symcheck reads of an ``ase.Atoms`` — ``arrays``, ``info``,
+    ``calc.results``, ``positions``, ``numbers``, ``cell``, ``pbc``, ``len()``,
+    ``get_chemical_symbols()`` — with ASE's extxyz meanings (columns such as forces and comment
+    keys such as energy or stress in the calculator results), and ``to_atoms()``. Only plain
+    files are read here (see :func:`_comment_fields`); anything else, and any text that is not
+    well formed, gives None, so that ASE reads it or reports the problem.
+
+    :param text: whole frames of an extxyz file, one after another (blank lines between them allowed).
+    """
+    if "\r" in text.replace("\r\n", "\n"):
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # after the last line's newline
+    frames, k = [], 0
+    while k < len(lines):
+        head = lines[k].strip()
+        if not head:
+            k += 1
+            continue
+        if not head.isdigit() or k + 1 + int(head) >= len(lines):
+            return None
+        natoms = int(head)
+        after = k + 2 + natoms
+        if after < len(lines) and lines[after].lstrip().startswith("VEC"):
+            return None
+        frame = _plain_extxyz_frame(lines, k + 1, natoms)
+        if frame is None:
+            return None
+        frames.append(frame)
+        k = after
+    return frames
 
 
 def _plain_extxyz_frames(path: str, heads: list[tuple[int, int]]) -> list[_Frame] | None:

@@ -1,6 +1,7 @@
 """symcheck.io reads common extxyz files without ase.io (issue 14): the same Structures as through ASE."""
 
 import fnmatch
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,67 @@ def test_name_and_content_checks_cover_the_installed_ase():
         assert io._plain_extxyz_name(name, b"1\n\nH 0 0 0\n") and filetype(name, read=False) == "extxyz"
     assert not io._plain_extxyz_name("POSCAR.xyz", b"1\n\nH 0 0 0\n")
     assert not io._plain_extxyz_name("a.xyz", b"2\nMOLECULE\nH 0 0 0\nH 0 0 1\n")
+
+
+def _same_atoms(fast, atoms):
+    """A frame of parse_plain_extxyz holds what ase.io.read gives: arrays, info, calculator results, cell, pbc."""
+    assert len(fast) == len(atoms) and fast.get_chemical_symbols() == atoms.get_chemical_symbols()
+    assert set(fast.arrays) == set(atoms.arrays)
+    for k, v in atoms.arrays.items():
+        np.testing.assert_array_equal(fast.arrays[k], v)
+    assert set(fast.info) == set(atoms.info)
+    for k, v in atoms.info.items():
+        assert type(fast.info[k]) is type(v), k
+        np.testing.assert_array_equal(fast.info[k], v)
+    results = atoms.calc.results if atoms.calc is not None else {}
+    assert set(fast.calc.results if fast.calc is not None else {}) == set(results)
+    for k, v in results.items():
+        np.testing.assert_array_equal(fast.calc.results[k], v)
+    np.testing.assert_array_equal(fast.cell, np.array(atoms.cell))
+    np.testing.assert_array_equal(fast.pbc, atoms.pbc)
+
+
+def test_scan_frames_read_alike_without_ase_io(tmp_path):
+    """Training-set frames (EMT forces, energy and stress; info keys of every kind) as ASE reads them."""
+    import ase.io
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    frames = []
+    for k, el in enumerate(("Cu", "Al", "Ni")):
+        atoms = bulk(el, "fcc", cubic=True).repeat((2, 1, 1))
+        atoms.rattle(0.02, seed=k)
+        atoms.calc = EMT()
+        res = {"energy": atoms.get_potential_energy(), "forces": atoms.get_forces(), "stress": atoms.get_stress()}
+        atoms.calc = SinglePointCalculator(atoms, **res)
+        atoms.info.update({"step": k, "temperature": 300.5, "converged": True, "name": f"{el} cell",
+                           "dipole_guess": np.array([0.1, 0.2, 0.3]), "counts": np.arange(4),
+                           "virial": np.arange(9.0).reshape(3, 3)})
+        frames.append(atoms)
+    path = tmp_path / "train.extxyz"
+    ase.io.write(path, frames, format="extxyz")
+    text = path.read_text()
+    fast = io.parse_plain_extxyz(text)
+    assert fast is not None
+    for f, a in zip(fast, ase.io.read(path, index=":"), strict=True):
+        _same_atoms(f, a)
+        _same_atoms(f, f.to_atoms())
+    for body in HAND_WRITTEN.values():
+        got = io.parse_plain_extxyz(body)
+        assert got is not None
+        _same_atoms(got[0], ase.io.read(StringIO(body), index=0, format="extxyz"))
+
+
+def test_calculator_lists_are_ases():
+    from ase.io.extxyz import per_atom_properties, per_config_properties
+
+    assert io._CALC_PER_ATOM == set(per_atom_properties)
+    assert io._CALC_PER_FRAME == set(per_config_properties)
+    assert io._PER_STRUCTURE_RESULTS == set(per_config_properties)
+
+
+@pytest.mark.parametrize("text", ["2\n\nH 0 0 0\n", "x\n\nH 0 0 0\n", "1\n\nH 0 0 0\nVEC1 1 0 0\n",
+                                  "1\r\rH 0 0 0\r", "1\nProperties=Z:I:1:pos:R:3\n1 0 0 0\n"])
+def test_plain_text_parser_leaves_the_rest_to_ase(text):
+    assert io.parse_plain_extxyz(text) is None

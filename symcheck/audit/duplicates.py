@@ -243,18 +243,20 @@ def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[
         wf, wj = _where(where, first), _where(where, j)
         lf = {v.spec.name: v for v in frame_labels(a_first, settings.labels, wf)}
         lj = {v.spec.name: v for v in frame_labels(a_j, settings.labels, wj)}
-        if first not in groups:
-            groups[first] = symmetry_group(from_ase(a_first, source=wf, features={}), settings.tol)
-        G = groups[first]
         for name in sorted(set(lf) & set(lj)):
             vf, vj = lf[name], lj[name]
             if vf.spec != vj.spec or vf.y.shape != vj.y.shape:
                 raise SymcheckError(f"{wj}: label {name!r} has another shape than in {wf}")
-            yj = aligned_label(vj.y, vj.spec.irreps, vj.spec.per_point, al)
-            diff = project(G, vf.spec.irreps, vf.y, vf.spec.per_point) - project(
-                G, vj.spec.irreps, yj, vj.spec.per_point)
-            added = 0.5 * float(np.sum(diff * diff))
             scale = max(float(np.sum(vf.y ** 2)), float(np.sum(vj.y ** 2)))
+            # P_G is linear and an orthogonal projection: P_G y_first − P_G y_j' = P_G (y_first − y_j'),
+            # no longer than y_first − y_j'. A difference already within label_rtol needs no group.
+            diff = vf.y - aligned_label(vj.y, vj.spec.irreps, vj.spec.per_point, al)
+            if float(np.sum(diff * diff)) <= settings.label_rtol ** 2 * scale:
+                continue
+            if first not in groups:
+                groups[first] = symmetry_group(from_ase(a_first, source=wf, features={}), settings.tol)
+            diff = project(groups[first], vf.spec.irreps, diff, vf.spec.per_point)
+            added = 0.5 * float(np.sum(diff * diff))
             if added * 2 > settings.label_rtol ** 2 * scale:
                 conflicts.append(Conflict((first, j), name, added / (2 * vf.y.size), added, int(vf.y.size)))
     return equal, conflicts

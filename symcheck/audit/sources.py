@@ -159,8 +159,11 @@ def plan(files: list[str], chunk_size: int) -> list[Chunk]:
 
 
 def read_chunk(chunk: Chunk) -> list:
-    """The chunk's frames as ase.Atoms (calculator results and info attached)."""
+    """The chunk's frames as ase.Atoms (calculator results and info attached), or for plain extxyz
+    text as the lighter frames of ``symcheck.io.parse_plain_extxyz``, which offer the same fields."""
     import ase.io
+
+    from ..io import parse_plain_extxyz
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -169,7 +172,10 @@ def read_chunk(chunk: Chunk) -> list:
                 with open(chunk.path, "rb") as f:
                     f.seek(chunk.offset)
                     text = f.read(chunk.end - chunk.offset).decode()
-                frames = ase.io.read(io.StringIO(text), index=":", format="extxyz")
+                # plain extxyz (most training sets) without ASE's Atoms and calculators: 10x faster
+                frames = parse_plain_extxyz(text)
+                if frames is None:
+                    frames = ase.io.read(io.StringIO(text), index=":", format="extxyz")
             elif chunk.kind == "db":
                 import ase.db
 
