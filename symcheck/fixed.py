@@ -107,14 +107,15 @@ def mismatch(Ds: np.ndarray | None, y: np.ndarray, perms: np.ndarray | None = No
     src = y if rows is None else y[np.asarray(rows)]
     out = np.empty(len(perms))
     step = max(1, CHUNK // max(src.size, 1))
-    shared = None
-    if Ds is None:
-        shared, index = src[None], np.zeros(len(perms), dtype=np.int64)
-    elif which is not None:
-        shared, index = np.einsum("uab,nb->una", Ds, src), np.asarray(which)
+    shared = None if which is None or Ds is None else np.einsum("uab,nb->una", Ds, src)
     for start in range(0, len(perms), step):
         part = slice(start, start + step)
-        gy = shared[index[part]] if shared is not None else np.einsum("gab,nb->gna", Ds[part], src)
+        if Ds is None:  # broadcast: no copy of the field per element
+            gy = src[None]
+        elif shared is not None:
+            gy = shared[np.asarray(which)[part]]
+        else:
+            gy = np.einsum("gab,nb->gna", Ds[part], src)
         out[part] = np.abs(gy - onto[perms[part]]).max(axis=(1, 2), initial=0.0)
     return out
 
