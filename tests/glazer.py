@@ -34,6 +34,7 @@ SYSTEMS = {
     "a-b-b-": (15, "C2/c"),
     "a-b-c-": (2, "P-1"),
 }
+TILTED = [s for s in SYSTEMS if s != "a0a0a0"]  # every system but the untilted cube
 
 ANGLES = {"a": 0.06, "b": 0.04, "c": 0.025}  # rad; equal letters tilt by equal angles
 

@@ -22,6 +22,7 @@ from functools import cache
 
 import numpy as np
 import pytest
+import shapes  # tests/ is on sys.path (see conftest.py)
 
 import symcheck as sc
 from symcheck import SymcheckError
@@ -29,11 +30,6 @@ from symcheck.fixed import fixed_space, wigner_D
 from symcheck.groups.characters import character_table, default_frame
 from symcheck.groups.decomposition import irrep_labels, irrep_weights, neumann_by_irrep
 from symcheck.polynomials import vector_from_polynomial
-
-try:  # tests/ as a package or as a rootdir on sys.path
-    from . import shapes
-except ImportError:  # pragma: no cover - depends on how pytest imports the tests
-    import shapes
 
 PHI = (1 + 5**0.5) / 2
 

@@ -1,7 +1,5 @@
 """Crystals: space groups against spglib, the perovskite order parameters, invariance, bad cells."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import spglib
@@ -15,12 +13,7 @@ from symcheck.fixed import act
 from symcheck.groups import SpaceGroup, symmetry_group
 
 spglib_error.OLD_ERROR_HANDLING = False  # the old None-returning mode is deprecated
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 TOL = 1e-3
-
-
-def perovskite(name):
-    return sc.read(EXAMPLES / f"perovskite_{name}.extxyz")
 
 
 def rutile():
@@ -68,12 +61,12 @@ def test_agrees_with_spglib(name):
     [("cubic", 221, "Pm-3m"), ("tetragonal", 99, "P4mm"), ("cubic_2x2x2", 221, "Pm-3m"),
      ("tilt_a0a0c-", 140, "I4/mcm"), ("tilt_a-b+a-", 62, "Pnma")],
 )
-def test_perovskite_groups(name, number, symbol):
+def test_perovskite_groups(name, number, symbol, perovskite):
     g = symmetry_group(perovskite(name), TOL)
     assert (g.number, g.international) == (number, symbol)
 
 
-def test_supercell_translations_are_elements():
+def test_supercell_translations_are_elements(perovskite):
     g = symmetry_group(perovskite("cubic_2x2x2"), TOL)
     assert g.order == 48 * 8  # Oh times the 8 translations of the 2×2×2 cell
     pure = [op for op in g.operations if np.allclose(op.matrix, np.eye(3)) and op.kind == "t"]
@@ -93,7 +86,7 @@ def _check_suggestions(report, structure):
         assert s.reaches_target == (kept == report.target_group.order)
 
 
-def test_ferroelectric_p4mm_global_polar_vector():
+def test_ferroelectric_p4mm_global_polar_vector(perovskite):
     task = sc.Task.displacement(perovskite("cubic"), perovskite("tetragonal"), encoding="vector")
     r = sc.analyze(task, tol=TOL)
     assert (r.input_group.number, r.target_group.number) == (221, 99)
@@ -104,7 +97,7 @@ def test_ferroelectric_p4mm_global_polar_vector():
 
 
 @pytest.mark.parametrize("tilt, number", [("tilt_a0a0c-", 140), ("tilt_a-b+a-", 62)])
-def test_tilts_need_per_site_fields_including_the_b_site_pseudovector(tilt, number):
+def test_tilts_need_per_site_fields_including_the_b_site_pseudovector(tilt, number, perovskite):
     task = sc.Task.displacement(perovskite("cubic_2x2x2"), perovskite(tilt), encoding="vector")
     r = sc.analyze(task, tol=TOL)
     assert r.target_group.number == number
@@ -120,7 +113,7 @@ def test_tilts_need_per_site_fields_including_the_b_site_pseudovector(tilt, numb
     _check_suggestions(r, task.structure)
 
 
-def test_a0a0c_lowest_l_is_zero():
+def test_a0a0c_lowest_l_is_zero(perovskite):
     """A per-site pseudoscalar (0o) on the F sites already reaches I4/mcm: L=0 comes first."""
     task = sc.Task.displacement(perovskite("cubic_2x2x2"), perovskite("tilt_a0a0c-"), encoding="vector")
     r = sc.analyze(task, tol=TOL)
@@ -129,7 +122,7 @@ def test_a0a0c_lowest_l_is_zero():
     assert {task.structure.species[i] for i in best.sites} == {"F"}
 
 
-def test_invariance_under_origin_shift_and_atom_order():
+def test_invariance_under_origin_shift_and_atom_order(perovskite):
     start, end = perovskite("cubic_2x2x2"), perovskite("tilt_a0a0c-")
     ref = sc.analyze(sc.Task.displacement(start, end, encoding="vector"), tol=TOL)
     rng = np.random.default_rng(0)
@@ -155,7 +148,7 @@ def test_bad_cells(tmp_path):
         symmetry_group(sc.from_ase(overlap), TOL)
 
 
-def test_crystal_ladder_and_symmetrize():
+def test_crystal_ladder_and_symmetrize(perovskite):
     """The ferroelectric cell is P4mm up to 0.1 Å and Pm-3m beyond; symmetrizing moves Zn back by 0.1 Å."""
     from symcheck.near import tolerance_ladder
 
@@ -170,14 +163,14 @@ def test_crystal_ladder_and_symmetrize():
     assert moved[1] == pytest.approx(0.1) and np.all(moved[[0, 2, 3, 4]] < 1e-9)
 
 
-def test_cli_prints_space_groups():
+def test_cli_prints_space_groups(examples):
     import json
 
     from symcheck_cli.main import app
     from typer.testing import CliRunner
 
     runner = CliRunner()
-    cubic, tetragonal = EXAMPLES / "perovskite_cubic.extxyz", EXAMPLES / "perovskite_tetragonal.extxyz"
+    cubic, tetragonal = examples / "perovskite_cubic.extxyz", examples / "perovskite_tetragonal.extxyz"
     r = runner.invoke(app, ["group", str(cubic), "--tol", "1e-3"])
     assert r.exit_code == 0 and "Pm-3m (No. 221)" in " ".join(r.stdout.split()) and "Wyckoff" in r.stdout
     r = runner.invoke(app, ["analyze", str(cubic), str(tetragonal), "--tol", "1e-3", "--encoding", "vector", "--json"])

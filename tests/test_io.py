@@ -1,7 +1,5 @@
 """Reading structures through ASE: formats, features, cells, trajectories and bad files."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from ase import Atoms
@@ -10,12 +8,9 @@ from ase.build import bulk
 import symcheck as sc
 from symcheck import SymcheckError
 
-SQUARE = Path(__file__).resolve().parents[1] / "examples" / "square.xyz"
-RECTANGLE = SQUARE.with_name("rectangle.xyz")
 
-
-def test_bundled_examples_are_the_tutorial_shapes():
-    square, rectangle = sc.read(SQUARE), sc.read(RECTANGLE)
+def test_bundled_examples_are_the_tutorial_shapes(examples):
+    square, rectangle = sc.read(examples / "square.xyz"), sc.read(examples / "rectangle.xyz")
     assert np.allclose(square.positions, [[-0.5, -0.5, 0], [0.5, -0.5, 0], [0.5, 0.5, 0], [-0.5, 0.5, 0]])
     assert np.allclose(rectangle.positions, [[-0.25, -0.75, 0], [0.25, -0.75, 0], [0.25, 0.75, 0], [-0.25, 0.75, 0]])
     assert sc.example("square") == square and sc.example("rectangle") == rectangle

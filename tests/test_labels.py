@@ -25,6 +25,7 @@ from functools import cache
 import ase.build
 import numpy as np
 import pytest
+import shapes  # tests/ is on sys.path (see conftest.py)
 
 import symcheck as sc
 from symcheck import SymcheckError
@@ -34,11 +35,6 @@ from symcheck.groups.lattice import subgroup_lattice
 from symcheck.groups.linear import LinearCharacterTable, l_letter, m_letter
 from symcheck.groups.naming import operation_name
 from symcheck.polynomials import vector_from_polynomial
-
-try:  # tests/ as a package or as a rootdir on sys.path
-    from . import shapes
-except ImportError:  # pragma: no cover - depends on how pytest imports the tests
-    import shapes
 
 
 @cache

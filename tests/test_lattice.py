@@ -26,6 +26,7 @@ from functools import cache
 
 import numpy as np
 import pytest
+import shapes  # tests/ is on sys.path (see conftest.py)
 
 import symcheck as sc
 from symcheck import SymcheckError
@@ -34,11 +35,6 @@ from symcheck.groups.lattice import subgroup_lattice
 from symcheck.groups.stabilizer import stabilizer, subgroup
 from symcheck.plots import draw_lattice
 from symcheck.polynomials import vector_from_polynomial
-
-try:  # tests/ as a package or as a rootdir on sys.path
-    from . import shapes
-except ImportError:  # pragma: no cover - depends on how pytest imports the tests
-    import shapes
 
 
 @cache

@@ -12,14 +12,13 @@ import json
 import glazer as gz
 import numpy as np
 import pytest
-from glazer import SYSTEMS, cubic, glazer
+from glazer import SYSTEMS, TILTED, cubic, glazer
 
 import symcheck as sc
 from symcheck.distortion import label_field, modes, parent_group, stabilizer_mask
 from symcheck.distortion import pm3m_irreps as crystal_irreps
 
 TOL = 1e-3
-TILTED = [s for s in SYSTEMS if s != "a0a0a0"]
 
 
 @pytest.fixture(scope="module")

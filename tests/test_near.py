@@ -1,7 +1,6 @@
 """Near symmetry: the tolerance ladder, symmetrize, and the near-symmetry warning of analyze."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,6 @@ from typer.testing import CliRunner
 import symcheck as sc
 from symcheck import SymcheckError
 from symcheck.near import LADDER_TOLS, tolerance_ladder
-
-SQUARE = Path(__file__).resolve().parents[1] / "examples" / "square.xyz"
 
 
 def near_square(stretch=1.001):
@@ -65,9 +62,10 @@ def test_no_warning_when_the_higher_group_keeps_the_target():
     assert r.near_symmetry is None and r.warnings == ()
 
 
-def test_cli_ladder_lattice_characters_symmetrize(tmp_path):
+def test_cli_ladder_lattice_characters_symmetrize(tmp_path, examples):
     runner = CliRunner()
-    r = runner.invoke(app, ["group", str(SQUARE), "--ladder", "--lattice", str(tmp_path / "l.png"), "--json"])
+    square = examples / "square.xyz"
+    r = runner.invoke(app, ["group", str(square), "--ladder", "--lattice", str(tmp_path / "l.png"), "--json"])
     data = json.loads(r.stdout)
     assert (data["subgroups"], data["subgroup_classes"]) == (35, 27)
     assert {"tol", "point_group", "distance"} <= set(data["ladder"][0])
@@ -84,5 +82,5 @@ def test_cli_ladder_lattice_characters_symmetrize(tmp_path):
     assert r.exit_code == 0 and sc.point_group(sc.read(out), tol=1e-6).name == "D4h"
     r = runner.invoke(app, ["symmetrize", str(src), "--group", "Oh", "--out", str(out)])
     assert r.exit_code == 2 and "not a supergroup" in r.stderr
-    r = runner.invoke(app, ["group", str(SQUARE), "--characters"])
+    r = runner.invoke(app, ["group", str(square), "--characters"])
     assert "B1g" in r.stdout and "A2u" in r.stdout

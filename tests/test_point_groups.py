@@ -23,6 +23,7 @@ from functools import cache
 
 import numpy as np
 import pytest
+import shapes  # tests/ is on sys.path (see conftest.py)
 from ase.build import molecule
 from ase.cluster import Icosahedron, Octahedron
 from ase.collections import g2
@@ -30,11 +31,6 @@ from ase.data import g2 as g2_data
 
 import symcheck as sc
 from symcheck import SymcheckError
-
-try:  # tests/ as a package or as a rootdir on sys.path
-    from . import shapes
-except ImportError:  # pragma: no cover - depends on how pytest imports the tests
-    import shapes
 
 # --------------------------------------------------------------------------------------------
 # G2: expected groups from the descriptions

@@ -21,6 +21,7 @@ import json
 
 import numpy as np
 import pytest
+import shapes  # tests/ is on sys.path (see conftest.py)
 import sympy
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -29,11 +30,6 @@ from scipy.stats import ortho_group
 import symcheck as sc
 from symcheck import SymcheckError
 from symcheck.fixed import act, wigner_D
-
-try:  # tests/ as a package or as a rootdir on sys.path
-    from . import shapes
-except ImportError:  # pragma: no cover - depends on how pytest imports the tests
-    import shapes
 
 X, Y, Z = sympy.symbols("x y z")
 TOL = 0.01
@@ -126,23 +122,8 @@ def same_up_to_sign(u: np.ndarray, v: np.ndarray, atol: float = 1e-8) -> bool:
 
 
 @pytest.fixture(scope="module")
-def square():
-    return sc.example("square")
-
-
-@pytest.fixture(scope="module")
-def rectangle():
-    return sc.example("rectangle")
-
-
-@pytest.fixture(scope="module")
-def task2(square, rectangle):
-    return sc.Task.displacement(square, rectangle, encoding="signal", signal_lmax=5)
-
-
-@pytest.fixture(scope="module")
-def report2(task2):
-    return sc.analyze(task2, tol=TOL)
+def report2(tutorial_task):
+    return sc.analyze(tutorial_task, tol=TOL)
 
 
 def test_task1_rectangle_to_square_is_learnable(square, rectangle):
@@ -159,24 +140,24 @@ def test_task1_rectangle_to_square_is_learnable(square, rectangle):
     np.testing.assert_allclose(r.best_output, task.target, atol=1e-12)
 
 
-def test_task2_square_to_rectangle_floor(report2, task2):
+def test_task2_square_to_rectangle_floor(report2, tutorial_task):
     r = report2
     assert not r.learnable
     assert abs(r.loss_floor - TUTORIAL_FLOOR) < 5e-8, r.loss_floor
     assert r.input_group.name == "D4h" and r.input_group.order == 16
     assert r.target_group.name == "D2h" and r.target_group.order == 8
     assert r.end_group is not None and r.end_group.name == "D2h"
-    assert r.mean_square == pytest.approx(task2.mean_square, rel=1e-15)
+    assert r.mean_square == pytest.approx(tutorial_task.mean_square, rel=1e-15)
     assert r.loss_floor < r.mean_square
     assert r.verdict.startswith("NOT LEARNABLE")
     assert r.obstructions, "the four-fold operations move the target"
 
 
-def test_task2_floor_independent_oracle(task2, report2):
+def test_task2_floor_independent_oracle(tutorial_task, report2):
     """P_G y recomputed with D4h's exact matrices, e3nn's D matrices and matched permutations."""
-    pos = task2.structure.positions
-    best = reynolds(shapes.group_matrices("D4h"), pos, task2.target, task2.irreps)
-    floor = float(np.mean((task2.target - best) ** 2))
+    pos = tutorial_task.structure.positions
+    best = reynolds(shapes.group_matrices("D4h"), pos, tutorial_task.target, tutorial_task.irreps)
+    floor = float(np.mean((tutorial_task.target - best) ** 2))
     assert abs(floor - TUTORIAL_FLOOR) < 5e-8
     assert report2.loss_floor == pytest.approx(floor, rel=1e-10)
     np.testing.assert_allclose(report2.best_output, best, atol=1e-12)
@@ -199,15 +180,15 @@ def test_task2_first_suggestion_is_x2_minus_y2(report2):
     assert report2.fix is not None and "x**2 - y**2" in report2.fix
 
 
-def test_task2_fix_is_invariant_exactly_under_target_group(report2, task2):
+def test_task2_fix_is_invariant_exactly_under_target_group(report2, tutorial_task):
     """v = x² − y² is kept by every element of H = D2h and moved by every element of G outside it."""
     v = report2.suggestions[0].vector
-    pos = task2.structure.positions
+    pos = tutorial_task.structure.positions
     kept = 0
     for op in report2.input_group.operations:
         moved = act("2e", op.matrix, None, v)
-        target_kept = np.allclose(act(task2.irreps, op.matrix, op.permutation, task2.target), task2.target,
-                                  atol=1e-9)
+        y = tutorial_task.target
+        target_kept = np.allclose(act(tutorial_task.irreps, op.matrix, op.permutation, y), y, atol=1e-9)
         assert np.allclose(moved, v, atol=1e-9) == target_kept
         kept += target_kept
         # operations really are symmetries of the square
@@ -347,19 +328,19 @@ def test_learnable_agrees_with_floor_for_small_targets(square):
 # --------------------------------------------------------------------------------------------
 
 
-def test_best_output_is_invariant_and_optimal(task2, report2):
+def test_best_output_is_invariant_and_optimal(tutorial_task, report2):
     G = report2.input_group
-    y, best = task2.target, report2.best_output
+    y, best = tutorial_task.target, report2.best_output
     for op in G.operations:
-        np.testing.assert_allclose(act(task2.irreps, op.matrix, op.permutation, best), best, atol=1e-12)
+        np.testing.assert_allclose(act(tutorial_task.irreps, op.matrix, op.permutation, best), best, atol=1e-12)
     assert float(np.mean((y - best) ** 2)) == pytest.approx(report2.loss_floor, rel=1e-12)
     # y − P_G y is orthogonal to everything invariant, P_G y included
     assert abs(np.sum((y - best) * best)) < 1e-12
 
-    Ds = wigner_D(task2.irreps, np.stack([op.matrix for op in G.operations]))
+    Ds = wigner_D(tutorial_task.irreps, np.stack([op.matrix for op in G.operations]))
 
     def g_act(k, field):
-        return act(task2.irreps, G.operations[k].matrix, G.operations[k].permutation, field, D=Ds[k])
+        return act(tutorial_task.irreps, G.operations[k].matrix, G.operations[k].permutation, field, D=Ds[k])
 
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -582,14 +563,14 @@ def test_vortex_rotation_only_model(vortex_task):
         assert op.proper
 
 
-def test_so3_changes_tutorial_groups_not_floor(task2, report2):
+def test_so3_changes_tutorial_groups_not_floor(tutorial_task, report2):
     """Task 2 with a rotation-only model: G = D4, H = D2, the same floor.
 
     The target is inversion-invariant: i sends corner r to −r, whose displacement is −d (the
     rectangle is centrosymmetric), and on the signal's irreps (parity (−1)^l) i maps the peak at d
     to the peak at −d. So P_D4h = P_D4 P_{E,i} gives P_D4h y = P_D4 y. Parity ignored, 2e and 2o both
     reach D2 with equal L and W; the even one ranks first (DESIGN §6.6)."""
-    r = sc.analyze(task2, tol=TOL, so3=True)
+    r = sc.analyze(tutorial_task, tol=TOL, so3=True)
     assert (r.input_group.name, r.target_group.name) == ("D4", "D2")
     assert abs(r.loss_floor - TUTORIAL_FLOOR) < 5e-8
     assert (r.suggestions[0].irreps, r.suggestions[0].stabilizer) == ("2e", "D2")
@@ -731,9 +712,9 @@ def test_bad_target_values_and_irreps(square):
 
 
 @pytest.mark.parametrize("tol", [0.0, -0.01, float("nan"), "abc"])
-def test_bad_tolerance(task2, tol):
+def test_bad_tolerance(tutorial_task, tol):
     with pytest.raises(SymcheckError):
-        sc.analyze(task2, tol=tol)
+        sc.analyze(tutorial_task, tol=tol)
 
 
 def test_match_recovers_shuffled_tutorial(square, rectangle, report2):
@@ -773,14 +754,14 @@ def test_no_match_hint_when_the_end_is_more_symmetric_than_the_input(square, rec
     assert report.warnings == ()
 
 
-def test_analysis_records_its_settings(task2, report2):
-    report = sc.analyze(task2, tol=0.02, feature_lmax=3, near_tol=0.05)
+def test_analysis_records_its_settings(tutorial_task, report2):
+    report = sc.analyze(tutorial_task, tol=0.02, feature_lmax=3, near_tol=0.05)
     assert (report.tol, report.feature_lmax, report.near_tol, report.setting) == (0.02, 3, 0.05, None)
     assert report.as_dict()["settings"]["feature_lmax"] == 3
 
 
-def test_setting_reaches_the_suggestions(task2):
-    report = sc.analyze(task2, setting="bonds")
+def test_setting_reaches_the_suggestions(tutorial_task):
+    report = sc.analyze(tutorial_task, setting="bonds")
     assert report.setting == "bonds" and report.suggestions
     with pytest.raises(SymcheckError, match="setting"):
-        sc.analyze(task2, setting="sideways")
+        sc.analyze(tutorial_task, setting="sideways")

@@ -17,16 +17,6 @@ import symcheck as sc
 from symcheck import SymcheckError
 
 
-@pytest.fixture(scope="module")
-def square():
-    return sc.example("square")
-
-
-@pytest.fixture(scope="module")
-def rectangle():
-    return sc.example("rectangle")
-
-
 def e3nn_peaks(d: np.ndarray, lmax: int) -> np.ndarray:
     """The e3nn reference signal (one row) for one displacement, in float64."""
     old = torch.get_default_dtype()
