@@ -14,7 +14,7 @@ Spherical signals use e3nn's conventions, as ``e3nn.io.SphericalTensor(lmax, 1, 
 
 which is ``SphericalTensor.signal_xyz``. With this normalisation ``with_peaks_at(d)`` has its peak
 at direction d with value |d|, so a displacement encoded that way decodes as ``value * direction``
-(:func:`symcheck.o3.peak_directions`; the sphere math lives in :mod:`symcheck.o3`). Surfaces are
+(:func:`symcheck.sphere.peak_directions`; the sphere math lives in :mod:`symcheck.sphere`). Surfaces are
 drawn as ``SphericalTensor.plot`` draws them: the point ``center + radius(u) * u`` with
 ``radius = relu(f)`` for outputs (the tutorial's default) or ``|f|`` for a feature (the tutorial's
 ``relu=False``), coloured by f.
@@ -24,7 +24,7 @@ lobes, equivariance), :mod:`.feature` (one irrep feature), :mod:`.lattice` (subg
 :mod:`.figure` (the canvas they share).
 """
 
-from ..o3 import peak_directions, signal_values
+from ..sphere import peak_directions, signal_values
 from .feature import feature_figure
 from .figure import DPI, PANEL_INCHES
 from .lattice import draw_lattice

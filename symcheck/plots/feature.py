@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..o3 import sphere_grid, spherical_harmonics
+from ..o3 import spherical_harmonics
+from ..sphere import sphere_grid
 from .figure import PANEL_INCHES, equal_aspect_3d, new_figure, save
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..o3 import check_signals, peak_directions, signal_values, sphere_grid
+from ..sphere import check_signals, peak_directions, signal_values, sphere_grid
 from .figure import PANEL_INCHES, as_points, equal_aspect_3d, new_figure, save, wrap
 
 #: Surface grid of the 3D plots: polar and azimuthal samples.
