@@ -10,7 +10,7 @@ This module is the one place where
 - the projection P_G (the Reynolds average; cosets after translations for space groups) and the
   fixed space Fix_G are built (:func:`project`, :func:`fixed_space`, :func:`field_fixed_space`);
 - the elements that keep a field are found (:func:`changes`, :func:`stabilizer_pairs`);
-- positions are symmetrized (:func:`symmetric_positions`, the affine average for crystals);
+- positions are symmetrized (:func:`symmetric_positions`; :func:`affine_average` for crystals);
 - irrep components are projected out (:func:`irrep_project`, :func:`images_under`).
 
 Groups are read through their attributes only (``order``, ``operations``, ``generators``; factored
@@ -418,10 +418,34 @@ def symmetric_positions(structure, group) -> np.ndarray:
             off = frac[T.perm(v)] - T.frac[v] - frac
             total_t += off - np.round(off)
         averaged_frac = frac + total_t / len(sub)
-    averaged = averaged_frac @ cell
-    total = np.zeros_like(pos)
-    for op in group.coset_representatives:
-        moved = averaged @ op.matrix.T + op.translation
-        lattice = np.round((moved - averaged[op.permutation]) @ inv) @ cell
-        total[op.permutation] += moved - lattice
-    return total / len(group.coset_representatives)
+    reps = group.coset_representatives
+    rotations = np.stack([inv.T @ op.matrix @ cell.T for op in reps])  # x_frac' = W x_frac + w
+    translations = np.stack([op.translation @ inv for op in reps])
+    perms = np.stack([op.permutation for op in reps])
+    return affine_average(averaged_frac, rotations, translations, perms) @ cell
+
+
+def affine_average(frac: np.ndarray, rotations: np.ndarray, translations: np.ndarray, perms: np.ndarray
+                   ) -> np.ndarray:
+    """The Reynolds average of fractional positions over affine operations listed one by one.
+
+    Operation f sends atom i to W_f x_i + w_f, which lands on atom σ_f(i) up to a lattice vector;
+    that vector is taken off (the copy nearest the atom it lands on), and each atom's images are
+    averaged.
+
+    Parameters
+    ----------
+    frac : (N, 3) fractional positions.
+    rotations : (F, 3, 3) the operations' matrices on fractional coordinates (x' = W x + w).
+    translations : (F, 3) fractional translations w.
+    perms : (F, N) the atom σ_f(i) each image lands on.
+
+    Returns
+    -------
+    (N, 3) fractional positions, exactly symmetric under the operations.
+    """
+    images = np.matmul(frac[None], np.swapaxes(rotations, 1, 2)) + translations[:, None, :]
+    landed = np.empty_like(images)
+    landed[np.arange(len(rotations))[:, None], perms] = images
+    landed -= np.rint(landed - frac[None])
+    return landed.mean(axis=0)

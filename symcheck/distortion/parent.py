@@ -14,6 +14,7 @@ from hsnf import row_style_hermite_normal_form
 from scipy.spatial import cKDTree
 
 from ..errors import SymcheckError
+from ..fixed import affine_average
 from ..structure import Structure
 from . import pm3m_irreps
 from .cells import dataset, invariant_cell, name_of, space_group_of, spglib_cell, sqrtm
@@ -207,13 +208,9 @@ def _symmetrized(frac: np.ndarray, L: np.ndarray, W_S: np.ndarray, w_S: np.ndarr
                  perms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """An exactly symmetric copy of the parent (fractional positions, lattice rows with the metric
     averaged over F and the orientation kept), for naming isotropy subgroups with spglib."""
-    imgs = np.matmul(frac[None], np.swapaxes(W_S, 1, 2)) + w_S[:, None, :]
-    sym = np.empty_like(imgs)
-    sym[np.arange(len(W_S))[:, None], perms] = imgs
-    sym -= np.rint(sym - frac[None])
     G = L @ L.T
     G_sym = np.einsum("fba,bc,fcd->ad", W_S, G, W_S) / len(W_S)
-    return sym.mean(axis=0), sqrtm(G_sym) @ np.linalg.inv(sqrtm(G)) @ L
+    return affine_average(frac, W_S, w_S, perms), sqrtm(G_sym) @ np.linalg.inv(sqrtm(G)) @ L
 
 
 def _origin_text(parent: Structure, frac, origin_S, L, ds, tol) -> str:
