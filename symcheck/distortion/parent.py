@@ -14,7 +14,7 @@ from hsnf import row_style_hermite_normal_form
 from scipy.spatial import cKDTree
 
 from ..errors import SymcheckError
-from ..fixed import affine_average
+from ..fixed import affine_average, irrep_project
 from ..structure import Structure
 from . import pm3m_irreps
 from .cells import dataset, invariant_cell, name_of, space_group_of, spglib_cell, sqrtm
@@ -52,8 +52,8 @@ class ParentGroup:
 
     def project_all(self, images: np.ndarray) -> np.ndarray:
         """Every irrep's component at once, (n_irreps, N, d): one matrix product over F."""
-        X = np.stack([(ir.dim / 2 if ir.pair else ir.dim) / self.order * ir.chars.real for ir in self.irreps])
-        return (X @ images.reshape(self.order, -1)).reshape((len(self.irreps),) + images.shape[1:])
+        chars = np.stack([ir.chars.real for ir in self.irreps])
+        return irrep_project(images, chars, [ir.dim / 2 if ir.pair else ir.dim for ir in self.irreps])
 
     def images(self, field: np.ndarray, D: np.ndarray | None = None, ops: np.ndarray | None = None) -> np.ndarray:
         """Images f·field, (|F|, N, d): (f·v)_{σ_f(i)} = D(f) v_i (D: Cartesian R by default).
