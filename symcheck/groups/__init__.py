@@ -1,12 +1,18 @@
-"""Symmetry groups of structures: detection of point groups, their operations and names."""
+"""Symmetry groups of structures: one Group (kind "point", "infinite" or "space"), detected, named and compared.
+
+Detection produces groups (``detect`` for finite point sets, ``infinite`` for lines and single
+points, ``crystal`` for periodic cells); everything else consumes them through ``Group``'s
+fields and properties (``G.kind``, ``G.infinite``, ``G.periodic``, ``G.same_group(H)``).
+"""
 
 from .crystal import CrystalOperation, SpaceGroup, space_group
-from .detect import DEFAULT_TOL, check_tolerance, point_group, rotation
-from .naming import expected_order, operation_kind
+from .detect import DEFAULT_TOL, check_tolerance, point_group
+from .group import Group, same_group
+from .naming import expected_order, operation_kind, rotation
 from .pointgroup import HERMANN_MAUGUIN, PointGroup, SymmetryOperation
 
 
-def symmetry_group(structure, tol: float = DEFAULT_TOL) -> PointGroup:
+def symmetry_group(structure, tol: float = DEFAULT_TOL) -> Group:
     """The symmetry group of any structure: its space group (cell operations) when periodic, else its point group.
 
     Parameters
@@ -22,6 +28,7 @@ def symmetry_group(structure, tol: float = DEFAULT_TOL) -> PointGroup:
 
 __all__ = [
     "CrystalOperation",
+    "Group",
     "SpaceGroup",
     "space_group",
     "symmetry_group",
@@ -34,4 +41,5 @@ __all__ = [
     "operation_kind",
     "point_group",
     "rotation",
+    "same_group",
 ]

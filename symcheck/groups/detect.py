@@ -23,9 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SymcheckError
+from ..fixed import mismatch, wigner_D
 from ..structure import Structure
-from .naming import classify, mirror_label, operation_kind, rotation_axis_angle
-from .pointgroup import PointGroup, SymmetryOperation
+from .group import close, element_keys, greedy_generators, idealize, polar
+from .infinite import linear_group, single_point_group
+from .naming import rotation, rotation_axis_angle
+from .pointgroup import PointGroup, build_point_group
 
 DEFAULT_TOL = 0.01  # Å
 
@@ -67,8 +70,6 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: flo
     labels = _labels(structure)
 
     if len(Y) == 1 or np.max(np.linalg.norm(Y, axis=1)) <= tol:
-        from .infinite import single_point_group
-
         return single_point_group(structure, center, tol, ftol)
     axis = _line_axis(Y)
     perp = Y - np.outer(Y @ axis, axis)
@@ -76,14 +77,12 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: flo
     # collinear within tol: the rotations about the line (a half turn moves a point at distance h
     # from it by 2h) move no point by more than tol; and still distinct points once put on the line
     if 2 * np.max(np.linalg.norm(perp, axis=1)) <= tol and np.all(np.diff(along) > tol):
-        from .infinite import linear_group
-
         return linear_group(structure, Y, labels, axis, center, tol, ftol)
 
-    mats, perms, key_atoms = _finite_operations(Y, labels, tol)
+    mats, perms, table, key_atoms = _finite_operations(Y, labels, tol)
     if structure.features is not None:
-        mats, perms = _keep_feature_preserving(structure, mats, perms, ftol, key_atoms)
-    return build_point_group(mats, perms, center, tol)
+        mats, perms, table = _keep_feature_preserving(structure, mats, perms, ftol, key_atoms)
+    return build_point_group(mats, perms, table, center, tol)
 
 
 def _check_separation(Y: np.ndarray, tol: float, where: str) -> None:
@@ -137,14 +136,6 @@ def _frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.stack([e1, e2, e3], axis=-1)
 
 
-def _polar(M: np.ndarray, det: np.ndarray) -> np.ndarray:
-    """Nearest orthogonal matrices with the given determinants to a stack of 3×3 matrices."""
-    U, _, Vt = np.linalg.svd(M)
-    D = np.ones(M.shape[:-1])
-    D[..., 2] = det * np.sign(np.linalg.det(U @ Vt))
-    return (U * D[..., None, :]) @ Vt
-
-
 def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
     """All (R, σ) mapping the centred points onto themselves within tol (a finite group)."""
     n = len(Y)
@@ -191,11 +182,10 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
             # large sets: the group is known from the atoms matched so far; check only its
             # generators on the rest and compose the other permutations
             live = np.flatnonzero(alive)
-            R[live] = _polar(H[live], det[live])
+            R[live] = polar(H[live], det[live])
             found = _extend_by_generators(Y, labels, tol, R[live], det[live], perm[live], done, key_atoms)
             if found is not None:
-                mats, perms = valid_closure(*found, key_atoms, lambda M, P: _displacement(Y, M, P), tol)
-                return mats, perms, key_atoms
+                return (*valid_closure(*found, key_atoms, lambda M, P: _displacement(Y, M, P), tol), key_atoms)
             n = -1  # no second attempt: match class by class to the end
         idx = np.flatnonzero(cls == c)
         P = Y[idx]
@@ -219,21 +209,16 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
         done[idx] = True
         H[live] += np.einsum("kmi,mj->kij", Y[idx[j[good]]], P)
         if step == 1 or step == len(order) - 1 or len(live) and step % 8 == 7:
-            R[live] = _polar(H[live], det[live])
+            R[live] = polar(H[live], det[live])
     live = np.flatnonzero(alive)
-    R[live] = _polar(H[live], det[live])
+    R[live] = polar(H[live], det[live])
     err = np.max(np.linalg.norm(Y @ R[live].transpose(0, 2, 1) - Y[perm[live]], axis=-1), axis=1)
     live = live[err <= tol]
 
-    seen, mats, perms = set(), [], []
-    for k in live:
-        key = (perm[k].tobytes(), det[k] > 0)
-        if key not in seen:
-            seen.add(key)
-            mats.append(R[k])
-            perms.append(perm[k])
-    mats, perms = valid_closure(mats, perms, key_atoms, lambda M, P: _displacement(Y, M, P), tol)
-    return mats, perms, key_atoms
+    _, first = np.unique(element_keys(det[live], perm[live], decimals=0), return_index=True)
+    keep = live[np.sort(first)]
+    closed = valid_closure(list(R[keep]), list(perm[keep]), key_atoms, lambda M, P: _displacement(Y, M, P), tol)
+    return (*closed, key_atoms)
 
 
 FAST_MIN_ATOMS = 2000  # from this size on, the rest of the atoms are matched by generators only
@@ -250,69 +235,38 @@ def _extend_by_generators(Y, labels, tol, R, det, perm, done, key_atoms):
     """
     from scipy.spatial import cKDTree
 
-    seen, mats, perms = set(), [], []
-    for k in range(len(R)):
-        key = (perm[k][done].tobytes(), det[k] > 0)
-        if key not in seen:
-            seen.add(key)
-            mats.append(R[k])
-            perms.append(perm[k].copy())
-    mats, perms = close_group(mats, perms, key_atoms)
-    index = {_matrix_key(M): i for i, M in enumerate(mats)}
-    identity = index[_matrix_key(np.eye(3))]
-    gens = _greedy_generators(mats, index, identity)
+    _, first = np.unique(element_keys(det, perm[:, done], decimals=0), return_index=True)
+    first = np.sort(first)
+    mats, perms, _ = close_group(R[first], perm[first], key_atoms)
+    mats = np.array(mats)
+    keys = element_keys(mats)
+    identity = np.eye(3)[None]
+
+    def reached(chosen: list[int]) -> np.ndarray:
+        return np.isin(keys, close(mats[chosen], np.matmul, element_keys, start=identity).keys)
+
+    gens = greedy_generators(len(mats), reached)
     rest = np.flatnonzero(~done)
     tree = cKDTree(Y[rest])
     nearest, _ = tree.query(Y[rest], k=2)
     loose = max(tol, 0.45 * float(np.min(nearest[:, 1])))
-    full = {}
+    full = []
     for g in gens:
         dist, j = tree.query(Y[rest] @ mats[g].T)
         if np.max(dist) > loose or np.any(labels[rest[j]] != labels[rest]) or len(np.unique(j)) != len(rest):
             return None
         p = np.array(perms[g])
         p[rest] = rest[j]
-        full[g] = p
-    tree = _spanning_tree(mats, index, gens, identity)
-    if len(tree) != len(mats):
+        full.append(p)
+    # every element as a word in the generators (the closure's spanning tree): σ_{g·x} = σ_g ∘ σ_x
+    words = close(mats[gens], np.matmul, element_keys, start=identity)
+    if len(words.keys) != len(mats):
         return None
-    composed = {identity: np.arange(len(Y))}
-    for y, (g, x) in list(tree.items())[1:]:  # parents come first: σ_{g·x} = σ_g ∘ σ_x
-        composed[y] = full[g][composed[x]]
-    return mats, [composed[i] for i in range(len(mats))]
-
-
-def _spanning_tree(mats, index, gens, identity) -> dict:
-    """Elements reachable from the identity by generators, in the order found: y → (g, x) with y = g·x.
-
-    ``mats`` are exact group matrices and ``index`` maps their keys to positions.
-    """
-    tree: dict = {identity: None}
-    frontier = [identity]
-    while frontier:
-        new = []
-        for x in frontier:
-            for g in gens:
-                y = index[_matrix_key(mats[g] @ mats[x])]
-                if y not in tree:
-                    tree[y] = (g, x)
-                    new.append(y)
-        frontier = new
-    return tree
-
-
-def _greedy_generators(mats, index, identity) -> list[int]:
-    """A small generating set: each element in turn that the ones before do not reach."""
-    gens: list[int] = []
-    reached = {identity}
-    for i in range(len(mats)):
-        if i in reached:
-            continue
-        gens.append(i)
-        reached = set(_spanning_tree(mats, index, gens, identity))
-        if len(reached) == len(mats):
-            break
-    return gens
+    composed = [np.arange(len(Y))]
+    for g, x in zip(words.parent_generator[1:].tolist(), words.parent_element[1:].tolist()):  # parents first
+        composed.append(full[g][composed[x]])
+    position = dict(zip(words.keys.tolist(), range(len(mats))))
+    return mats, [composed[position[k]] for k in keys.tolist()]
 
 
 def _displacement(Y: np.ndarray, mats, perms) -> np.ndarray:
@@ -331,13 +285,14 @@ def valid_closure(mats, perms, key_atoms, error, tol):
     """
     mats, perms = list(mats), list(perms)
     while True:
-        group_m, group_p = close_group(mats, perms, key_atoms)
+        group_m, group_p, table = close_group(mats, perms, key_atoms)
         err = error(group_m, group_p)
         if np.all(err <= tol) or len(mats) <= 1:
-            return group_m, group_p
+            return group_m, group_p, table
         worst = int(np.argmax(err))
-        bad = (group_p[worst].tobytes(), np.linalg.det(group_m[worst]) > 0)
-        keep = [k for k in range(len(mats)) if (perms[k].tobytes(), np.linalg.det(mats[k]) > 0) != bad]
+        bad = element_keys(np.sign(np.linalg.det(group_m[worst]))[None], group_p[worst][None], decimals=0)[0]
+        keys = element_keys(np.sign(np.linalg.det(np.array(mats))), np.array(perms), decimals=0)
+        keep = np.flatnonzero(keys != bad).tolist()
         if len(keep) == len(mats):  # the worst element is only a product: drop the worst generator
             gen_err = error(mats, perms)
             gen_err[0 if len(mats) == 1 else int(np.argmin(gen_err))] = -1  # never the identity
@@ -370,147 +325,50 @@ def close_group(mats: list[np.ndarray], perms: list[np.ndarray], key_atoms: np.n
 
     Elements are identified by their determinant and their permutation of ``key_atoms``, a set
     of atoms that every operation maps onto itself and that is not collinear with the centre
-    (so the identification is faithful). Products are σ_gh = σ_g ∘ σ_h; matrices are then
-    averaged into an exact representation: R_g ← polar(mean_h R_gh R_hᵀ).
+    (so the identification is faithful while the matrices are still approximate). Products are
+    σ_gh = σ_g ∘ σ_h; matrices are then averaged into an exact representation:
+    R_g ← polar(mean_h R_gh R_hᵀ). Returns the matrices, the full permutations and the
+    multiplication table (table[g, h] = index of gh).
     """
     mats = np.array(mats, dtype=float).reshape(-1, 3, 3)
     perms = np.array(perms, dtype=np.int64).reshape(len(mats), -1)
     local = np.full(perms.shape[1], -1, dtype=np.int64)
     local[key_atoms] = np.arange(len(key_atoms))
-    while True:
-        dets = np.where(np.linalg.det(mats) > 0, 1, -1)
-        sub = local[perms[:, key_atoms]]  # (G, k): each element on the key atoms, locally indexed
-        keys = {row.tobytes(): i for i, row in enumerate(np.concatenate([sub, dets[:, None]], axis=1))}
-        prod = np.take_along_axis(np.broadcast_to(sub[:, None, :], (len(sub), len(sub), sub.shape[1])),
-                                  sub[None, :, :], axis=2)  # [g, h] = σ_g ∘ σ_h on the key atoms
-        pdet = dets[:, None] * dets[None, :]
-        prod = np.concatenate([prod, pdet[:, :, None]], axis=2)
-        table = np.empty((len(sub), len(sub)), dtype=np.int64)
-        missing = []
-        for g in range(len(sub)):
-            for h in range(len(sub)):
-                k = keys.get(prod[g, h].tobytes())
-                if k is None:
-                    missing.append((g, h))
-                    k = -1
-                table[g, h] = k
-        if not missing:
-            return idealize(mats, table), list(perms)
-        new_m, new_p, seen = [], [], set()
-        for g, h in missing:
-            key = prod[g, h].tobytes()
-            if key not in seen:
-                seen.add(key)
-                new_m.append(mats[g] @ mats[h])
-                new_p.append(perms[g][perms[h]])
-        mats = np.concatenate([mats, np.array(new_m)])
-        perms = np.concatenate([perms, np.array(new_p)])
+    # elements as (R, σ on the key atoms locally indexed, det R)
+    ops = (mats, local[perms[:, key_atoms]], np.where(np.linalg.det(mats) > 0, 1.0, -1.0))
+    found = close(ops, _multiply, _key)
+    n0 = len(found.table)  # the distinct starting operations (the closure's generators)
+    full = list(perms if n0 == len(perms) else perms[_first_of_keys(ops)])
+    if len(found.keys) > n0:  # products were missing: full permutations from the words that made them
+        for g, x in zip(found.parent_generator[n0:].tolist(), found.parent_element[n0:].tolist()):
+            full.append(full[g][full[x]])
+        found = close(found.elements, _multiply, _key)  # closed now: one layer, the whole table
+    return idealize(found.elements[0], found.table), full, found.table
 
 
-def idealize(R: np.ndarray, table: np.ndarray, iterations: int = 6) -> list[np.ndarray]:
-    """Nearest exact representation of a group given its multiplication table (table[g, h] = gh)."""
-    dets = np.sign(np.linalg.det(R))
-    for _ in range(iterations):
-        # mean over h of R_{gh} R_hᵀ, for every g
-        M = np.einsum("ghij,hkj->gik", R[table], R) / len(R)
-        new = _polar(M, dets)
-        if np.max(np.abs(new - R)) < 1e-15:
-            R = new
-            break
-        R = new
-    return list(R)
+def _multiply(A: tuple, B: tuple) -> tuple:
+    return A[0] @ B[0], np.take_along_axis(A[1], B[1], axis=1), A[2] * B[2]
+
+
+def _key(ops: tuple) -> np.ndarray:
+    return element_keys(ops[2], ops[1], decimals=0)
+
+
+def _first_of_keys(ops: tuple) -> np.ndarray:
+    """Positions of the first operation with each key, in order (the closure's deduplication)."""
+    _, first = np.unique(_key(ops), return_index=True)
+    return np.sort(first)
 
 
 def _keep_feature_preserving(structure: Structure, mats, perms, tol, key_atoms):
-    from ..fixed import wigner_D
-
     a = structure.features
+
     def change(M, P):
-        D = wigner_D(structure.feature_irreps, np.array(M))
-        return np.array([np.max(np.abs(a @ Dk.T - a[p]), initial=0.0) for Dk, p in zip(D, P)])
+        return mismatch(wigner_D(structure.feature_irreps, np.array(M)), a, np.array(P))
 
     err = change(mats, perms)
     keep = [k for k in range(len(mats)) if err[k] <= tol]
     return valid_closure([mats[k] for k in keep], [perms[k] for k in keep], key_atoms, change, tol)
-
-
-def build_point_group(mats, perms, center, tol) -> PointGroup:
-    """Name a finite group of operations, label its elements and pick generators."""
-    name, frame = classify(mats)
-    kinds = [operation_kind(R) for R in mats]
-    c2_axes = [u for (kind, u) in kinds if kind == "C2"]
-    ops = []
-    for R, p, (kind, u) in zip(mats, perms, kinds):
-        if kind == "σ":
-            kind = mirror_label(u, name, frame, c2_axes)
-        ops.append(SymmetryOperation(np.array(R), np.array(p), kind, u))
-    ops = sorted(ops, key=_sort_key)
-    return PointGroup(
-        name=name,
-        order=len(ops),
-        operations=tuple(ops),
-        generators=tuple(_generators(ops)),
-        center=np.array(center),
-        frame=frame,
-        equivalent_atoms=_orbits([op.permutation for op in ops], len(perms[0])),
-        tol=tol,
-    )
-
-
-def _sort_key(op: SymmetryOperation):
-    """E first, then rotations by order (high first), then i, mirrors, improper rotations."""
-    kind = op.kind
-    axis = () if op.axis is None else tuple(np.round(op.axis, 6).tolist())
-    if kind == "E":
-        return (0, 0, 0, "", ())
-    if kind.startswith("C"):
-        n, _, k = kind[1:].partition("^")
-        return (1, -int(n), int(k or 1), "", axis)
-    if kind == "i":
-        return (2, 0, 0, "", ())
-    if kind.startswith("σ"):
-        return (3, 0, 0, kind, axis)
-    n, _, k = kind[1:].partition("^")
-    return (4, -int(n), int(k or 1), "", axis)
-
-
-def _generators(ops: list[SymmetryOperation]) -> list[SymmetryOperation]:
-    """A small generating set, greedily from the sorted elements (highest rotations first)."""
-    mats = [op.matrix for op in ops]
-    index = {_matrix_key(M): i for i, M in enumerate(mats)}
-    gens = _greedy_generators(mats, index, index[_matrix_key(np.eye(3))])
-    return [ops[g] for g in gens] if gens else [ops[0]]
-
-
-def _matrix_key(R: np.ndarray) -> bytes:
-    """Identity of an exact (idealized) operation: its matrix rounded to 1e-6 (−0.0 folded to 0.0)."""
-    return (np.round(R, 6) + 0.0).tobytes()
-
-
-def _orbits(perms, n: int) -> tuple[tuple[int, ...], ...]:
-    """Orbits of the atoms under the group generated by the permutations."""
-    lab = np.arange(n)
-    P = np.array(perms, dtype=np.int64).reshape(-1, n)
-    while True:
-        new = lab.copy()
-        for p in P:  # an atom and its image share the smaller label
-            np.minimum.at(new, p, new)
-            new = np.minimum(new, new[p])
-        if np.array_equal(new, lab):
-            break
-        lab = new
-    groups: dict[int, list[int]] = {}
-    for i, l in enumerate(lab.tolist()):
-        groups.setdefault(l, []).append(i)
-    return tuple(tuple(g) for g in groups.values())
-
-
-def rotation(axis: np.ndarray, angle: float) -> np.ndarray:
-    """Rotation matrix about a unit axis by an angle in radians (right-handed)."""
-    u = np.asarray(axis, dtype=float)
-    u = u / np.linalg.norm(u)
-    K = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
 
 
 __all__ = ["point_group", "rotation", "rotation_axis_angle", "DEFAULT_TOL", "check_tolerance"]

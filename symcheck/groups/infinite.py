@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..structure import Structure, parse_irreps
-from .detect import build_point_group, idealize, rotation
-from .naming import canonical_axis
-from .pointgroup import PointGroup, SymmetryOperation
+from ..fixed import mismatch, wigner_D
+from ..o3 import Irreps
+from ..structure import Structure
+from .group import SymmetryOperation, close, element_keys, idealize, multiply_operations, orbits
+from .naming import canonical_axis, rotation
+from .pointgroup import PointGroup, build_point_group
 
 IRRATIONAL_TURN = 2 * np.pi * (np.sqrt(2) - 1)
 
@@ -34,12 +36,10 @@ def _nontrivial_features(structure: Structure, ftol: float = 0.0) -> bool:
     """True when some feature block that operations can change (l > 0, or a pseudoscalar) is nonzero."""
     if structure.features is None:
         return False
-    k = 0
-    for mul, l, p in parse_irreps(structure.feature_irreps):
-        width = mul * (2 * l + 1)
-        if not (l == 0 and p == 1) and np.max(np.abs(structure.features[:, k:k + width]), initial=0.0) > ftol:
+    irreps = Irreps(structure.feature_irreps)
+    for (_, ir), columns in zip(irreps, irreps.slices()):
+        if ir != (0, 1) and np.max(np.abs(structure.features[:, columns]), initial=0.0) > ftol:
             return True
-        k += width
     return False
 
 
@@ -51,7 +51,8 @@ class _Families:
         self.n1, self.n2 = _perp_basis(u)
         self.ident = np.arange(len(structure))
         self.perm_inv = perm_inv
-        lmax = max((l for _, l, _ in parse_irreps(structure.feature_irreps or "")), default=0)
+        irreps = Irreps(structure.feature_irreps)
+        lmax = irreps.lmax if irreps else 0
         self.samples = 8 * lmax + 16
 
     def matrices(self, family: str, t: np.ndarray) -> np.ndarray:
@@ -71,14 +72,11 @@ class _Families:
 
     def mismatch(self, family: str, t) -> np.ndarray:
         """Largest feature change |D(R) a_i − a_σ(i)| for each parameter value."""
-        from ..fixed import wigner_D
-
         a = self.s.features
         if a is None:
             return np.zeros(np.size(t))
         D = wigner_D(self.s.feature_irreps, self.matrices(family, t))
-        moved = np.einsum("kij,nj->kni", D, a)
-        return np.max(np.abs(moved - a[self.perm(family)][None]), axis=(1, 2))
+        return mismatch(D, a, np.broadcast_to(self.perm(family), (len(D), len(a))))
 
     def all_or_none(self, family: str):
         """For a family known to be all-or-nothing: "all", or an empty array."""
@@ -140,13 +138,14 @@ def linear_group(structure: Structure, Y, labels, axis, center, tol, ftol) -> Po
 
 
 def _scalar_columns(irreps: str) -> np.ndarray:
-    cols, k = [], 0
-    for mul, l, p in parse_irreps(irreps):
-        for _ in range(mul):
-            if l == 0 and p == 1:
-                cols.append(k)
-            k += 2 * l + 1
-    return np.array(cols, dtype=int)
+    return _columns(irreps, lambda ir: ir == (0, 1))
+
+
+def _columns(irreps: str, keep) -> np.ndarray:
+    """The feature columns of the irreps terms for which ``keep(Irrep)`` holds."""
+    irreps = Irreps(irreps)
+    every = np.arange(irreps.dim)
+    return np.concatenate([every[sl] for (_, ir), sl in zip(irreps, irreps.slices()) if keep(ir)] + [every[:0]])
 
 
 def _axial_group(structure: Structure, u, perm_inv, center, tol, ftol) -> PointGroup:
@@ -167,8 +166,7 @@ def _axial_group(structure: Structure, u, perm_inv, center, tol, ftol) -> PointG
         for t in (np.arange(fam.samples) * fam.period(f) / fam.samples if isinstance(z, str) else z):
             mats.append(fam.matrices(f, t)[0])
             perms.append(fam.perm(f))
-    mats, perms = close_by_matrix(mats, perms)
-    return build_point_group(mats, perms, center, tol)
+    return build_point_group(*close_by_matrix(mats, perms), center, tol)
 
 
 def _continuous(structure, fam: _Families, zeros, center, tol) -> PointGroup:
@@ -204,39 +202,22 @@ def _continuous(structure, fam: _Families, zeros, center, tol) -> PointGroup:
     frame_x = frame_x - np.dot(frame_x, fam.u) * fam.u
     frame_x = canonical_axis(frame_x / np.linalg.norm(frame_x))
     frame = np.array([frame_x, np.cross(fam.u, frame_x), fam.u])
-    from .detect import _orbits
-
-    return PointGroup(name, None, tuple(gens), tuple(gens), np.array(center), frame,
-                      _orbits([g.permutation for g in gens], len(structure)), tol)
+    return PointGroup(name=name, order=None, operations=tuple(gens), generators=tuple(gens), center=np.array(center),
+                      frame=frame, equivalent_atoms=orbits([g.permutation for g in gens], len(structure)), tol=tol,
+                      kind="infinite")
 
 
 def close_by_matrix(mats, perms):
-    """Close operations under composition, identifying elements by their (rounded) matrices."""
+    """Close operations under composition, identifying elements by their (rounded) matrices; idealized.
 
-    def key(R):
-        return (np.round(R, 6) + 0.0).tobytes()
-
-    index = {}
-    out_m, out_p = [], []
-    for R, p in zip(mats, perms):
-        if key(R) not in index:
-            index[key(R)] = len(out_m)
-            out_m.append(np.asarray(R))
-            out_p.append(np.asarray(p))
-    gens = list(range(len(out_m)))
-    k = 0
-    while k < len(out_m):
-        for g in gens:
-            R = out_m[g] @ out_m[k]
-            if key(R) not in index:
-                index[key(R)] = len(out_m)
-                out_m.append(R)
-                out_p.append(out_p[g][out_p[k]])
-        k += 1
-        if len(out_m) > 20000:
-            raise RuntimeError("internal error: operations do not close into a finite group")
-    table = np.array([[index[key(a @ b)] for b in out_m] for a in out_m])
-    return idealize(np.array(out_m), table), out_p
+    The matrices are exact up to the scans' refinement, so they identify the elements. Returns the
+    matrices, the permutations and the multiplication table (table[g, h] = index of gh).
+    """
+    found = close((np.array(mats, dtype=float), np.array(perms, dtype=np.int64)), multiply_operations,
+                  lambda ops: element_keys(ops[0]), limit=20000)
+    if len(found.keys) > len(found.table):  # not closed under the starting elements: the whole table
+        found = close(found.elements, multiply_operations, lambda ops: element_keys(ops[0]))
+    return idealize(found.elements[0], found.table), list(found.elements[1]), found.table
 
 
 def _candidate_axes(structure: Structure, ftol: float) -> list[np.ndarray]:
@@ -249,13 +230,12 @@ def _candidate_axes(structure: Structure, ftol: float) -> list[np.ndarray]:
     bisectors of pairs of them are added.
     """
     a = structure.features[0]
-    blocks, k = [], 0
-    for mul, l, _ in parse_irreps(structure.feature_irreps):
-        for _ in range(mul):
-            v = a[k:k + 2 * l + 1]
-            k += 2 * l + 1
-            if l > 0 and np.max(np.abs(v)) > ftol:
-                blocks.append((l, v))
+    blocks = []
+    irreps = Irreps(structure.feature_irreps)
+    for (mul, ir), columns in zip(irreps, irreps.slices()):
+        for v in a[columns].reshape(mul, ir.dim):
+            if ir.l > 0 and np.max(np.abs(v)) > ftol:
+                blocks.append((ir.l, v))
     l, v = min(blocks, key=lambda b: b[0])
     if l == 1:
         base = [v / np.linalg.norm(v)]
@@ -343,8 +323,7 @@ def single_point_group(structure: Structure, center, tol, ftol) -> PointGroup:
     if not _nontrivial_features(structure, ftol):
         return _full(structure, "Kh", center, tol)
     a = structure.features
-    expanded = _expand(structure.feature_irreps)
-    if np.max(np.abs(a[:, [k for k, (_, l, _) in enumerate(expanded) if l > 0]]), initial=0.0) <= ftol:
+    if np.max(np.abs(a[:, _columns(structure.feature_irreps, lambda ir: ir.l > 0)]), initial=0.0) <= ftol:
         # only (pseudo)scalars: a nonzero pseudoscalar is flipped by every improper operation
         return _full(structure, "K", center, tol)
     mats, perms = [], []
@@ -359,15 +338,7 @@ def single_point_group(structure: Structure, center, tol, ftol) -> PointGroup:
                 perms.append(ident)
     if not mats:
         mats, perms = [np.eye(3)], [ident]
-    mats, perms = close_by_matrix(mats, perms)
-    return build_point_group(mats, perms, center, tol)
-
-
-def _expand(irreps: str):
-    out = []
-    for mul, l, p in parse_irreps(irreps):
-        out.extend([(1, l, p)] * mul * (2 * l + 1))
-    return out
+    return build_point_group(*close_by_matrix(mats, perms), center, tol)
 
 
 def _full(structure, name: str, center, tol) -> PointGroup:
@@ -379,5 +350,6 @@ def _full(structure, name: str, center, tol) -> PointGroup:
     ]
     if name == "Kh":
         gens.append(SymmetryOperation(-np.eye(3), ident, "i", None))
-    return PointGroup(name, None, tuple(gens), tuple(gens), np.array(center), np.eye(3),
-                      tuple((i,) for i in range(len(structure))), tol)
+    return PointGroup(name=name, order=None, operations=tuple(gens), generators=tuple(gens), center=np.array(center),
+                      frame=np.eye(3), equivalent_atoms=tuple((i,) for i in range(len(structure))), tol=tol,
+                      kind="infinite")

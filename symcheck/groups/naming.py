@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from math import gcd
+from math import atan2, gcd, sqrt
 
 import numpy as np
 
@@ -12,12 +12,13 @@ AXIS_TOL = 1e-5  # angle-scale tolerance for comparing axes of already idealized
 def rotation_axis_angle(R: np.ndarray) -> tuple[np.ndarray, float]:
     """Axis (unit) and angle in [0, π] of a proper rotation R (angle 0: axis arbitrary, returns z)."""
     w = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
+    norm_w = sqrt(float(w @ w))
     # atan2 keeps full precision near 0 and π, where arccos of the trace loses half the digits
-    angle = float(np.arctan2(np.linalg.norm(w), np.trace(R) - 1))
+    angle = atan2(norm_w, float(R[0, 0] + R[1, 1] + R[2, 2]) - 1)
     if angle < 1e-9:
         return np.array([0.0, 0.0, 1.0]), 0.0
     if angle < np.pi - 1e-4:
-        return w / np.linalg.norm(w), angle
+        return w / norm_w, angle
     # angle π: R = 2 u u^T − I
     B = (R + np.eye(3)) / 2
     k = int(np.argmax(np.diag(B)))
@@ -25,6 +26,14 @@ def rotation_axis_angle(R: np.ndarray) -> tuple[np.ndarray, float]:
     if np.dot(u, w) < 0:  # just below π the antisymmetric part still orients the axis
         u = -u
     return u / np.linalg.norm(u), angle
+
+
+def rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation matrix about a unit axis by an angle in radians (right-handed)."""
+    u = np.asarray(axis, dtype=float)
+    u = u / np.linalg.norm(u)
+    K = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
 
 
 def canonical_axis(u: np.ndarray) -> np.ndarray:
@@ -45,9 +54,15 @@ def _fraction(angle: float, max_order: int = 1000) -> tuple[int, int]:
     return k // g, n // g
 
 
+def det3(R: np.ndarray) -> float:
+    """Determinant of a 3×3 matrix (written out: np.linalg.det costs more than the arithmetic)."""
+    (a, b, c), (d, e, f), (g, h, i) = R.tolist()
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+
 def operation_kind(R: np.ndarray) -> tuple[str, np.ndarray | None]:
     """Kind ("E", "C4", "C4^3", "i", "σ", "S6^5") and canonical axis of an orthogonal matrix."""
-    if np.linalg.det(R) > 0:
+    if det3(R) > 0:
         u, angle = rotation_axis_angle(R)
         if angle < 1e-6:
             return "E", None
@@ -71,7 +86,7 @@ def _axes_with_orders(mats: list[np.ndarray]) -> list[tuple[np.ndarray, int]]:
     """Distinct proper-rotation axes and the order of the cyclic group about each."""
     axes: list[list] = []
     for R in mats:
-        if np.linalg.det(R) < 0:
+        if det3(R) < 0:
             continue
         u, angle = rotation_axis_angle(R)
         if angle < 1e-9:
@@ -94,8 +109,8 @@ def classify(mats: list[np.ndarray]) -> tuple[str, np.ndarray]:
     """
     order = len(mats)
     axes = _axes_with_orders(mats)
-    improper = [R for R in mats if np.linalg.det(R) < 0]
-    has_inversion = any(np.allclose(R, -np.eye(3), atol=1e-6) for R in improper)
+    improper = [R for R in mats if det3(R) < 0]
+    has_inversion = any(np.max(np.abs(R + np.eye(3))) <= 1.1e-5 for R in improper)
     mirrors = [axis for kind, axis in map(operation_kind, improper) if kind == "σ"]
     high = [(u, n) for u, n in axes if n >= 3]
 

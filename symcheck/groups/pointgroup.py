@@ -1,4 +1,4 @@
-"""Data objects of a detected symmetry group: SymmetryOperation and PointGroup."""
+"""Point groups of finite point sets (molecules): PointGroup, and building one from its matrices."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .naming import check_setting, element_kind, operation_name, setting_frame
+from .group import (
+    Group,
+    SymmetryOperation,
+    _fmt_axis,  # noqa: F401 (the private name others still import from here)
+    close,
+    element_keys,
+    format_axis,
+    greedy_generators,
+    orbits,
+)
+from .naming import classify, element_kind, mirror_label, operation_kind, operation_name, setting_frame
 
 # Hermann–Mauguin symbols of the 32 crystallographic point groups, by Schoenflies name.
 HERMANN_MAUGUIN = {
@@ -18,93 +28,34 @@ HERMANN_MAUGUIN = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SymmetryOperation:
-    """One element g = (R, σ) of a symmetry group.
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PointGroup(Group):
+    """A point group of a finite point set (kind ``"point"``, or ``"infinite"`` for lines and single points).
 
-    Parameters
-    ----------
-    matrix : (3, 3) orthogonal matrix acting on positions relative to the group's center,
-        in the input's Cartesian frame: R (r_i − c) + c = r_σ(i).
-    permutation : (N,) ints; atom i is carried onto atom ``permutation[i]``.
-    kind : "E", "Cn", "Cn^k", "i", "Sn", "Sn^k"; C2' and C2'' for the two classes of C2 axes ⟂ the
-        principal axis; σh, σv, σd (σ(xy) … in D2h, σv(xz)/σv'(yz) in C2v, σ in Ih) for mirrors, named
-        in the group's setting by :func:`symcheck.groups.naming.element_kind`, the same names as the
-        character table's classes; or "C∞"-style names for the generators of infinite groups.
-    axis : unit rotation axis (for mirrors: the plane's normal); None for E and i.
-    """
-
-    matrix: np.ndarray
-    permutation: np.ndarray
-    kind: str
-    axis: np.ndarray | None = None
-
-    @property
-    def proper(self) -> bool:
-        """True for rotations (det R = +1)."""
-        return bool(np.linalg.det(self.matrix) > 0)
-
-    def label(self) -> str:
-        """The kind with its axis, e.g. ``"C4 (axis 0,0,1)"``, as printed by ``symcheck group``."""
-        if self.axis is None:
-            return self.kind
-        return f"{self.kind} ({'normal' if self.kind.startswith('σ') else 'axis'} {_fmt_axis(self.axis)})"
-
-    def as_dict(self) -> dict:
-        """Plain-JSON form: matrix, permutation, kind, axis."""
-        return {
-            "kind": self.kind,
-            "axis": None if self.axis is None else [round(float(x), 6) for x in self.axis],
-            "matrix": np.round(self.matrix, 12).tolist(),
-            "permutation": [int(i) for i in self.permutation],
-        }
-
-
-def format_axis(axis: np.ndarray) -> str:
-    """An axis or mirror normal as printed: scaled so that its largest entry is ±1, integers without decimals
-    (``0,0,1``, ``1,1,1``, ``1,0.414,0``)."""
-    a = np.asarray(axis, dtype=float)
-    a = a / np.max(np.abs(a))  # integer-looking axes print as 0,0,1 and 1,1,1
-    return ",".join(f"{x:.3g}" if abs(x - round(x)) > 1e-6 else str(int(round(x))) for x in a)
-
-
-_fmt_axis = format_axis  # the name groups/linear.py and groups/characters.py import
-
-
-@dataclass(frozen=True)
-class PointGroup:
-    """A point group of a structure, found by :func:`symcheck.point_group`.
-
-    Parameters
+    Parameters (besides :class:`~symcheck.groups.group.Group`'s)
     ----------
     name : ASCII Schoenflies symbol (C1, Ci, Cs, Cn, Cnv, Cnh, Dn, Dnh, Dnd, S2n, T, Td, Th, O, Oh, I,
         Ih, Cinfv, Dinfh, Kh; with features also Cinf, Cinfh, Dinf, K).
-    order : number of elements; None for infinite groups.
-    operations : every element for finite groups; the generators for infinite ones.
-    generators : a generating set.
     center : (3,) the fixed point (centroid of the points), Å.
     frame : (3, 3) the setting's axes as rows (x, y, z); z is the principal axis; for D groups x is a
         C2' axis, for Cnv x lies in a σv plane. The detector gives the default setting (the file's
         own axes where the group allows them); :meth:`in_setting` gives another.
-    equivalent_atoms : orbits of atoms under the group, each a sorted tuple of indices.
-    tol : the distance tolerance (Å) the group was found with.
+    ``kind`` defaults to ``"infinite"`` when ``order`` is None, else ``"point"``.
     """
 
-    name: str
-    order: int | None
-    operations: tuple[SymmetryOperation, ...]
-    generators: tuple[SymmetryOperation, ...]
+    kind: str = ""
     center: np.ndarray
     frame: np.ndarray
-    equivalent_atoms: tuple[tuple[int, ...], ...]
-    tol: float
 
     def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", "infinite" if self.order is None else "point")
+        super().__post_init__()
+        if self.kind != "point":
+            return  # infinite groups keep their generators' names
         # One name per element: the operations of a finite point group are named in the group's
         # setting (its frame) by the same function that names the character table's classes, so
         # that the operations table, the obstruction list and the table agree (σv vs σd, C2' vs C2'').
-        if type(self) is not PointGroup or self.order is None:
-            return  # infinite groups keep their generators' names; crystals (subclasses) their own
         ops = self.operations
         frame = np.asarray(self.frame, dtype=float)
         renamed = {}
@@ -125,9 +76,9 @@ class PointGroup:
             or ``"bonds"`` (between atoms); see :data:`symcheck.groups.naming.SETTINGS`.
         :raises SymcheckError: for an unknown setting name.
         """
-        check_setting(setting)
-        if self.order is None or type(self) is not PointGroup:
-            return self  # infinite groups and crystals: no C2'/σv choice is made here
+        super().in_setting(setting)
+        if self.kind != "point":
+            return self  # infinite groups: no C2'/σv choice is made here
         mats = np.stack([op.matrix for op in self.operations])
         perms = np.stack([op.permutation for op in self.operations])
         frame, _ = setting_frame(self.name, mats, perms, self.frame, setting)
@@ -142,11 +93,6 @@ class PointGroup:
         return replace(self, frame=frame, operations=raw, generators=gens)
 
     @property
-    def infinite(self) -> bool:
-        """True for continuous groups (linear molecules, single atoms)."""
-        return self.order is None
-
-    @property
     def principal_axis(self) -> np.ndarray:
         """Unit vector of the principal axis (the frame's z)."""
         return self.frame[2]
@@ -156,39 +102,138 @@ class PointGroup:
         """International (Hermann–Mauguin) symbol for the 32 crystallographic classes, else None."""
         return HERMANN_MAUGUIN.get(self.name)
 
-    @property
-    def pretty_name(self) -> str:
-        """The name with ∞ (C∞v, D∞h) for display."""
-        return self.name.replace("inf", "∞")
-
     def as_dict(self) -> dict:
-        """Plain-JSON form used by ``symcheck group --json``."""
-        return {
-            "point_group": self.name,
-            "order": self.order,
-            "hermann_mauguin": self.hermann_mauguin,
-            "tol": self.tol,
-            "center": [float(x) for x in self.center],
-            "principal_axis": [round(float(x), 6) for x in self.principal_axis],
-            "frame": np.round(self.frame, 9).tolist(),
-            "operations": [op.as_dict() for op in self._listed_operations()],
-            "generators": [op.as_dict() for op in self.generators],
-            "equivalent_atoms": [list(o) for o in self.equivalent_atoms],
-            "setting": self.setting_description(),
-        }
-
-    def _listed_operations(self):
-        """The operations ``as_dict`` lists: all of them (space groups list fewer when huge)."""
-        return self.operations
+        """Plain-JSON form used by ``symcheck group --json``: the group's fields, center, frame and setting."""
+        d = super().as_dict()
+        d.update(
+            center=[float(x) for x in self.center],
+            principal_axis=[round(float(x), 6) for x in self.principal_axis],
+            frame=np.round(self.frame, 9).tolist(),
+            setting=self.setting_description(),
+        )
+        return d
 
     def setting_description(self, setting: str | None = None) -> str | None:
         """The setting the operations are named in, in plain words (see
-        :func:`symcheck.groups.characters.setting_description`); None for crystals.
+        :func:`symcheck.groups.characters.setting_description`).
 
         :param setting: None (this group's own setting) or a name from ``SETTINGS``.
         """
-        if type(self) is not PointGroup:
-            return None
         from .characters import setting_description  # characters builds on this module
 
         return setting_description(self, setting)
+
+    def _same_elements(self, other: Group) -> bool:
+        if self.kind == "point":
+            # 4 decimals: the same element idealized in two closures differs by ~1e-15, distinct ones by ≫ 1e-4
+            return set(self._keys(4).tolist()) == set(other._keys(4).tolist())
+        # infinite groups: with continuous rotations about the same axis the name fixes the group
+        # (every mirror containing the axis, every C2 perpendicular to it, is in it once one is)
+        if self.name != other.name:
+            return False
+        if self.name in ("Kh", "K"):
+            return True
+        return abs(abs(float(self.principal_axis @ other.principal_axis)) - 1) <= 1e-6
+
+    def _keys(self, decimals: int) -> np.ndarray:
+        ops = self.operations
+        return element_keys(np.stack([op.matrix for op in ops]), np.stack([op.permutation for op in ops]),
+                            decimals=decimals)
+
+    def _subset_of(self, other: Group) -> bool:
+        if not other.infinite:
+            return set(self._keys(4).tolist()) <= set(other._keys(4).tolist())
+        return all(_in_infinite(op.matrix, other) for op in self.generators)
+
+
+def _in_infinite(R: np.ndarray, G: PointGroup) -> bool:
+    """Whether the matrix R is an element of the infinite point group G (about its principal axis)."""
+    det = np.linalg.det(R)
+    if G.name in ("Kh", "K"):
+        return G.name == "Kh" or det > 0
+    u = G.principal_axis
+    image = R @ u
+    if np.allclose(image, u, atol=1e-6):  # rotations about u (every group) and mirrors containing u
+        return det > 0 or G.name in ("Cinfv", "Dinfh")
+    if np.allclose(image, -u, atol=1e-6):  # C2 ⟂ u, and improper rotations −Rot(u, α)
+        return G.name == "Dinfh" or G.name == ("Dinf" if det > 0 else "Cinfh")
+    return False
+
+
+def build_point_group(mats, perms, table, center, tol) -> PointGroup:
+    """A named finite point group from its exact matrices and permutations: kinds, sorted operations, generators.
+
+    Parameters
+    ----------
+    mats : (n, 3, 3) the elements' exact (idealized) matrices, closed under products.
+    perms : (n, N) their permutations.
+    table : (n, n) the multiplication table: table[g, h] = index of the element g·h.
+    center : (3,) the fixed point, Å.
+    tol : the distance tolerance (Å) the group was found with.
+    """
+    name, frame = classify(mats)
+    kinds = [operation_kind(R) for R in mats]
+    c2_axes = [u for (kind, u) in kinds if kind == "C2"]
+    ops = []
+    for R, p, (kind, u) in zip(mats, perms, kinds):
+        if kind == "σ":
+            kind = mirror_label(u, name, frame, c2_axes)
+        ops.append(SymmetryOperation(np.array(R), np.array(p), kind, u))
+    order = sorted(range(len(ops)), key=lambda k: _sort_key(ops[k]))
+    ops = [ops[k] for k in order]
+    rank = np.argsort(order)
+    table = rank[np.asarray(table)[np.ix_(order, order)]]  # in the sorted order
+    return PointGroup(
+        name=name,
+        order=len(ops),
+        operations=tuple(ops),
+        generators=tuple(ops[g] for g in _generators(table)),
+        center=np.array(center),
+        frame=frame,
+        equivalent_atoms=orbits([op.permutation for op in ops], len(perms[0])),
+        tol=tol,
+        kind="point",
+    )
+
+
+def _sort_key(op: SymmetryOperation):
+    """E first, then rotations by order (high first), then i, mirrors, improper rotations."""
+    kind = op.kind
+    axis = () if op.axis is None else tuple(np.round(op.axis, 6).tolist())
+    if kind == "E":
+        return (0, 0, 0, "", ())
+    if kind.startswith("C"):
+        n, _, k = kind[1:].partition("^")
+        return (1, -int(n), int(k or 1), "", axis)
+    if kind == "i":
+        return (2, 0, 0, "", ())
+    if kind.startswith("σ"):
+        return (3, 0, 0, kind, axis)
+    n, _, k = kind[1:].partition("^")
+    return (4, -int(n), int(k or 1), "", axis)
+
+
+def _generators(table: np.ndarray) -> list[int]:
+    """A small generating set, greedily from the sorted elements (highest rotations first), by the table."""
+    n = len(table)
+    have = np.zeros(n, dtype=bool)
+    have[np.flatnonzero(np.all(table == np.arange(n), axis=1))] = True  # the identity
+
+    def reached(chosen: list[int]) -> np.ndarray:
+        nonlocal have
+        if chosen:  # the group so far with the new generator, closed under all generators chosen
+            start = np.append(np.flatnonzero(have), chosen[-1])
+            found = close(np.array(chosen), lambda a, b: table[a, b], _same, start=start, key_space=n)
+            have = np.zeros(n, dtype=bool)
+            have[found.keys] = True
+        return have
+
+    return greedy_generators(n, reached) or [0]
+
+
+def _same(x: np.ndarray) -> np.ndarray:
+    """Element indices are their own keys."""
+    return x
+
+
+__all__ = ["HERMANN_MAUGUIN", "PointGroup", "SymmetryOperation", "build_point_group", "format_axis"]
