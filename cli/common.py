@@ -59,12 +59,12 @@ def _json_default(obj):
 
 def is_crystal(group) -> bool:
     """The group is a space group (printed with its Wyckoff sites and translations)."""
-    return isinstance(group, sc.SpaceGroup)
+    return group.periodic
 
 
 def needs_finite_point_group(group, flag: str, what: str) -> None:
     """One line and exit 2 when a flag needs a finite point group and ``group`` is not one (before any output)."""
-    if group.order is None or is_crystal(group):
+    if group.kind != "point":
         fail(f"{flag}: {what} needs a finite point group, not {group.pretty_name}")
 
 

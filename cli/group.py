@@ -72,7 +72,7 @@ def group(
 
 def _print_group(file: Path, structure, pg) -> None:
     """The group's header line, its operations (or generators) and its sets of equivalent atoms."""
-    order = "infinite" if pg.order is None else str(pg.order)
+    order = "infinite" if pg.infinite else str(pg.order)
     if is_crystal(pg):
         out.print(f"[bold]{file}[/]: {len(structure)} atoms in the cell, space group [bold]{pg.pretty_name}[/], "
                   f"crystal class {pg.point_group}; {order} operations of the cell (translations included)")
@@ -82,7 +82,7 @@ def _print_group(file: Path, structure, pg) -> None:
     else:
         hm = f" ({pg.hermann_mauguin})" if pg.hermann_mauguin else ""
         out.print(f"[bold]{file}[/]: {len(structure)} atoms, point group [bold]{pg.pretty_name}[/]{hm}, order {order}")
-    if pg.order is None:
+    if pg.infinite:
         out.print("generators: " + ", ".join(op.label() for op in pg.generators))
     else:
         out.print(_operations_table(pg))

@@ -169,7 +169,7 @@ def representation_matrix(irreps: str | Irreps, R: np.ndarray, permutation: np.n
 
 def _factored(group) -> bool:
     """A space group stored as point part × translations (its elements are never listed)."""
-    return getattr(group, "cell_group", None) is not None
+    return group.periodic
 
 
 def fixed_space(generators, irreps: str | Irreps, per_point: bool) -> np.ndarray:
@@ -198,7 +198,7 @@ def field_fixed_space(group, irreps: str | Irreps, sites: np.ndarray) -> np.ndar
     local = {int(a): k for k, a in enumerate(sites)}
     if _factored(group):
         return _factored_fixed_space(group, irreps, sites, d, local)
-    if group.order is None:
+    if group.infinite:
         gens = [_Restricted(g, sites, local) for g in group.generators]
         return fixed_space(gens, irreps, per_point=True)
     ops = group.operations
@@ -290,7 +290,7 @@ def project(group, irreps: str | Irreps, y: np.ndarray, per_point: bool) -> np.n
     if _factored(group):
         ops = group.coset_representatives
         y = group.cell_group.T.average(y, group.translation_indices) if per_point else y
-    elif group.order is not None:
+    elif group.finite:
         ops = group.operations
     else:
         basis = fixed_space(group.generators, irreps, per_point)

@@ -215,6 +215,6 @@ def near_symmetry(task, G: PointGroup, tol: float, near_tol: float = NEAR_TOL) -
 
 
 def _larger(A: PointGroup, B: PointGroup) -> bool:
-    if A.order is None:
-        return B.order is not None or A.name != B.name
-    return B.order is not None and A.order > B.order
+    if A.infinite:
+        return B.finite or A.name != B.name
+    return B.finite and A.order > B.order

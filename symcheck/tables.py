@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .groups import SpaceGroup
 from .groups.naming import kind_family
 from .groups.pointgroup import PointGroup, format_axis
 
@@ -36,7 +35,7 @@ def operations_by_kind(group: PointGroup) -> list[OperationKind]:
     :param group: a finite point group or a space group (infinite groups list generators only,
         so their table would count those).
     """
-    crystal = isinstance(group, SpaceGroup)
+    crystal = group.periodic
     by_kind: dict[str, list] = {}
     for op in group.operations:
         by_kind.setdefault(kind_family(op.kind), []).append(op)

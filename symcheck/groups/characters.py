@@ -281,7 +281,7 @@ def character_table(pg: PointGroup, setting: str | None = None, frame=None) -> C
     :raises SymcheckError: for an unknown setting or an invalid frame.
     """
     setting = check_setting(setting)
-    if pg.order is None:
+    if pg.infinite:
         return linear_character_table(pg, setting)
     mats = group_matrices(pg)
     name = pg.name

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import SymcheckError
-from ..fixed import act, wigner_D
+from ..fixed import act, images_under, irrep_project, wigner_D
 from ..o3 import Irreps
 from .characters import CharacterTable, character_table
 from .elements import group_matrices
@@ -55,22 +55,15 @@ def irrep_weights(pg: PointGroup, vector, irreps: str | Irreps, per_point: bool 
     :param table: a character table of pg (e.g. in another setting); computed when None.
     :param setting: the setting of the table computed when ``table`` is None (see :data:`SETTINGS`).
     """
-    if pg.order is None:
+    if pg.infinite:
         return linear_irrep_weights(pg, vector, irreps, per_point, table=table, setting=setting)
     irreps = Irreps(irreps)
     ct = character_table(pg, setting) if table is None else table
-    mats = group_matrices(pg)
     v = _feature(pg, vector, irreps, per_point)
-    Ds = wigner_D(irreps, mats)
-    gv = np.stack([act(irreps, op.matrix, op.permutation if per_point else None, v, D=D)
-                   for op, D in zip(pg.operations, Ds)]).reshape(len(mats), -1)
     total = float(np.sum(v**2))
-    chars = ct.element_characters()
-    out = {}
-    for r, chi in zip(ct.irreps, chars):
-        Pv = r.projector_scale / len(mats) * (chi @ gv)
-        out[r.label] = float(np.sum(Pv**2) / total) if total > 0 else 0.0
-    return out
+    parts = irrep_project(images_under(pg.operations, irreps, v, per_point), ct.element_characters(),
+                          [r.projector_scale for r in ct.irreps])
+    return {r.label: float(np.sum(Pv**2) / total) if total > 0 else 0.0 for r, Pv in zip(ct.irreps, parts)}
 
 
 def irrep_labels(pg: PointGroup, vector, irreps: str | Irreps, per_point: bool = False, tol: float = 1e-8,

@@ -26,7 +26,7 @@ def group_matrices(group: PointGroup) -> np.ndarray:
     :param group: a finite PointGroup.
     :raises SymcheckError: for infinite groups (linear molecules, single atoms).
     """
-    if group.order is None:
+    if group.infinite:
         raise SymcheckError(f"{group.pretty_name} is infinite: subgroup lattices and character tables "
                             "are defined here for finite point groups only")
     return np.stack([np.asarray(op.matrix, dtype=float) for op in group.operations])

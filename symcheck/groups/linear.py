@@ -242,7 +242,7 @@ def linear_character_table(pg: PointGroup, setting: str | None = None,
     """
     setting = check_setting(setting)
     name = pg.name
-    if pg.order is not None:
+    if pg.finite:
         raise SymcheckError(f"{name} is finite: use symcheck.groups.characters.character_table")
     if name not in AXIAL + SPHERICAL:
         raise SymcheckError(f"no irrep labels for the infinite group {pg.pretty_name}")

@@ -159,7 +159,7 @@ def setting_description(pg: PointGroup, setting: str | None = None) -> str:
     :raises SymcheckError: for an unknown setting.
     """
     setting = check_setting(setting)
-    if pg.order is None:
+    if pg.infinite:
         return linear_character_table(pg, setting).setting
     # the words only, without the characters: no multiplication table needed
     mats = group_matrices(pg)
