@@ -104,3 +104,27 @@ def test_stabilizer_thresholds_atol_rtol_and_the_deprecated_tol():
     assert any(issubclass(w.category, DeprecationWarning) for w in caught)
     assert old.name == by_atol.name
     assert np.allclose(project(by_rtol, "1o", y, True), y, atol=1e-14)
+
+
+def test_reps_is_a_deprecated_alias_of_fixed():
+    import importlib
+    import sys
+
+    import symcheck.fixed as fixed
+
+    sys.modules.pop("symcheck.reps", None)
+    with pytest.warns(DeprecationWarning, match="symcheck.fixed"):
+        reps = importlib.import_module("symcheck.reps")
+    assert reps.project is fixed.project and reps.wigner_D is fixed.wigner_D and reps.act is fixed.act
+
+
+def test_structure_irreps_helpers_are_deprecated_spellings_of_irreps():
+    from symcheck.o3 import Irreps
+    from symcheck.structure import irreps_dim, parse_irreps
+
+    with pytest.warns(DeprecationWarning, match="Irreps"):
+        assert parse_irreps("2x0e+1y") == [(mul, l, p) for mul, (l, p) in Irreps("2x0e+1o")] == [(2, 0, 1), (1, 1, -1)]
+    with pytest.warns(DeprecationWarning, match="Irreps"):
+        assert irreps_dim("2x0e+1y") == 5
+    with pytest.warns(DeprecationWarning), pytest.raises(sc.SymcheckError, match="unknown irreps string"):
+        parse_irreps("1z")
