@@ -8,7 +8,10 @@ other symmetry finders on the same frames, in the same run, and the scaling from
   both on the already parsed molecules (no file reading), so they get the easier task.
 * crystals: 64–256-atom EMT cells (Cu, Al, Ni fcc supercells: perfect, with a vacancy, rattled by 0.05 Å),
   forces and stress from EMT; compared with a loop of ``spglib.get_symmetry_dataset`` (symprec 0.01 Å).
-* scaling: the molecule file with ``workers=1`` and ``workers=2`` (a local process pool).
+* scaling: G2 repeated ``--scaling-repeat`` times with ``workers=1`` and ``workers=2`` (a local process
+  pool): wall times, and CPU times of the driver and of the workers, whose ratio
+  ``cpu(1 worker) / (driver cpu + workers' cpu / 2)`` is the speedup two free cores would give
+  (the wall ratio says little on a machine that other jobs keep busy).
 
 symcheck's numbers include reading the file and computing every label's floor; the others only find the
 group. torch/e3nn are imported and warmed up before timing (a worker process does that once).
@@ -26,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
@@ -85,16 +89,34 @@ def crystal_frames():
     return frames
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its finished children (pool workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def timed_scan(path, workers: int, repeats: int = 1):
+    """(result, best wall s, its CPU s in this process, its CPU s in worker processes)."""
     import symcheck as sc
 
     best = None
     for _ in range(repeats):
+        c0 = _cpu()
         t = time.perf_counter()
         result = sc.scan(path, workers=workers, chunk_size=32)
         dt = time.perf_counter() - t
-        best = dt if best is None else min(best, dt)
-    return result, best
+        c1 = _cpu()
+        if best is None or dt < best[0]:
+            best = (dt, c1[0] - c0[0], c1[1] - c0[1])
+    return (result, *best)
+
+
+def cpu_loop(fn, items):
+    """CPU seconds of this process for fn over items."""
+    t = time.process_time()
+    for x in items:
+        fn(x)
+    return time.process_time() - t
 
 
 def loop(fn, items):
@@ -108,6 +130,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--json", action="store_true")
     p.add_argument("--repeat", type=int, default=2, help="copies of G2 in the molecule files")
+    p.add_argument("--scaling-repeat", type=int, default=8,
+                   help="copies of G2 in the 1 -> 2 worker comparison (long enough to hide the pool's start)")
     args = p.parse_args()
 
     import ase.io
@@ -129,17 +153,26 @@ def main() -> None:
         ase.io.write(cry_path, crys)
         sc.scan(mol_path, workers=1, chunk_size=32)  # warm-up (caches of the group code)
 
-        res1, t1 = timed_scan(mol_path, workers=1)
-        res2, t2 = timed_scan(mol_path, workers=2)
+        res1, t1, c1, _ = timed_scan(mol_path, workers=1)
         n = len(mols)
         out["molecules"] = {"frames": n, "symcheck_scan_frames_per_s": n / t1,
-                            "symcheck_scan_ms_per_frame": 1e3 * t1 / n, "groups": res1.groups}
-        out["scaling"] = {"workers_1_s": t1, "workers_2_s": t2, "speedup": t1 / t2}
-        assert res1.as_dict()["groups"] == res2.as_dict()["groups"]
+                            "symcheck_scan_ms_per_frame": 1e3 * t1 / n, "symcheck_scan_cpu_ms_per_frame": 1e3 * c1 / n,
+                            "groups": res1.groups}
+        scale_path = Path(tmp) / "g2_scaling.extxyz"
+        ase.io.write(scale_path, mols * max(1, args.scaling_repeat // args.repeat))
+        s1, w1, cpu1, _ = timed_scan(scale_path, workers=1)
+        s2, w2, driver2, workers2 = timed_scan(scale_path, workers=2)
+        assert s1.as_dict()["groups"] == s2.as_dict()["groups"]
+        # on two free cores the driver's own work (planning, summary) runs alone, the workers' side by side
+        out["scaling"] = {"frames": s1.frames, "workers_1_s": w1, "workers_2_s": w2, "speedup": w1 / w2,
+                          "workers_1_cpu_s": cpu1, "workers_2_driver_cpu_s": driver2,
+                          "workers_2_workers_cpu_s": workers2,
+                          "speedup_from_cpu": cpu1 / (driver2 + workers2 / 2)}
 
-        resr, tr = timed_scan(md_path, workers=1)
+        resr, tr, cr, _ = timed_scan(md_path, workers=1)
         out["molecules_rattled"] = {"frames": len(rattled), "symcheck_scan_frames_per_s": len(rattled) / tr,
-                                    "symcheck_scan_ms_per_frame": 1e3 * tr / len(rattled), "groups": resr.groups}
+                                    "symcheck_scan_ms_per_frame": 1e3 * tr / len(rattled),
+                                    "symcheck_scan_cpu_ms_per_frame": 1e3 * cr / len(rattled), "groups": resr.groups}
         try:
             import pymsym
 
@@ -147,6 +180,8 @@ def main() -> None:
             dt = loop(lambda x: pymsym.get_point_group(*x), pairs)
             out["molecules_rattled"]["libmsym_frames_per_s"] = len(rattled) / dt
             out["molecules_rattled"]["libmsym_ms_per_frame"] = 1e3 * dt / len(rattled)
+            out["molecules_rattled"]["libmsym_cpu_ms_per_frame"] = 1e3 * cpu_loop(
+                lambda x: pymsym.get_point_group(*x), pairs) / len(rattled)
         except ImportError:
             out["molecules_rattled"]["libmsym"] = "not installed"
         try:
@@ -170,14 +205,16 @@ def main() -> None:
             dt = loop(lambda x: pymsym.get_point_group(*x), pairs)
             out["molecules"]["libmsym_frames_per_s"] = n / dt
             out["molecules"]["libmsym_ms_per_frame"] = 1e3 * dt / n
+            out["molecules"]["libmsym_cpu_ms_per_frame"] = 1e3 * cpu_loop(
+                lambda x: pymsym.get_point_group(*x), pairs) / n
         except ImportError:
             out["molecules"]["libmsym"] = "not installed"
 
-        resc, tc = timed_scan(cry_path, workers=1)
+        resc, tc, cc, _ = timed_scan(cry_path, workers=1)
         m = len(crys)
         out["crystals"] = {"frames": m, "atoms": sorted({len(a) for a in crys}),
                            "symcheck_scan_frames_per_s": m / tc, "symcheck_scan_ms_per_frame": 1e3 * tc / m,
-                           "groups": resc.groups}
+                           "symcheck_scan_cpu_ms_per_frame": 1e3 * cc / m, "groups": resc.groups}
         try:
             import spglib
 
@@ -185,12 +222,16 @@ def main() -> None:
             dt = loop(lambda c: spglib.get_symmetry_dataset(c, symprec=0.01), cells)
             out["crystals"]["spglib_frames_per_s"] = m / dt
             out["crystals"]["spglib_ms_per_frame"] = 1e3 * dt / m
+            out["crystals"]["spglib_cpu_ms_per_frame"] = 1e3 * cpu_loop(
+                lambda c: spglib.get_symmetry_dataset(c, symprec=0.01), cells) / m
         except ImportError:
             out["crystals"]["spglib"] = "not installed"
 
     sc_ = out["scaling"]
-    print(f"machine: {out['cores']} cores, load average {out['load_average']:.1f}")
-    print(f"{'':34s} {'frames/s':>10s} {'ms/frame':>10s}")
+    out["load_average_after"] = os.getloadavg()[0]
+    print(f"machine: {out['cores']} cores, load average {out['load_average']:.1f} before, "
+          f"{out['load_average_after']:.1f} after")
+    print(f"{'':34s} {'frames/s':>10s} {'ms/frame':>10s} {'CPU ms/frame':>13s}")
     titles = {"molecules": f"molecules (G2 x{args.repeat})", "molecules_rattled": "molecules rattled 0.05 Å (MD-like)",
               "crystals": "crystals (EMT, 64-256 atoms)"}
     names = (("symcheck_scan", "symcheck scan (1 worker)"), ("pymatgen", "pymatgen PointGroupAnalyzer"),
@@ -201,8 +242,13 @@ def main() -> None:
             row = out[key]
             if f"{k}_frames_per_s" in row:
                 ms = row[f"{k}_ms_per_frame"]
-                print(f"  {name:32s} {row[f'{k}_frames_per_s']:10.1f} {ms:10.3f}")
-    print(f"scaling 1 -> 2 workers: {sc_['workers_1_s']:.2f} s -> {sc_['workers_2_s']:.2f} s ({sc_['speedup']:.2f}x)")
+                cpu = row.get(f"{k}_cpu_ms_per_frame")
+                cpu = f"{cpu:13.3f}" if cpu is not None else ""
+                print(f"  {name:32s} {row[f'{k}_frames_per_s']:10.1f} {ms:10.3f} {cpu}")
+    print(f"scaling 1 -> 2 workers ({sc_['frames']} frames): {sc_['workers_1_s']:.2f} s -> {sc_['workers_2_s']:.2f} s "
+          f"({sc_['speedup']:.2f}x wall); CPU {sc_['workers_1_cpu_s']:.2f} s -> "
+          f"driver {sc_['workers_2_driver_cpu_s']:.2f} s "
+          f"+ workers {sc_['workers_2_workers_cpu_s']:.2f} s ({sc_['speedup_from_cpu']:.2f}x on two free cores)")
     if args.json:
         print(json.dumps(out))
 

@@ -240,6 +240,40 @@ def test_process_pool_gives_the_same_result(data, baseline):
     _same(sc.scan(folder / "perturbed.extxyz", workers=2, chunk_size=CHUNK), baseline)
 
 
+def test_duplicates_checked_on_the_pool_in_batches_give_the_serial_result(tmp_path):
+    """Many clusters of copies (rotated, mirrored, permuted, with other forces): the pool checks them in
+    batches of whole clusters and finds the same equal pairs and conflicts, in the same order."""
+    import ase.io
+    from ase.build import molecule
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from symcheck.audit.duplicates import batches
+
+    rng = np.random.default_rng(7)
+    frames = []
+    for name in ("CH4", "NH3", "H2O", "C2H6", "CH3OH", "C6H6", "CCl4", "PF3"):
+        base = molecule(name)
+        for copy in range(3):
+            a = base.copy()
+            if copy:
+                q = rng.permutation(len(a))
+                a = a[q]
+                R = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+                a.positions = a.positions @ R.T + rng.normal(size=3)
+            a.calc = SinglePointCalculator(a, forces=rng.normal(size=(len(a), 3)), energy=1.0)
+            frames.append(a)
+    path = tmp_path / "copies.extxyz"
+    ase.io.write(path, frames, format="extxyz")
+    serial = sc.scan(path, workers=1, chunk_size=4)
+    pool = sc.scan(path, workers=2, chunk_size=4)
+    assert len(serial.duplicates) >= 16 and serial.duplicate_pairs == 16
+    _same(pool, serial)
+    pairs = [(i, j) for k in range(8) for i, j in ((3 * k, 3 * k + 1), (3 * k, 3 * k + 2), (3 * k + 1, 3 * k + 2))]
+    parts = batches(pairs, {i: ("x", i) for i in range(24)}, 8)
+    assert len(parts) == 3 and sorted(p for b in parts for p in b.pairs) == pairs
+    assert all(len({i // 3 for p in b.pairs for i in p}) * 3 == len(b.pairs) for b in parts)  # whole clusters
+
+
 def test_dask_local_cluster_gives_the_same_result(data, baseline):
     pytest.importorskip("distributed")
     folder, _ = data

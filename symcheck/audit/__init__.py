@@ -94,7 +94,18 @@ def scan(data, labels=None, tol: float = 0.01, label_rtol: float = 0.01, workers
     def load(chunk_id: int):
         return tables[chunk_id] if out_dir is None else store.read_chunk_table(out_dir, chunk_id)
 
-    result = summarize([c.id for c in chunks], load, settings, seconds_since=t0)
+    check = None
+    if scheduler is None and n_workers > 1:
+        def check(pairs, where, settings):
+            """The duplicate candidates on a process pool too, in batches of whole components."""
+            from .duplicates import batches, check_batch, find_conflicts, merge
+
+            items = batches(pairs, where, max(8, len(pairs) // (4 * n_workers)))
+            if len(items) == 1:
+                return find_conflicts(pairs, where, settings)
+            return merge(executors.run_pool(items, settings, min(n_workers, len(items)), check_batch))
+
+    result = summarize([c.id for c in chunks], load, settings, seconds_since=t0, check=check)
     if out_dir is not None:
         result = write_outputs(result, [c.id for c in chunks], load, out_dir)
     return result

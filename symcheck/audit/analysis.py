@@ -12,6 +12,7 @@ never features. Floors use the public projector ``symcheck.fixed.project`` and g
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,6 +188,57 @@ def _invariant_scalars(irreps: str, per_point: bool) -> bool:
     return not per_point and all(ir == (0, 1) for _, ir in Irreps(irreps))
 
 
+_BLAS_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
+                 "openblas_set_num_threads64_")
+_blas: list | None = None  # (set, get) of every OpenBLAS loaded in this process, found once
+
+
+def _openblas() -> list:
+    """(set_num_threads, get_num_threads) of each OpenBLAS library loaded in this process (numpy's, scipy's)."""
+    global _blas
+    if _blas is None:
+        import ctypes
+
+        _blas = []
+        try:
+            with open("/proc/self/maps") as f:
+                libs = sorted({line.split()[-1] for line in f if "openblas" in line.rsplit("/", 1)[-1].lower()})
+        except OSError:  # not Linux: nothing to do
+            libs = []
+        for lib in libs:
+            try:
+                handle = ctypes.CDLL(lib)
+            except OSError:
+                continue
+            for name in _BLAS_SETTERS:
+                setter = getattr(handle, name, None)
+                getter = getattr(handle, name.replace("set_", "get_"), None)
+                if setter is not None and getter is not None:
+                    _blas.append((setter, getter))
+                    break
+    return _blas
+
+
+@contextmanager
+def one_blas_thread():
+    """numpy's and scipy's OpenBLAS on one thread inside the block, as before it afterwards.
+
+    Workers run side by side, one per core, on small matrices: a second BLAS thread per worker
+    only competes with the other workers (a 576×400 QR took 0.9 s with two threads instead of
+    0.01 s with one on a busy two-core machine). Through OpenBLAS's own setter (ctypes), since
+    numpy is already loaded; other BLAS libraries are left alone.
+    """
+    libs = _openblas()
+    before = [get() for _, get in libs]
+    for set_threads, _ in libs:
+        set_threads(1)
+    try:
+        yield
+    finally:
+        for (set_threads, _), n in zip(libs, before, strict=True):
+            set_threads(n)
+
+
 def analyze_chunk(chunk: Chunk, settings: Settings):
     """Read and analyse one chunk; returns (chunk id, pyarrow Table with ``schema()``)."""
     import pyarrow as pa
@@ -195,7 +247,7 @@ def analyze_chunk(chunk: Chunk, settings: Settings):
 
     rows: list[dict] = []
     frames = read_chunk(chunk)
-    with one_torch_thread():  # many tiny tensors: threads only cost here, and workers run side by side
+    with one_torch_thread(), one_blas_thread():  # tiny matrices: threads only cost, and workers run side by side
         for k, atoms in enumerate(frames):
             frame = chunk.start + k
             where = f"{chunk.path}: frame {frame}"

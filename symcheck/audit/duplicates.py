@@ -262,6 +262,72 @@ def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[
     return equal, conflicts
 
 
+@dataclass(frozen=True)
+class PairBatch:
+    """Candidate pairs of whole components of the candidate graph, checked together by one worker.
+
+    Pairs of different components never meet in ``find_conflicts`` (its clusters grow along
+    candidate pairs), so components checked apart give the pairs and conflicts of one check of all.
+    where : frame index -> (file, frame in file) for the frames of these pairs.
+    """
+
+    id: int
+    pairs: tuple[tuple[int, int], ...]
+    where: dict
+
+
+def batches(pairs: list[tuple[int, int]], where: dict, size: int) -> list[PairBatch]:
+    """Sorted candidate pairs split into batches of whole components, each of about ``size`` pairs or more."""
+    parent: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        while parent.get(i, i) != i:
+            parent[i] = parent.get(parent[i], parent[i])
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    components: dict[int, list[tuple[int, int]]] = {}
+    for pair in pairs:
+        components.setdefault(root(pair[0]), []).append(pair)
+    out: list[PairBatch] = []
+    current: list[tuple[int, int]] = []
+    for first in sorted(components):
+        current.extend(components[first])
+        if len(current) >= size:
+            out.append(_batch(len(out), current, where))
+            current = []
+    if current:
+        out.append(_batch(len(out), current, where))
+    return out
+
+
+def _batch(k: int, pairs: list[tuple[int, int]], where: dict) -> PairBatch:
+    frames = {i for pair in pairs for i in pair}
+    return PairBatch(k, tuple(sorted(pairs)), {i: where[i] for i in sorted(frames)})
+
+
+def check_batch(batch: PairBatch, settings) -> tuple[int, tuple[list[tuple[int, int]], list[Conflict]]]:
+    """``find_conflicts`` on one batch (in a worker): (batch id, (equal pairs, conflicts))."""
+    from .analysis import one_blas_thread
+
+    with one_blas_thread():
+        return batch.id, find_conflicts(list(batch.pairs), batch.where, settings)
+
+
+def merge(results) -> tuple[list[tuple[int, int]], list[Conflict]]:
+    """The results of ``check_batch`` over all batches, in the order one ``find_conflicts`` gives."""
+    equal: list[tuple[int, int]] = []
+    conflicts: list[Conflict] = []
+    for _, (eq, conf) in results:
+        equal.extend(eq)
+        conflicts.extend(conf)
+    return sorted(equal), sorted(conflicts, key=lambda c: (c.indices, c.label))
+
+
 def _where(where, i) -> str:
     path, frame = where[i]
     return f"{path}: frame {frame}"

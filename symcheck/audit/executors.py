@@ -9,12 +9,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from ..errors import SymcheckError
 from .analysis import Settings, analyze_chunk
-from .sources import Chunk
 
 
 def default_workers() -> int:
@@ -25,9 +24,10 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def run_serial(chunks: list[Chunk], settings: Settings) -> Iterator:
+def run_serial(chunks: list, settings: Settings, task: Callable = analyze_chunk) -> Iterator:
+    """``task(item, settings)`` for each item, in this process."""
     for chunk in chunks:
-        yield analyze_chunk(chunk, settings)
+        yield task(chunk, settings)
 
 
 def _warm() -> None:
@@ -39,9 +39,11 @@ def _warm() -> None:
     wigner_D("1o+2e", np.eye(3))
 
 
-def run_pool(chunks: list[Chunk], settings: Settings, workers: int) -> Iterator:
-    """A local process pool. On Linux workers fork from a warmed-up driver, so they do not import
-    torch and e3nn again (seconds per process on a busy machine); elsewhere they start fresh."""
+def run_pool(chunks: list, settings: Settings, workers: int, task: Callable = analyze_chunk) -> Iterator:
+    """``task(item, settings)`` for each item on a local process pool, results as they finish.
+
+    On Linux workers fork from a warmed-up driver, so they do not import the group code again;
+    elsewhere they start fresh."""
     if "fork" in mp.get_all_start_methods():
         _warm()
         ctx = mp.get_context("fork")
@@ -54,7 +56,7 @@ def run_pool(chunks: list[Chunk], settings: Settings, workers: int) -> Iterator:
         # a bounded number of chunks in flight keeps the driver's memory bounded too
         while queue or pending:
             while queue and len(pending) < 2 * workers:
-                pending.add(pool.submit(analyze_chunk, queue.pop(0), settings))
+                pending.add(pool.submit(task, queue.pop(0), settings))
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield fut.result()
@@ -65,7 +67,8 @@ def run_pool(chunks: list[Chunk], settings: Settings, workers: int) -> Iterator:
     pool.shutdown(wait=True)
 
 
-def run_dask(chunks: list[Chunk], settings: Settings, scheduler: str, workers: int | None) -> Iterator:
+def run_dask(chunks: list, settings: Settings, scheduler: str, workers: int | None,
+             task: Callable = analyze_chunk) -> Iterator:
     """A Dask cluster: ``"local"`` starts a LocalCluster of ``workers`` single-threaded processes;
     ``"tcp://host:port"`` (or any address dask understands) connects to a running scheduler.
 
@@ -97,7 +100,7 @@ def run_dask(chunks: list[Chunk], settings: Settings, scheduler: str, workers: i
                 raise SymcheckError(f"cannot connect to the Dask scheduler at {scheduler} ({exc})") from None
         with client:
             run = uuid.uuid4().hex[:12]  # keys unique on a shared scheduler
-            futures = [client.submit(analyze_chunk, c, settings, pure=False, key=f"symcheck-scan-{run}-{c.id}")
+            futures = [client.submit(task, c, settings, pure=False, key=f"symcheck-scan-{run}-{c.id}")
                        for c in chunks]
             for fut in as_completed(futures):
                 yield fut.result()

@@ -99,8 +99,12 @@ class ScanResult:
         }
 
 
-def summarize(chunk_ids, load, settings, seconds_since: float) -> ScanResult:
-    """Aggregate the chunk tables (``load(id)`` gives one) into a ScanResult."""
+def summarize(chunk_ids, load, settings, seconds_since: float, check=None) -> ScanResult:
+    """Aggregate the chunk tables (``load(id)`` gives one) into a ScanResult.
+
+    check : ``check(pairs, where, settings) -> (equal pairs, conflicts)`` for the duplicate candidates, e.g. on
+        a process pool; None checks them here with ``duplicates.find_conflicts``.
+    """
     from .duplicates import candidate_pairs, find_conflicts
 
     groups: Counter = Counter()
@@ -145,7 +149,7 @@ def summarize(chunk_ids, load, settings, seconds_since: float) -> ScanResult:
                 flags.append(Flag(idx, f"{name} (antisymmetric part)", t["group"][k], "antisymmetric", anti / 9))
         frames += len(seen)
     pairs = candidate_pairs(keys, settings.tol)
-    equal, conflicts = find_conflicts(pairs, where, settings) if pairs else ([], [])
+    equal, conflicts = (check or find_conflicts)(pairs, where, settings) if pairs else ([], [])
     added: Counter = Counter()
     for c in conflicts:
         added[c.label] += c.added
