@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import SymcheckError
 from ..fixed import affine_average, irrep_project
+from ..groups.group import element_keys
 from ..structure import Structure
 from . import pm3m_irreps
 from .cells import dataset, invariant_cell, name_of, space_group_of, spglib_cell, sqrtm
@@ -133,9 +134,9 @@ def _primitive_basis(translations: np.ndarray) -> np.ndarray:
     return H[:3] / n
 
 
-def _ops_key(W: np.ndarray, w: np.ndarray) -> tuple:
-    ww = np.round(np.mod(w + 1e-9, 1.0) - 1e-9, 6) % 1.0
-    return tuple(sorted(zip((x.tobytes() for x in np.rint(W).astype(int)), (tuple(t) for t in np.round(ww, 5)))))
+def _ops_key(W: np.ndarray, w: np.ndarray) -> frozenset:
+    """The set of operations (W, w) as a set of element keys (translations modulo the lattice, to 1e-5)."""
+    return frozenset(element_keys(W, translations=w, decimals=5).tolist())
 
 
 def parent_group(parent: Structure, tol: float = 0.01) -> ParentGroup:

@@ -27,6 +27,8 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from ..groups.group import close, element_keys
+
 H = 0.5
 S = float(np.sqrt(3.0) / 2.0)
 
@@ -335,31 +337,28 @@ _GENERATOR_MATRICES = {
 }
 
 
-def _key(rotation: np.ndarray) -> bytes:
-    return np.asarray(np.rint(rotation), dtype=np.int64).tobytes()
+def _keys(rotations: np.ndarray) -> list:
+    """The element keys of integer rotations (the one key of symcheck.groups.group)."""
+    return element_keys(rotations, decimals=0).tolist()
+
+
+def _product(A: tuple, B: tuple) -> tuple:
+    return A[0] @ B[0], A[1] @ B[1]
 
 
 @lru_cache(maxsize=1)
 def point_matrices() -> dict[str, dict[bytes, np.ndarray]]:
     """label → {rotation key → matrix of (R|0)} for the 48 operations of m-3m (ISO-IR basis)."""
     out = {}
+    rotations = np.array(GENERATORS, dtype=float)
     for label, gens in _GENERATOR_MATRICES.items():
-        mats = [np.array(g, dtype=float) for g in gens]
-        found = {_key(np.eye(3)): np.eye(len(mats[0]))}
-        frontier = [(np.eye(3, dtype=int), np.eye(len(mats[0])))]
-        while frontier:  # breadth-first closure: D(g·s) = D(g) D(s)
-            nxt = []
-            for R, D in frontier:
-                for G, M in zip(GENERATORS, mats):
-                    R2, D2 = G @ R, M @ D
-                    k = _key(R2)
-                    if k not in found:
-                        found[k] = D2
-                        nxt.append((R2, D2))
-            frontier = nxt
-        if len(found) != 48:
-            raise AssertionError(f"{label}: generated {len(found)} operations, expected 48")
-        out[label] = found
+        mats = np.array([np.array(g, dtype=float) for g in gens])
+        # the one closure, on pairs (R, D(R)): D(g·s) = D(g) D(s)
+        start = (np.eye(3)[None], np.eye(mats.shape[1])[None])
+        R, D = close((rotations, mats), _product, lambda ops: element_keys(ops[0], decimals=0), start=start).elements
+        if len(R) != 48:
+            raise AssertionError(f"{label}: generated {len(R)} operations, expected 48")
+        out[label] = dict(zip(_keys(R), D))
     return out
 
 
@@ -385,7 +384,7 @@ def rotation_indices(rotations: np.ndarray) -> np.ndarray:
     """Index of each (n, 3, 3) integer rotation (cubic fractional basis) among the 48 of m-3m."""
     index, _ = _stacked()
     try:
-        return np.array([index[_key(R)] for R in rotations])
+        return np.array([index[k] for k in _keys(rotations)], dtype=np.int64)
     except KeyError as e:
         raise ValueError("a rotation is not one of m-3m's in the cubic basis") from e
 
