@@ -37,7 +37,8 @@ def _distance_or_zero(param: typer.CallbackParam, value: float) -> float:
     return value
 
 
-def _positive(param: typer.CallbackParam, value: float | None) -> float | None:
+def positive(param: typer.CallbackParam, value: float | None) -> float | None:
+    """The check of an option that takes a finite number > 0 (None: not given)."""
     if value is not None and not (math.isfinite(value) and value > 0):
         fail(f"{param.opts[0]} must be a positive number, got {value}")
     return value
@@ -49,8 +50,8 @@ def _at_least_one(param: typer.CallbackParam, value: int | None) -> int | None:
     return value
 
 
-def _lmax_from(low: int):
-    """A check that an L lies in [low, LMAX_LIMIT] (None: not given)."""
+def lmax_range(low: int):
+    """The check of an option that takes an L in [low, LMAX_LIMIT] (None: not given)."""
 
     def check(param: typer.CallbackParam, value: int | None) -> int | None:
         if value is not None and not low <= value <= LMAX_LIMIT:
@@ -76,11 +77,6 @@ Setting = Annotated[str | None, typer.Option(
          "default: the file's own axes where the group allows.")]
 Threads = Annotated[int | None, typer.Option(
     "--threads", callback=_at_least_one, help="CPU threads for torch (default: 1 for small inputs, faster).")]
-LearningRate = Annotated[float, typer.Option("--lr", callback=_positive, help="Adam learning rate.")]
-NetworkLmax = Annotated[int | None, typer.Option(
-    "--network-lmax", callback=_lmax_from(1),
-    help=f"Highest L of the network's features (1 to {LMAX_LIMIT}; default: 5 or the highest L of target and "
-         "inputs).")]
 
 
 @dataclass(frozen=True)
@@ -95,10 +91,10 @@ class AnalysisOptions:
     encoding: Annotated[str, typer.Option(
         "--encoding", help="Target encoding: signal (the tutorial's) or vector (1o).")] = "signal"
     feature_lmax: Annotated[int, typer.Option(
-        "--feature-lmax", callback=_lmax_from(0),
+        "--feature-lmax", callback=lmax_range(0),
         help=f"Highest L of the candidate symmetry-breaking features (0 to {LMAX_LIMIT}).")] = sc.FEATURE_LMAX
     signal_lmax: Annotated[int, typer.Option(
-        "--signal-lmax", callback=_lmax_from(1),
+        "--signal-lmax", callback=lmax_range(1),
         help=f"Highest L of the signal encoding (1 to {LMAX_LIMIT}).")] = sc.SIGNAL_LMAX
     tol: Tol = sc.DEFAULT_TOL
     so3: Annotated[bool, typer.Option("--so3", help="A rotation-only model (parity ignored): G ∩ SO(3).")] = False
@@ -108,14 +104,14 @@ class AnalysisOptions:
         "--near-tol", callback=_distance_or_zero,
         help="Warn about higher groups this close (Å) that the target breaks; 0 turns the check off.")] = sc.NEAR_TOL
     target_rtol: Annotated[float, typer.Option(
-        "--target-rtol", callback=_positive,
+        "--target-rtol", callback=positive,
         help="An operation keeps the target when no entry changes by more than this × the target's largest "
              "entry.")] = sc.TARGET_RTOL
     frame: Annotated[int | None, typer.Option(
         "--frame", help="Frame of a multi-frame file (default: the last).")] = None
     setting: Setting = None
     # the old name of --feature-lmax, hidden, for one release
-    lmax: Annotated[int | None, typer.Option("--lmax", hidden=True, callback=_lmax_from(0))] = None
+    lmax: Annotated[int | None, typer.Option("--lmax", hidden=True, callback=lmax_range(0))] = None
 
     def __post_init__(self) -> None:
         if self.lmax is not None:

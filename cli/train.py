@@ -11,7 +11,7 @@ import typer
 import symcheck as sc
 
 from .common import emit_json, err, fail, note, out, output_folder
-from .options import AnalysisOptions, AsJson, LearningRate, Threads, analysis_options
+from .options import AnalysisOptions, AsJson, Threads, analysis_options, positive
 
 
 @analysis_options
@@ -24,7 +24,7 @@ def train(
     steps: Annotated[int | None, typer.Option(
         "--steps", help="Most training steps. Default: adaptive (on while the loss still falls, up to 20000); "
                         "training stops early once the prediction is confirmed.")] = None,
-    lr: LearningRate = 1e-3,
+    lr: Annotated[float, typer.Option("--lr", callback=positive, help="Adam learning rate.")] = 1e-3,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")] = "auto",
     threads: Threads = None,

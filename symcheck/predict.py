@@ -8,15 +8,13 @@ import numpy as np
 
 from .breaking import Suggestion, neumann_table, suggest
 from .compat import renamed_keyword
+from .defaults import FEATURE_LMAX, TARGET_RTOL
 from .fixed import one_torch_thread, project
 from .groups import DEFAULT_TOL, PointGroup, SpaceGroup, check_tolerance, symmetry_group
 from .groups.naming import kind_family
 from .groups.stabilizer import field_change, listed_operations, proper_part, same_group, stabilizer
 from .near import NEAR_TOL, NearSymmetry, near_symmetry
 from .task import Task
-
-FEATURE_LMAX = 4  # highest L of the candidate symmetry-breaking features, by default
-TARGET_RTOL = 1e-3  # an operation keeps the target when no entry changes by more than this × its largest entry
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .compat import renamed_keyword
+from .defaults import SIGNAL_LMAX
 from .errors import SymcheckError
 from .o3 import Irreps
 from .structure import Structure
 
 ENCODINGS = ("signal", "vector")
-SIGNAL_LMAX = 5  # the tutorial's L of the spherical signal encoding
 
 
 def signal_irreps(lmax: int) -> str:
