@@ -11,6 +11,7 @@ import spglib
 from spglib import error
 
 from ..errors import SymcheckError
+from ..groups.group import element_keys
 from ..io import read
 from ..structure import Structure
 
@@ -172,10 +173,10 @@ def invariant_cell(parent: Structure, tol: float) -> np.ndarray | None:
 
     cell = spglib_cell(parent)
     ds = dataset(cell, tol, name_of(parent, "parent"))
-    rotations = {W.tobytes() for W in np.asarray(ds.rotations)}
+    rotations = set(element_keys(ds.rotations, decimals=0).tolist())  # distinct point operations
     prim = spglib_call("find_primitive", cell, symprec=tol)
     full = spglib_call("get_symmetry_dataset", prim, symprec=tol) if prim is not None else None
-    if full is None or len({W.tobytes() for W in np.asarray(full.rotations)}) == len(rotations):
+    if full is None or len(set(element_keys(full.rotations, decimals=0).tolist())) == len(rotations):
         return None
     P_inv = np.linalg.inv(np.asarray(ds.transformation_matrix, dtype=float))  # columns: conventional vectors
     n = next(n for n in range(1, 97) if np.allclose(n * P_inv, np.rint(n * P_inv), atol=1e-6))
