@@ -5,16 +5,11 @@ import pytest
 from ase.cluster import Icosahedron, Octahedron
 
 import symcheck as sc
-from symcheck.groups import detect
 
 
 def _group(structure, tol, fast):
-    old = detect.FAST_MIN_ATOMS
-    detect.FAST_MIN_ATOMS = 2000 if fast else 10**9
-    try:
-        return sc.point_group(structure, tol=tol)
-    finally:
-        detect.FAST_MIN_ATOMS = old
+    """The group with the generator shortcut from 2000 atoms on, or without it (never taken)."""
+    return sc.point_group(structure, tol=tol, fast_min_atoms=2000 if fast else 10**9)
 
 
 def _check(pg, structure, tol):

@@ -44,7 +44,8 @@ def check_tolerance(tol, where: str = "") -> float:
     return t
 
 
-def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: float | None = None) -> PointGroup:
+def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: float | None = None, *,
+                fast_min_atoms: int | None = None) -> PointGroup:
     """The point group of a structure: every (R, σ) that maps points onto points.
 
     Parameters
@@ -54,6 +55,9 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: flo
         when it moves every point to within ``tol`` of a point of the same species.
     feature_tol : how far (in the features' own units) an operation may change the features;
         default ``tol``.
+    fast_min_atoms : from this many atoms on, the atoms left after the first
+        ``FAST_PREFIX_ATOMS`` are matched by the group's generators only (the same group, faster);
+        default ``FAST_MIN_ATOMS`` (2000).
     """
     where = f"{structure.source}: " if structure.source else ""
     tol = check_tolerance(tol, where)
@@ -79,7 +83,7 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: flo
     if 2 * np.max(np.linalg.norm(perp, axis=1)) <= tol and np.all(np.diff(along) > tol):
         return linear_group(structure, Y, labels, axis, center, tol, ftol)
 
-    mats, perms, table, key_atoms = _finite_operations(Y, labels, tol)
+    mats, perms, table, key_atoms = _finite_operations(Y, labels, tol, fast_min_atoms)
     if structure.features is not None:
         mats, perms, table = _keep_feature_preserving(structure, mats, perms, ftol, key_atoms)
     return build_point_group(mats, perms, table, center, tol)
@@ -136,8 +140,9 @@ def _frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.stack([e1, e2, e3], axis=-1)
 
 
-def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
-    """All (R, σ) mapping the centred points onto themselves within tol (a finite group)."""
+def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float, fast_min_atoms: int | None = None):
+    """All (R, σ) mapping the centred points onto themselves within tol (a finite group); see point_group."""
+    fast_min_atoms = FAST_MIN_ATOMS if fast_min_atoms is None else fast_min_atoms
     n = len(Y)
     r = np.linalg.norm(Y, axis=1)
     cls = _classes(Y, labels, tol)
@@ -178,7 +183,7 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float):
     # classes in order: those of a and b first (they fix R best), then small ones (cheap pruning)
     order = sorted(range(len(sizes)), key=lambda c: (c not in (cls[a], cls[b]), sizes[c]))
     for step, c in enumerate(order):
-        if n >= FAST_MIN_ATOMS and done.sum() >= FAST_PREFIX_ATOMS and step >= 3:
+        if n >= fast_min_atoms and done.sum() >= FAST_PREFIX_ATOMS and step >= 3:
             # large sets: the group is known from the atoms matched so far; check only its
             # generators on the rest and compose the other permutations
             live = np.flatnonzero(alive)
