@@ -30,11 +30,6 @@ KINDS = ("point", "infinite", "space")
 KEY_DECIMALS = 6  # exact (idealized) elements differ by ~1e-15, distinct ones by ≫ 1e-6
 CLOSURE_LIMIT = 2_000_000  # more elements than this: the operations do not close into a finite group
 
-# ---------------------------------------------------------------------------------------------
-# Elements: one key, one closure, one greedy generating set, orbits
-# ---------------------------------------------------------------------------------------------
-
-
 def element_keys(rotations, permutations=None, translations=None, decimals: int = KEY_DECIMALS) -> np.ndarray:
     """The identity of group elements as fixed-width byte strings (equal keys: the same element).
 
@@ -286,11 +281,6 @@ def orbits(perms, n: int) -> tuple[tuple[int, ...], ...]:
     for i, l in enumerate(lab.tolist()):
         groups.setdefault(l, []).append(i)
     return tuple(tuple(g) for g in groups.values())
-
-
-# ---------------------------------------------------------------------------------------------
-# Elements and groups
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
