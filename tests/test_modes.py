@@ -15,6 +15,7 @@ import pytest
 from glazer import SYSTEMS, TILTED, cubic, glazer
 
 import symcheck as sc
+from symcheck.distortion import bcs_irreps as bcs
 from symcheck.distortion import label_field, modes, parent_group, stabilizer_mask
 from symcheck.distortion import pm3m_irreps as crystal_irreps
 
@@ -373,9 +374,179 @@ def test_other_parents_decompose_completely(make):
     r = modes(parent, child, tol=1e-4, group=group)
     assert r.residual < 1e-10
     assert np.isclose(sum(m.amplitude**2 for m in r.modes), r.total_amplitude**2, rtol=1e-10)
-    assert not any(m.labelled for m in r.modes)  # only Pm-3m's labels are checked
+    # labelled (Bilbao/CDML) exactly at the k-points the tables list: P3's Γ and K, fcc's Γ and X; P3's
+    # (1/3,0,0) lies on a line and keeps its k-point name
+    assert {ir.label for ir in group.irreps if not ir.labelled} == (
+        {"k=(-1/3,0,0)(6-dim)"} if make is _p3_supercell else set())
+    assert all(m.labelled for m in r.modes if m.k_label in ("GM", "K", "X"))
     if make is _p3_supercell:
         assert any(ir.pair for ir in group.irreps)
+        # complex pairs: at Γ both members named (GM2GM3); at K the conjugate sits at −K, a star the tables
+        # do not list, so the pair takes its K member's name
+        assert sorted(ir.label for ir in group.irreps if ir.labelled) == ["GM1", "GM2GM3", "K1", "K2", "K3"]
     else:  # fcc X point in conventional units is (0,1,0) (or an equivalent), never folded onto Γ
         ks = {tuple(sorted(np.abs(ir.k))) for ir in group.irreps}
         assert ks == {(0.0, 0.0, 0.0), (0.0, 0.0, 1.0)}
+
+
+# --- CDML labels of other parents (Bilbao tables, symcheck.distortion.bcs_irreps) --------------
+
+needs_tables = pytest.mark.skipif(bcs.tables_dir() is None, reason="irreptables (the Bilbao tables) not installed")
+
+
+@needs_tables
+@pytest.mark.parametrize("origin", ["Ti", "Sr"])
+def test_bilbao_labels_of_pm3m_are_iso_irs(origin):
+    """Pm-3m keeps its ISO-IR path; the Bilbao tables name every one of its 40 irreps the same, with either
+    cation at the origin (the labels of the two origins differ: R4+ with Ti at 1a is R5- with Sr there)."""
+    parent = cubic()
+    if origin == "Sr":
+        parent = sc.Structure(parent.positions - gz.A / 2, parent.species, cell=parent.cell, pbc=parent.pbc)
+    g = parent_group(parent, TOL)
+    assert g.origin == f"{origin} at 1a (the origin)"
+    frame = bcs.table_frame(221, g.conv_rotations, g.conv_translations)
+    assert np.allclose(frame.shift, 0)
+    cache: dict = {}
+    assert [bcs.label(frame, ir.k, ir.chars, ir.pair, cache)[0] for ir in g.irreps] == [ir.label for ir in g.irreps]
+
+
+def _ordered(s: sc.Structure) -> sc.Structure:
+    """Rock-salt order of two B cations (Mg at the cube corners' even sites, W at the odd) on a 2×2×2 SrTiO3
+    cell: the double perovskite Sr2MgWO6, Fm-3m with Mg at 4a (the origin)."""
+    n = np.rint(s.positions / (gz.A / 2)).astype(int)  # Ti at even multiples of a/2 (before the tilts' O moves)
+    species = [("Mg" if (n[i] // 2).sum() % 2 == 0 else "W") if e == "Ti" else e for i, e in enumerate(s.species)]
+    return sc.Structure(s.positions, species, cell=s.cell, pbc=s.pbc)
+
+
+@needs_tables
+@pytest.mark.parametrize("system, irreps, name, number", [
+    ("a0a0c-", ["GM4+"], "I4/m", 87),
+    ("a0a0c+", ["X3+"], "P4/mnc", 128),
+    ("a-a-a-", ["GM4+"], "R-3", 148),
+    ("a+b-b-", ["GM4+", "X3+"], "P2_1/c", 14),  # P2_1/n in the paper: No. 14, another cell choice
+])
+def test_double_perovskite_tilts_are_gm4_plus_and_x3_plus(system, irreps, name, number):
+    """Howard, Kennedy & Woodward (2003), Acta Cryst. B59, 463 (ordered double perovskites, Fm-3m, B' at 4a):
+    out-of-phase tilts GM4+, in-phase tilts X3+; a0a0c- I4/m, a0a0c+ P4/mnc, a-a-a- R-3, a+b-b- P2_1/n."""
+    parent = _ordered(cubic())
+    r = modes(parent, _ordered(glazer(system)), tol=TOL)
+    assert (r.parent_space_group, r.parent_number) == ("Fm-3m", 225)
+    assert _primaries(r) == irreps
+    assert all(m.labelled and m.k_label in ("GM", "X") for m in r.modes)
+    assert (r.child_space_group, r.child_number) == (name, number)
+    if len(irreps) == 1:
+        assert (r.modes[0].isotropy_subgroup, r.modes[0].isotropy_subgroup_number) == (name, number)
+
+
+def _k2nif4(theta: float = 0.0, upper: int = 1) -> sc.Structure:
+    """K2NiF4 (I4/mmm, Ni at 2a) in its 2×2×1 conventional supercell; every NiF6 octahedron turned by theta
+    about [110], the sense alternating from octahedron to octahedron within a layer (rows along [110] share
+    one sense) and, for upper = 1, the same in the next layer up (the octahedron at (½,½,½) turns as the
+    one at the origin), for upper = −1 reversed."""
+    a, c, z_k, z_f = 4.006, 13.076, 0.352, 0.152
+    axis = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)
+    positions, species = [], []
+    for i in range(2):
+        for j in range(2):
+            for layer, centre in enumerate([np.array([i, j, 0.0]), np.array([i + 0.5, j + 0.5, 0.5])]):
+                ni = centre * [a, a, c]
+                w = theta * (-1) ** (i + j) * (upper if layer else 1) * axis
+                positions.append(ni)
+                species.append("Ni")
+                for r in ([a / 2, 0, 0], [0, a / 2, 0], [0, 0, z_f * c], [0, 0, -z_f * c]):
+                    positions.append(ni + r + np.cross(w, r))
+                    species.append("F")
+                positions += [ni + [0, 0, z_k * c], ni - [0, 0, z_k * c]]
+                species += ["K", "K"]
+    return sc.Structure(np.array(positions), species, cell=np.diag([2 * a, 2 * a, c]), pbc=[True] * 3)
+
+
+@needs_tables
+def test_k2nif4_tilts_are_x3_plus_or_x4_plus():
+    """IUCrJ (2023) 10, 385, Fig. 3 (K2NiF4, I4/mmm): tilts about [110] with the same sense in all layers are
+    X3+, reversed in adjacent layers X4+ (both order parameter (0,a)); X3+ gives Cmce, La2CuO4's LTO phase
+    (Bmab; Hatch, Stokes, Axe & Crawford 1989, Phys. Rev. B 39, 9282)."""
+    parent = _k2nif4()
+    g = parent_group(parent, TOL)
+    assert (g.space_group, g.origin) == ("I4/mmm", "Ni at 2a (the origin)")
+    same, reversed_ = (modes(parent, _k2nif4(0.05, up), tol=TOL, group=g) for up in (1, -1))
+    assert [(m.irrep, m.k_label, m.primary, m.isotropy_subgroup_number) for m in same.modes] == [
+        ("X3+", "X", True, 64)]
+    assert [(m.irrep, m.k_label, m.primary) for m in reversed_.modes] == [("X4+", "X", True)]
+    assert np.allclose(same.modes[0].k, [0.5, 0.5, 0])
+    # I4/mmm's (½,0,0) (conventional) lies on a line of the Brillouin zone: no table, named by k and dimension
+    unlabelled = [ir.label for ir in g.irreps if not ir.labelled]
+    assert unlabelled and all(lbl.startswith("k=(1/2,0,0)(4-dim)") for lbl in unlabelled)
+
+
+@needs_tables
+def test_label_field_names_double_perovskite_rotations():
+    """analyze's labels (label_field) on a non-Pm-3m parent: an axial vector along z on the B cations, of
+    opposite sense on Mg and W (one out-of-phase rotation about z), is GM4+ of Fm-3m."""
+    parent = _ordered(cubic())
+    field = np.zeros((len(parent), 3))
+    field[[i for i, e in enumerate(parent.species) if e == "Mg"], 2] = 1.0
+    field[[i for i, e in enumerate(parent.species) if e == "W"], 2] = -1.0
+    labels = label_field(parent, field, "1e", tol=TOL)
+    assert [lbl for lbl, _ in labels] == ["GM4+"]
+
+
+def _orbits(number: int, reps=(2, 2, 2)) -> sc.Structure:
+    """Two general-position orbits (C and N) of space group ``number`` in spglib's standard setting."""
+    import spglib
+
+    hall = next(h for h in range(1, 531) if spglib.get_spacegroup_type(h).number == number)
+    ops = spglib.get_symmetry_from_database(hall)
+    frac, species = [], []
+    for x, el in (([0.1234, 0.2718, 0.3821], "C"), ([0.3147, 0.0611, 0.1729], "N")):
+        for p in np.mod(np.einsum("fab,b->fa", ops["rotations"], x) + ops["translations"], 1.0):
+            if not any(np.allclose((p - q + 0.5) % 1 - 0.5, 0, atol=1e-6) for q in frac):
+                frac.append(p)
+                species.append(el)
+    if number >= 143 and number <= 194:
+        L = np.array([[5.0, 0, 0], [-2.5, 2.5 * np.sqrt(3), 0], [0, 0, 6.0]])
+    else:
+        L = np.diag([5.0, 5.0, 5.0] if number >= 195 else [5.0, 5.5, 6.0] if number < 75 else [5.0, 5.0, 6.0])
+    frac = (np.array(frac)[None] + np.array([[i, j, k] for i in range(reps[0]) for j in range(reps[1])
+                                             for k in range(reps[2])])[:, None]).reshape(-1, 3) / reps
+    cell = np.diag(reps) @ L
+    return sc.Structure(frac @ cell, species * int(np.prod(reps)), cell=cell, pbc=[True] * 3)
+
+
+@needs_tables
+@pytest.mark.parametrize("number, reps, expect", [
+    # origin choice 2 (the tables') from spglib's choice 1: the shift (−1/4,−1/4,−1/4) of ITA
+    (48, (2, 2, 2), {"shift": [-0.25, -0.25, -0.25]}),
+    # I-centred, non-symmorphic, P = (½,½,½) not time-reversal invariant: fixes the tables' phase convention
+    (230, (2, 2, 2), {"labels": {"P1P2", "P3"}}),
+    # hexagonal K = (⅓,⅓,0) and H in a 3×3×2 supercell, non-symmorphic P6_3/mmc
+    (194, (3, 3, 2), {"labels": {"K1", "K5", "H3"}}),
+])
+def test_every_irrep_at_a_tabulated_k_point_is_named(number, reps, expect):
+    """For a sample of groups (all 230 were checked the same way on 2×2×2 supercells while writing this):
+    every irrep of F whose star holds a tabulated k-point gets exactly one of the table's names, no two the
+    same, and the set of irreps is complete."""
+    g = parent_group(_orbits(number, reps), 1e-4)
+    assert g.number == number
+    assert sum(ir.dim**2 / (2 if ir.pair else 1) for ir in g.irreps) == g.order
+    frame = bcs.table_frame(number, g.conv_rotations, g.conv_translations)
+    tabulated = [ir for ir in g.irreps if bcs.star_kpoint(frame, ir.k) is not None]
+    assert tabulated and all(ir.labelled for ir in tabulated)
+    labels = [ir.label for ir in g.irreps if ir.labelled]
+    assert len(set(labels)) == len(labels)
+    if "shift" in expect:
+        assert np.allclose(frame.shift, expect["shift"])
+    if "labels" in expect:
+        assert expect["labels"] <= set(labels)
+
+
+def test_tables_missing_leave_irreps_unlabelled(monkeypatch):
+    """Without irreptables every parent but Pm-3m is named by k-point and dimension, as before."""
+    bcs.table.cache_clear()
+    monkeypatch.setattr(bcs, "tables_dir", lambda: None)
+    try:
+        g = parent_group(_rocksalt(), 1e-4)
+        assert not any(ir.labelled for ir in g.irreps)
+        assert all(ir.label.startswith("k=(") for ir in g.irreps)
+    finally:
+        bcs.table.cache_clear()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from spgrep import get_spacegroup_irreps_from_primitive_symmetry
 
-from . import pm3m_irreps
+from . import bcs_irreps, pm3m_irreps
 
 if TYPE_CHECKING:  # only the type: a direction is read from the group's operations and images
     from .parent import ParentGroup
@@ -67,7 +67,8 @@ def induced_irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[CrystalIrrep, ...]:
             out.append(CrystalIrrep(chi, int(round(chi[0].real)), k_conv, "", False, None, None))  # f = 0 is E
     idx = pm3m_irreps.rotation_indices(Wc) if number == 221 else None
     cache: dict[str, np.ndarray] = {}
-    return _number_alike([_name_irrep(ir, idx, wc, number, cache) for ir in _pair_conjugates(out)])
+    frame = bcs_irreps.table_frame(number, Wc, wc) if number != 221 else None
+    return _number_alike([_name_irrep(ir, idx, wc, number, cache, frame) for ir in _pair_conjugates(out)])
 
 
 class _Cosets(NamedTuple):
@@ -121,7 +122,12 @@ def _star(cosets: _Cosets, k0: np.ndarray) -> dict[tuple, int]:
 def _induced_characters(cosets: _Cosets, Wp: np.ndarray, wp: np.ndarray, k0: np.ndarray) -> np.ndarray:
     """(n_irreps, |F|) complex characters of the irreps induced from spgrep's small representations at k0:
     χ_ind(f) = Σ_j χ(s_j⁻¹ f s_j) over the arms j whose little group holds s_j⁻¹ f s_j."""
-    irr, little = get_spacegroup_irreps_from_primitive_symmetry(cosets.rotations, cosets.translations, k0)
+    try:
+        irr, little = get_spacegroup_irreps_from_primitive_symmetry(cosets.rotations, cosets.translations, k0)
+    except np.linalg.LinAlgError:  # spgrep 0.8's default (Neto) method fails on some little groups (Fm-3m at X in
+        # a non-standard primitive basis); its random method gives the same characters
+        irr, little = get_spacegroup_irreps_from_primitive_symmetry(
+            cosets.rotations, cosets.translations, k0, method="random")
     in_little = np.zeros(len(cosets.rotations), dtype=bool)
     in_little[little] = True
     pos_of = np.zeros(len(cosets.rotations), dtype=int)
@@ -195,8 +201,15 @@ def _fold(k: np.ndarray) -> np.ndarray:
     return np.round(k, 9) + 0.0
 
 
-def _name_irrep(ir: CrystalIrrep, idx, wc, number, cache: dict) -> CrystalIrrep:
-    """ISO-IR label for Pm-3m at GM, X, M, R (by character match on F); otherwise k-point and dimension."""
+def _name_irrep(ir: CrystalIrrep, idx, wc, number, cache: dict, frame=None) -> CrystalIrrep:
+    """ISO-IR label for Pm-3m at GM, X, M, R (by character match on F); the Bilbao table's CDML label for any
+    other space group at its maximal k-points (``frame``: :func:`.bcs_irreps.table_frame`); otherwise k-point
+    and dimension."""
+    if frame is not None:
+        named = bcs_irreps.label(frame, ir.k, ir.chars, ir.pair, cache)
+        if named is not None:
+            label, kp = named
+            return CrystalIrrep(ir.chars, ir.dim, kp.k.copy(), label, True, kp.name, None, ir.pair)
     k_label = pm3m_irreps.cubic_k_label(ir.k) if number in range(195, 231) and _is_primitive_cubic(number) else None
     if number == 221 and k_label in pm3m_irreps.ARMS:
         t = np.rint(wc)

@@ -1,0 +1,299 @@
+"""CDML labels of space-group irreps at the maximal k-points, by character matching against the Bilbao tables.
+
+The tables are those of the Bilbao Crystallographic Server (REPRES; Elcoro et al., J. Appl. Cryst. 50, 1457
+(2017)) as shipped in the PyPI package ``irreptables`` (GPL-3.0; ``irreptables/data/tables/irreps-SG=N-scal.dat``):
+the space group's coset representatives {R|t} in the BCS standard setting (ITA axes; origin choice 2 where ITA
+has two), then for each maximal k-point (GM, X, M, R, L, W, K, H, ... in the conventional reciprocal basis) the
+little co-group and the characters of each small irrep there. Only those data files are read (the package's
+Python code needs the ``irrep`` package and is not imported); each is parsed once per process.
+
+How an irrep of F (the parent supercell's group, :mod:`.irreps`) gets its name:
+
+1. F's operations (spglib's standard setting, conventional frame) are put in the table's frame: rotations
+   equal, translations equal modulo the lattice (centring included) after an origin shift p, the smallest one
+   that works (p = 0 whenever the parent's origin already is the table's: the labels then are those of the
+   origin the parent was drawn with, e.g. the B site of a perovskite at 1a).
+2. For the table's k-point in the irrep's star, each small irrep D is induced to F:
+   χ(f) = Σ_j χ_D(s_j⁻¹ f s_j) over the arms k_j = s_j k, with χ_D({R|t_R + L}) = χ_table(R) exp(2πi k·L)
+   (SIGN below: the tables' convention relative to spgrep's, whose irreps F's are induced from).
+3. The irrep takes the name of the D whose induced character equals its own; a complex pair (one
+   physically irreducible representation) takes both names, e.g. "W1W2"; when the conjugate lies at −k, a
+   star the tables do not list (K and KA of P3, CDML's notation), the pair takes the name of its member at the
+   listed k alone (e.g. "K2").
+
+Irreps at k-points the tables do not list (lines and planes of symmetry, general points) are not named here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+_CENTRINGS = {
+    "P": ((0.0, 0.0, 0.0),),
+    "A": ((0.0, 0.0, 0.0), (0.0, 0.5, 0.5)),
+    "B": ((0.0, 0.0, 0.0), (0.5, 0.0, 0.5)),
+    "C": ((0.0, 0.0, 0.0), (0.5, 0.5, 0.0)),
+    "I": ((0.0, 0.0, 0.0), (0.5, 0.5, 0.5)),
+    "F": ((0.0, 0.0, 0.0), (0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0)),
+    "R": ((0.0, 0.0, 0.0), (2 / 3, 1 / 3, 1 / 3), (1 / 3, 2 / 3, 2 / 3)),  # hexagonal axes, obverse
+}
+
+
+@dataclass(frozen=True)
+class TableKPoint:
+    """One maximal k-point of a Bilbao table and the characters of its small irreps."""
+
+    name: str  # CDML/Bilbao letter(s): GM, X, M, R, ...
+    k: np.ndarray  # (3,) conventional reciprocal basis
+    ops: np.ndarray  # (n,) indices into Table.rotations: the little co-group
+    labels: tuple[str, ...]
+    chars: np.ndarray  # (n_irreps, n) complex, on the representatives {R|t_R} of the little co-group
+
+
+@dataclass(frozen=True)
+class Table:
+    """A Bilbao table: coset representatives (conventional, BCS setting) and the small irreps at its k-points."""
+
+    number: int
+    symbol: str
+    rotations: np.ndarray  # (n, 3, 3) integer
+    translations: np.ndarray  # (n, 3)
+    centring: np.ndarray  # (c, 3) the conventional cell's centring vectors, (0,0,0) first
+    kpoints: tuple[TableKPoint, ...]
+
+
+def tables_dir() -> Path | None:
+    """The folder of irreptables' data files, found without importing the package (None if not installed)."""
+    spec = importlib.util.find_spec("irreptables")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "tables"
+    return path if path.is_dir() else None
+
+
+@cache
+def table(number: int) -> Table | None:
+    """Space group ``number``'s scalar (spinless) table, parsed once; None without irreptables."""
+    folder = tables_dir()
+    if folder is None or not (folder / f"irreps-SG={number}-scal.dat").is_file():
+        return None
+    return parse((folder / f"irreps-SG={number}-scal.dat").read_text(), number)
+
+
+def parse(text: str, number: int) -> Table:
+    """A table file's text (format of irreptables' ``irreps-SG=N-scal.dat``) as a :class:`Table`."""
+    lines = iter(text.splitlines())
+    header: dict[str, str] = {}
+    for line in lines:
+        key, _, value = line.partition("=")
+        header[key.strip().lower()] = value.strip()
+        if key.strip().lower() == "symmetries":
+            break
+    nsym = int(header["nsym"])
+    rows = []
+    while len(rows) < nsym:
+        numbers = next(lines).split()
+        if len(numbers) >= 12:
+            rows.append([float(x) for x in numbers[:12]])
+    ops = np.array(rows)
+    kpoints, current = [], None
+    for line in lines:
+        if line.strip().startswith("kpoint"):
+            _, name, coords, ops_text = _kpoint_fields(line)
+            current = {"name": name, "k": _snap(np.array(coords.split(), dtype=float)),
+                       "ops": np.array(ops_text.split(), dtype=int) - 1, "labels": [], "chars": []}
+            kpoints.append(current)
+        elif line.split() and current is not None:
+            fields = line.split()
+            n = len(current["ops"])
+            mag = np.array(fields[2:2 + n], dtype=float)
+            phase = _snap(fields[2 + n:2 + 2 * n]) if len(fields) >= 2 + 2 * n else np.zeros(n)
+            current["labels"].append(fields[0])
+            current["chars"].append(mag * np.exp(1j * np.pi * phase))
+    symbol = header["name"]
+    return Table(
+        number=number, symbol=symbol, rotations=np.rint(ops[:, :9]).astype(int).reshape(-1, 3, 3),
+        translations=ops[:, 9:12], centring=np.array(_CENTRINGS[symbol[0]]),
+        kpoints=tuple(TableKPoint(kp["name"], kp["k"], kp["ops"], tuple(kp["labels"]), np.array(kp["chars"]))
+                      for kp in kpoints),
+    )
+
+
+def _kpoint_fields(line: str) -> list[str]:
+    """' kpoint  GM : 0.0 0.0 0.0  : 1 2 3' → ['', 'GM', '0.0 0.0 0.0', '1 2 3']."""
+    head, coords, ops = line.split(":")
+    return ["", head.split()[1], coords, ops]
+
+
+def _snap(x) -> np.ndarray:
+    """The tables write 1/3 as 0.333333 (k-points, phases in units of π): back to the nearest fraction with a
+    small denominator."""
+    return np.array([float(Fraction(float(v)).limit_denominator(24)) for v in x])
+
+
+# ---------------------------------------------------------------------------------------------
+# F's operations in the table's frame
+
+
+@dataclass(frozen=True)
+class TableFrame:
+    """F's operations put in a table's setting, and what labelling at its k-points needs."""
+
+    table: Table
+    shift: np.ndarray  # p: x_table = x_ours + p (conventional fractions)
+    rotations: np.ndarray  # (|F|, 3, 3) integer (unchanged)
+    translations: np.ndarray  # (|F|, 3) in the table's frame, unreduced
+    table_index: np.ndarray  # (|F|,) index of the table's representative with the same rotation
+
+
+def table_frame(number: int, Wc: np.ndarray, wc: np.ndarray) -> TableFrame | None:
+    """F's operations (Wc, wc: conventional frame, spglib's standard setting) in the Bilbao table's frame.
+
+    None when there is no table (irreptables not installed), when a rotation of F is not among the table's
+    (a different setting), or when no origin shift maps the translations onto the table's modulo the lattice.
+    """
+    tab = table(number)
+    if tab is None:
+        return None
+    codes = _codes(tab.rotations)
+    order = np.argsort(codes)
+    ours = _codes(Wc)
+    pos = np.minimum(np.searchsorted(codes[order], ours), len(order) - 1)
+    if np.any(codes[order][pos] != ours):
+        return None
+    index = order[pos]
+    shift = _origin_shift(Wc, wc, tab.translations[index], tab.centring)
+    if shift is None:
+        return None
+    wt = wc + shift - np.einsum("fab,b->fa", Wc, shift)
+    return TableFrame(tab, shift, Wc, wt, index)
+
+
+def _origin_shift(W: np.ndarray, w: np.ndarray, t: np.ndarray, centring: np.ndarray) -> np.ndarray | None:
+    """The smallest p (conventional fractions, on a 1/24 grid) with w + (I − W) p ≡ t modulo the lattice for
+    every operation; p = 0 first. None if there is none."""
+    _, first = np.unique(_codes(W), return_index=True)  # one operation per rotation is enough
+    W, d = W[first].astype(float), (w - t)[first]
+    if _in_lattice(d, centring).all():  # the parent's origin is the table's (the usual case): no search
+        return np.zeros(3)
+    grid = np.arange(-12, 12) / 24.0
+    p = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1).reshape(-1, 3)
+    p = p[np.argsort((p**2).sum(1), kind="stable")]  # p = 0 first, then by length (ties: a fixed order)
+    ok = np.ones(len(p), dtype=bool)
+    for Wi, di in zip(W, d):
+        r = di[None] + p - p @ Wi.T  # (n_p, 3)
+        ok &= _in_lattice(r, centring)
+        if not ok.any():
+            return None
+    return p[np.argmax(ok)]
+
+
+def _in_lattice(r: np.ndarray, centring: np.ndarray, atol: float = 1e-5) -> np.ndarray:
+    """Which rows of r are lattice vectors (integer plus a centring vector)."""
+    x = r[:, None, :] - centring[None]
+    return np.all(np.abs(x - np.rint(x)) < atol, axis=-1).any(axis=1)
+
+
+def _codes(W: np.ndarray) -> np.ndarray:
+    flat = np.rint(W).astype(np.int64).reshape(len(W), 9) + 16
+    return flat @ (33 ** np.arange(9, dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# labels by character matching
+
+
+def star_kpoint(frame: TableFrame, k: np.ndarray) -> TableKPoint | None:
+    """The table's k-point in the star of k (conventional reciprocal basis) under F's rotations, if listed."""
+    arms = np.einsum("fba,b->fa", np.linalg.inv(frame.rotations), np.asarray(k, dtype=float))  # W⁻ᵀ k
+    for kp in frame.table.kpoints:
+        if _k_equal(arms, kp.k, frame.table.centring).any():
+            return kp
+    return None
+
+
+def _k_equal(ks: np.ndarray, k: np.ndarray, centring: np.ndarray, atol: float = 1e-6) -> np.ndarray:
+    """Which rows of ks equal k modulo the reciprocal lattice of the primitive lattice (G integer, G·c ∈ ℤ)."""
+    G = ks - k[None]
+    integer = np.all(np.abs(G - np.rint(G)) < atol, axis=1)
+    c = np.rint(G) @ centring.T
+    return integer & np.all(np.abs(c - np.rint(c)) < atol, axis=1)
+
+
+# The tables' phase of a lattice translation L in the small irrep at k: exp(+2πi k·L) against our
+# (spgrep's) exp(−2πi k·L) for F's characters. Fixed by the data: with the other sign the irreps at
+# non-time-reversal-invariant k of I- and F-centred non-symmorphic groups (P of Ia-3d, W of Fd-3m) match
+# none of the table's; with this one every irrep of all 230 groups matches (2×2×2 supercells), and
+# where both signs match they give the same labels.
+SIGN = 1
+
+
+def induced_characters(frame: TableFrame, kp: TableKPoint) -> np.ndarray:
+    """(n_irreps, |F|) characters on F of the irreps induced from the table's small irreps at ``kp``."""
+    W, w = frame.rotations.astype(float), frame.translations
+    tab = frame.table
+    A = _affine(W, w)
+    # coset representatives: one operation of F per arm of the star
+    arms_k, reps = [], []
+    for f in np.unique(_codes(frame.rotations), return_index=True)[1]:
+        kj = np.linalg.inv(W[f]).T @ kp.k
+        if not arms_k or not _k_equal(np.array(arms_k), kj, tab.centring).any():
+            arms_k.append(kj)
+            reps.append(f)
+    in_little = np.full(len(tab.rotations), -1)
+    in_little[kp.ops] = np.arange(len(kp.ops))
+    out = np.zeros((len(kp.labels), len(W)), dtype=complex)
+    codes_tab = _codes(tab.rotations)
+    order = np.argsort(codes_tab)
+    for s in reps:
+        g = np.linalg.inv(A[s]) @ A @ A[s]
+        Rg = np.rint(g[:, :3, :3])
+        j = order[np.minimum(np.searchsorted(codes_tab[order], _codes(Rg)), len(order) - 1)]
+        col = in_little[j]
+        keep = col >= 0
+        L = g[keep, :3, 3] - tab.translations[j[keep]]
+        if not _in_lattice(L, tab.centring).all():
+            raise AssertionError("an operation of F differs from the table's by a non-lattice translation")
+        out[:, keep] += kp.chars[:, col[keep]] * np.exp(SIGN * 2j * np.pi * (L @ kp.k))[None, :]
+    return out
+
+
+def _affine(W: np.ndarray, w: np.ndarray) -> np.ndarray:
+    A = np.zeros(W.shape[:-2] + (4, 4))
+    A[..., :3, :3] = W
+    A[..., :3, 3] = w
+    A[..., 3, 3] = 1.0
+    return A
+
+
+ATOL = 1e-3  # the tables print characters to six digits (√3/2 as 0.866025); distinct irreps differ by O(1)
+
+
+def label(frame: TableFrame, k: np.ndarray, chars: np.ndarray, pair: bool,
+          cache: dict) -> tuple[str, TableKPoint] | None:
+    """The Bilbao/CDML name of the irrep of F with characters ``chars`` at k (its star), or None if k's star
+    holds no tabulated k-point. ``pair``: chars is a complex irrep's plus its conjugate's (named "W1W2").
+    ``cache``: per-parent memo of induced characters (by k-point name)."""
+    kp, across = star_kpoint(frame, k), False
+    if kp is None and pair:  # the conjugate lives at −k, a star of its own (K and KA of P3): the table lists K
+        kp, across = star_kpoint(frame, -np.asarray(k, dtype=float)), True
+    if kp is None:
+        return None
+    if kp.name not in cache:
+        cache[kp.name] = induced_characters(frame, kp)
+    ind = cache[kp.name]
+    for i, chi in enumerate(ind):
+        if not pair and np.allclose(chi, chars, atol=ATOL):
+            return kp.labels[i], kp
+        if pair and np.abs(chi.imag).max() > ATOL and np.allclose(chi + chi.conj(), chars, atol=ATOL):
+            if across:  # named by its member at the tabulated k
+                return kp.labels[i], kp
+            j = next(j for j, c in enumerate(ind) if np.allclose(c, chi.conj(), atol=ATOL))
+            return "".join(kp.labels[m] for m in sorted((i, j))), kp
+    raise AssertionError(f"no irrep of the table of space group {frame.table.number} at {kp.name} matches F's")
