@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SymcheckError
+from .fixed import field_fixed_space, fixed_space
+from .groups.group import operation_keys
 from .groups.pointgroup import PointGroup
 from .groups.stabilizer import stabilizer
-from .reps import field_fixed_space, fixed_space
-from .structure import Structure, parse_irreps
+from .o3 import Irreps
+from .structure import Structure
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,12 @@ class Suggestion:
     @property
     def L(self) -> int:
         """Highest L of the feature."""
-        return max(l for _, l, _ in parse_irreps(self.irreps))
+        return Irreps(self.irreps).lmax
 
     @property
     def even(self) -> bool:
         """True when every irrep of the feature has even parity."""
-        return all(p == 1 for _, _, p in parse_irreps(self.irreps))
+        return all(ir.p == 1 for _, ir in Irreps(self.irreps))
 
     @property
     def description(self) -> str:
@@ -121,12 +123,17 @@ def candidate_space(G: PointGroup, H: PointGroup, irreps: str, per_point: bool, 
 
     ``sub`` restricts a per-point field to a set of atoms that both groups map onto itself.
     """
+    return _spaces(G, H, irreps, per_point, sub)[0]
+
+
+def _spaces(G, H, irreps: str, per_point: bool, sub=None) -> tuple[np.ndarray, np.ndarray]:
+    """(W, Fix_G(V)): the candidate space and the invariant space it is the complement of."""
     if sub is not None:
         FG, FH = field_fixed_space(G, irreps, sub), field_fixed_space(H, irreps, sub)
     else:
         FG = fixed_space(G.generators, irreps, per_point)
         FH = fixed_space(H.generators, irreps, per_point)
-    return _complement(FH, FG)
+    return _complement(FH, FG), FG
 
 
 def _complement(W: np.ndarray, K: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
@@ -210,7 +217,7 @@ def suggest(
     if _same_group(G, H):
         return []
     found: list[tuple[Suggestion, np.ndarray | None]] = []
-    elements = _Elements(G, H) if G.order is not None else None
+    elements = _Elements(G, H) if G.finite else None
     global_spaces = {}
     for l in range(lmax + 1):
         for p in (1, -1):
@@ -237,13 +244,12 @@ def _with_irrep_labels(G: PointGroup, suggestions: list[Suggestion], setting: st
     """
     from dataclasses import replace
 
-    from .groups.crystal import SpaceGroup
-
     if not suggestions:
         return suggestions
-    if isinstance(G, SpaceGroup):
+    if G.periodic:
         return _with_space_group_labels(G, suggestions, structure) if structure is not None else suggestions
-    from .groups.characters import character_table, irrep_labels
+    from .groups.characters import character_table
+    from .groups.decomposition import irrep_labels
 
     table = character_table(G, setting)
     return [
@@ -257,7 +263,7 @@ def _with_space_group_labels(G, suggestions: list[Suggestion], structure: Struct
     """Crystal suggestions labelled by the space-group irreps (and k) their fields carry."""
     from dataclasses import replace
 
-    from .modes import label_field, parent_group
+    from .distortion import label_field, parent_group
 
     try:
         parent = parent_group(structure, G.tol)
@@ -302,18 +308,24 @@ def _candidates(W: np.ndarray, shape, seed: int = 0, limit: int | None = None):
     yield (v / np.linalg.norm(v)).reshape(shape)
 
 
-def _suggestion(G, H, structure, W, l, p, scope, sites, tol, elements=None) -> tuple[Suggestion, np.ndarray | None]:
+def _suggestion(G, H, structure, W, l, p, scope, sites, tol, elements=None,
+                background=None) -> tuple[Suggestion, np.ndarray | None]:
     """The feature of span(W) with the smallest stabilizer, which is exactly H whenever any is.
 
+    ``background``: directions a per-site field may be shifted along (see ``_background``) when
+    that zeroes it on more sites and keeps exactly the same elements.
     Returns the suggestion and, for finite G, the mask of the elements of G that keep it.
     """
     irr = irrep_name(l, p)
     n = len(structure)
     shape = (-1,) if scope == "global" else (len(sites), 2 * l + 1)
-    if G.order is not None:
+    if G.finite:
         action = _Action(elements or _Elements(G, H), irr, sites)
         keep = _pointwise_fixers(action, W, shape, tol)
-        v = _canonical_sign(_representative(action, W, shape, keep, tol), l, p)
+        v = _representative(action, W, shape, keep, tol)
+        if background is not None and background.shape[1]:
+            v = _sparser(action, v, background, keep, tol)
+        v = _canonical_sign(v, l, p)
         exact = bool(np.array_equal(keep, action.in_H))
     else:  # infinite G: the detector's scans decide, on the whole basis at once
         v, keep, exact = _infinite_representative(G, H, structure, W, l, p, shape, sites, tol), None, None
@@ -360,12 +372,23 @@ def _infinite_representative(G, H, structure, W, l, p, shape, sites, tol) -> np.
 
 def _field_text(field: np.ndarray, sites, l: int, p: int, structure: Structure, G: PointGroup) -> str:
     """Plain words for a field on one orbit: its value at the first site, which sites, the pattern."""
-    first = next((int(a) for a in sites if np.linalg.norm(field[a]) > 1e-9), int(sites[0]))
+    size = np.linalg.norm(field[list(sites)], axis=1)
+    carrying = [int(a) for a, x in zip(sites, size) if x > 1e-9 * size.max()]
+    first = carrying[0] if carrying else int(sites[0])
     species = structure.species[first]
     wyckoffs = getattr(G, "wyckoffs", ())
     where = f"the {len(sites)} {species} sites" + (f" (Wyckoff {wyckoffs[first]})" if wyckoffs else "")
-    pattern = _pattern(field, sites, first, structure)
-    return f"{_polynomial(field[first], l, p)} at atom {first}; on {where}, {pattern}"
+    value = _polynomial(field[first], l, p)
+    if len(carrying) == 1:
+        return f"{value} on atom {first} only (zero on the other {len(sites) - 1} of {where})"
+    if len(carrying) <= FEW_SITES < len(sites):  # name the sites; the pattern is read among them
+        atoms = ", ".join(str(a) for a in carrying)
+        return (f"{value} at atom {first}; nonzero only on atoms {atoms} of {where}: "
+                f"{_pattern(field, carrying, first, structure)}")
+    return f"{value} at atom {first}; on {where}, {_pattern(field, sites, first, structure)}"
+
+
+FEW_SITES = 8  # a field on at most this many sites of an orbit names them
 
 
 def _pattern(field: np.ndarray, sites, ref: int, structure: Structure) -> str:
@@ -398,9 +421,9 @@ def _pattern(field: np.ndarray, sites, ref: int, structure: Structure) -> str:
 
 
 def _smaller(A: PointGroup, B: PointGroup) -> bool:
-    if A.order is None:
+    if A.infinite:
         return False
-    return B.order is None or A.order < B.order
+    return B.infinite or A.order < B.order
 
 
 def _embed(v: np.ndarray, sites, n: int) -> np.ndarray:
@@ -417,36 +440,54 @@ def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_
         for l in range(lmax + 1):
             for p in (1, -1):
                 irr = irrep_name(l, p)
-                W = candidate_space(G, H, irr, per_point=True, sub=sub)
+                W, FG = _spaces(G, H, irr, per_point=True, sub=sub)
                 if not W.shape[1]:
                     continue
                 # what a global feature already offers (the same vector on every site) adds nothing new
                 Wg = global_spaces[irr]
-                known = [np.tile(Wg[:, k], len(sub)) for k in range(Wg.shape[1])]
-                known += _target_directions(target, target_irreps, per_point_target, sub, l, p, G)
-                if known:  # both kinds lie in W (see _target_directions), so W ⊖ them stays in Fix_H
-                    W = _complement(W, np.array(known).T)
+                tiles = [np.tile(Wg[:, k], len(sub)) for k in range(Wg.shape[1])]
+                targets = _target_directions(target, target_irreps, per_point_target, sub, l, p, G)
+                if tiles or targets:  # both kinds lie in W (see _target_directions), so W ⊖ them stays in Fix_H
+                    W = _complement(W, np.array(tiles + targets).T)
                 if W.shape[1]:
-                    out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, tol, elements))
+                    background = _background(FG, tiles, targets)
+                    out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, tol, elements, background))
     return out
+
+
+def _background(FG: np.ndarray, tiles: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
+    """Directions a per-site field may be shifted along to read more simply (orthonormal columns).
+
+    The G-invariant fields (a shift along them never changes which elements keep a field) and the
+    global features tiled over the sites (a shift is kept only if it changes nothing), both with
+    the target's own directions taken out: a suggestion never carries the target.
+    """
+    M = np.concatenate([FG, np.array(tiles).reshape(len(tiles), -1).T], axis=1) if tiles else FG
+    if targets and M.shape[1]:
+        T = np.array(targets).T
+        M = M - T @ np.linalg.lstsq(T, M, rcond=None)[0]
+    if not M.shape[1]:
+        return M
+    U, sv, _ = np.linalg.svd(M, full_matrices=False)
+    return U[:, sv > 1e-9 * max(1.0, float(sv[0]))]
 
 
 def _target_directions(target, target_irreps, per_point_target, sub, l, p, G) -> list[np.ndarray]:
     """The target's own (L, p) components on these sites: the trivial 'breaking' never suggested."""
     if target is None or not per_point_target:
         return []
-    from .reps import project
+    from .fixed import project
 
-    dirs, start = [], 0
-    for mul, tl, tp in parse_irreps(target_irreps):
-        for _ in range(mul):
-            block = target[:, start:start + 2 * tl + 1]
-            if (tl, tp) == (l, p):
-                moved = block - project(G, irrep_name(l, p), block, per_point=True)
-                part = moved[sub].reshape(-1)
-                if np.linalg.norm(part) > 1e-12:
-                    dirs.append(part / np.linalg.norm(part))
-            start += 2 * tl + 1
+    dirs = []
+    irreps = Irreps(target_irreps)
+    for (mul, ir), columns in zip(irreps, irreps.slices()):
+        if ir != (l, p):
+            continue
+        for block in target[:, columns].reshape(len(target), mul, ir.dim).transpose(1, 0, 2):
+            moved = block - project(G, irrep_name(l, p), block, per_point=True)
+            part = moved[sub].reshape(-1)
+            if np.linalg.norm(part) > 1e-12:
+                dirs.append(part / np.linalg.norm(part))
     return dirs
 
 
@@ -495,11 +536,9 @@ class _Elements:
     """
 
     def __init__(self, G, H):
-        from .groups.crystal import SpaceGroup
-
         self._wigner: dict[str, np.ndarray] = {}
         self._local: dict[bytes, tuple] = {}
-        if isinstance(G, SpaceGroup):
+        if G.periodic:
             self._init_space_group(G, H)
             return
         ops = G.operations
@@ -510,8 +549,7 @@ class _Elements:
         self.rotations = mats[first]
         self.by_rotation = [np.flatnonzero(rotation_of == u) for u in range(len(first))]
         self._perms = np.array([op.permutation for op in ops])
-        keys = {_element_key(op) for op in H.operations}
-        self.in_H = np.array([_element_key(op) in keys for op in ops])
+        self.in_H = np.isin(G.element_keys(), H.element_keys())
         self.size = len(ops)
 
     def _init_space_group(self, G, H) -> None:
@@ -526,11 +564,10 @@ class _Elements:
         self._T = T
         self._perms = None
         self._blocks: dict[int, np.ndarray] = {}
-        in_h = set(element_pairs(H)) if getattr(H, "cell_group", None) is cg else None
+        in_h = set(element_pairs(H)) if H.periodic and H.cell_group is cg else None
         if in_h is None:  # H built apart from G: compare elements by key
-            keys = {_element_key(op) for op in H.operations}
-            self.in_H = np.array([_element_key(cg.element(k, int(v))) in keys
-                                  for k, (_, vs) in zip(G.point_indices.tolist(), self._cosets) for v in vs])
+            ops = [cg.element(k, int(v)) for k, (_, vs) in zip(G.point_indices.tolist(), self._cosets) for v in vs]
+            self.in_H = np.isin(operation_keys(ops), H.element_keys())
         else:
             self.in_H = np.array([(k, int(v)) in in_h
                                   for k, (_, vs) in zip(G.point_indices.tolist(), self._cosets) for v in vs])
@@ -584,7 +621,7 @@ class _Elements:
 
     def wigner(self, irreps: str) -> np.ndarray:
         """D(R) of each distinct rotation on ``irreps``."""
-        from .reps import wigner_D
+        from .fixed import wigner_D
 
         if irreps not in self._wigner:
             self._wigner[irreps] = wigner_D(irreps, self.rotations)
@@ -670,10 +707,6 @@ class _Action:
         return self.fixers_each([v], tol)[0]
 
 
-def _element_key(op) -> bytes:
-    return op.permutation.tobytes() + (np.round(op.matrix, 6) + 0.0).tobytes()
-
-
 def _pointwise_fixers(action: _Action, basis: np.ndarray, shape, tol: float) -> np.ndarray:
     """Mask of the elements that fix every vector of span(basis) (columns) — exactly.
 
@@ -748,6 +781,36 @@ def _without(action: _Action, v: np.ndarray, fixed: np.ndarray, g: int, pool, to
     return None
 
 
+def _sparser(action: _Action, v: np.ndarray, background: np.ndarray, goal: np.ndarray, tol: float) -> np.ndarray:
+    """v shifted along ``background`` so that it vanishes on as many sites as possible, when the
+    shifted field is kept by exactly the elements in ``goal``; else v itself.
+
+    A shift that zeroes v on some site i is the least-squares solution of B_i c = −v_i; the
+    sites where v is smallest are tried (they hold the spread-out part a shift can remove).
+    """
+    m, d = v.shape
+    B = background.reshape(m, d, -1)
+    small = np.linalg.norm(v, axis=1)
+
+    def zeros(w: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(w, axis=-1) <= 1e-9 * np.abs(w).max(axis=(-2, -1), keepdims=False)[..., None]
+
+    nonzero = np.flatnonzero(small > 1e-9 * small.max())
+    tries = nonzero[np.argsort(small[nonzero], kind="stable")][:SPARSE_TRIES]
+    shifts = np.array([np.linalg.lstsq(B[i], -v[i], rcond=None)[0] for i in tries])
+    shifted = v[None] + np.einsum("mdk,ck->cmd", B, shifts)
+    counts = zeros(shifted).sum(axis=1)
+    best = int(zeros(v[None])[0].sum())
+    for c in np.argsort(-counts, kind="stable"):
+        if counts[c] <= best:
+            break
+        w = shifted[c] / np.linalg.norm(shifted[c])
+        if np.array_equal(action.fixers(w, tol), goal):
+            return w
+    return v
+
+
+SPARSE_TRIES = 16  # sites whose value a shift is fitted to cancel
 _COEFFICIENTS = (0.5, 0.3, 0.7, 0.2, 0.9, 0.37, 0.61, 1.3, 0.11)
 SIMPLE_CANDIDATES = 24  # basis projections tried for a readable representative
 PROBE_SITES = 12  # sites checked before all of them
@@ -783,13 +846,13 @@ def parse_breaking(spec: str, analysis) -> Suggestion | None:
                                 f"{len(analysis.suggestions)})")
         return analysis.suggestions[k - 1]
     irreps, sep, poly = text.partition(":")
-    parsed = parse_irreps(irreps.strip()) if sep else None
-    if not sep or len(parsed) != 1 or parsed[0][0] != 1:
+    parsed = Irreps(irreps.strip()) if sep else None
+    if not sep or len(parsed) != 1 or parsed[0].mul != 1:
         raise SymcheckError(f"unknown --break spec {text!r} (use auto, a suggestion number, or IRREP:POLYNOMIAL "
                             "such as '2e:x**2 - y**2')")
     from .polynomials import vector_from_polynomial
 
-    _, l, p = parsed[0]
+    _, (l, p) = parsed[0]
     v = vector_from_polynomial(poly, l)
     v = v / np.linalg.norm(v)
     G, H = analysis.input_group, analysis.target_group
