@@ -284,6 +284,17 @@ def test_vendored_baseline_is_the_shared_copy():
     assert all(line.startswith("# ") for line in kept), kept
 
 
+def test_network_lmax_and_its_deprecated_old_name():
+    """SeedNet's L is ``network_lmax``; ``lmax`` (keyword and attribute) still works, with a DeprecationWarning."""
+    net = SeedNet("0e", "1o", network_lmax=3)
+    assert net.network_lmax == 3 and net.irreps_sh == o3.Irreps.spherical_harmonics(3)
+    with pytest.warns(DeprecationWarning, match="network_lmax"):
+        old = SeedNet("0e", "1o", lmax=3)
+    assert old.hidden == net.hidden
+    with pytest.warns(DeprecationWarning, match="network_lmax"):
+        assert old.lmax == 3
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
     ref, net = _pair()

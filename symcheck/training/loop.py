@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from e3nn import o3
 
+from ..compat import renamed_keyword
 from ..errors import SymcheckError
 from ..groups import DEFAULT_TOL
 from .equivariance import N_ROTATIONS, default_dtype, rotated_outputs
@@ -94,10 +94,7 @@ def train(
         thread of a busy 2-core machine), torch's setting for large radius graphs.
     """
     started = time.perf_counter()
-    if lmax is not None:
-        warnings.warn("train(lmax=...) is deprecated: the network's L is network_lmax", DeprecationWarning,
-                      stacklevel=2)
-        network_lmax = lmax if network_lmax is None else network_lmax
+    network_lmax = renamed_keyword("train", "lmax", "network_lmax", lmax, network_lmax, None)
     torch_device, torch_dtype, cap = _check_options(steps, lr, threshold, device, dtype, threads)
     task, analysis = resolve_analysis(task, analysis, tol=tol, so3=so3, feature_lmax=feature_lmax,
                                       near_tol=near_tol, setting=setting)

@@ -29,6 +29,7 @@ import torch
 from e3nn import o3
 from e3nn.math import soft_one_hot_linspace
 
+from ..compat import renamed_keyword
 from .dense import build_dense_layers, dense_size
 from .fused import DenseNetFunction, dense_backward, dense_forward
 from .gate import GateLayout, act_constant, gate_layout
@@ -90,9 +91,7 @@ class SeedNet(torch.nn.Module):
         lmax: int | None = None,
     ):
         super().__init__()
-        if lmax is not None:
-            warnings.warn("SeedNet(lmax=...) is deprecated: use network_lmax", DeprecationWarning, stacklevel=2)
-            network_lmax = lmax
+        network_lmax = renamed_keyword("SeedNet", "lmax", "network_lmax", lmax, network_lmax, 5)
         if n_layers < 1 or radial_layers < 1:
             raise ValueError("n_layers and radial_layers must be at least 1")
         self.irreps_in = o3.Irreps(irreps_in)
