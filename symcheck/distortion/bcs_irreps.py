@@ -21,7 +21,27 @@ How an irrep of F (the parent supercell's group, :mod:`.irreps`) gets its name:
    star the tables do not list (K and KA of P3, CDML's notation), the pair takes the name of its member at the
    listed k alone (e.g. "K2").
 
-Irreps at k-points the tables do not list (lines and planes of symmetry, general points) are not named here.
+Irreps at k-points the tables do not list (lines and planes of symmetry, general points, e.g. Pm-3m's DT in a
+4×4×4 supercell) are not named here: :mod:`.irreps` names them by k-point and dimension ("k=(1/2,0,0)(4-dim)").
+
+Origin. The labels depend on which point is the origin (Pm-3m: R4+ with the B site at 1a is R5− with the A
+site there). The parent's own origin is used when it is a standard one (:func:`.parent.parent_group`). For
+the 24 groups with two ITA origin choices spglib's standard setting is choice 1 and the tables' choice 2;
+the shift between them is the shortest one that maps the operations (ties: components ≤ 0 first, which is
+ITA's choice-1 → choice-2 shift for Pnnn, Pban, Pmmn, Fddd, Pn-3, Pn-3m, Fd-3 and Fd-3m; unique, or without
+effect on the labels, for Ccce, P4/n, P4/nbm, P4/nmm, P4/ncc, I4_1/a, I4_1/amd, I4_1/acd, Pn-3n, Fd-3c). For
+P4_2/n, P4/nnc, P4_2/nbc, P4_2/nnm, P4_2/nmc and P4_2/ncm the shortest shifts differ by a translation of the
+normalizer that relabels some irreps, and the one taken has not been checked against ITA: labels there may
+name the other origin's irrep. ``ParentGroup.origin`` states the parent's origin in spglib's setting.
+
+ISOTROPY and Bilbao. Both use the CDML irreps with ISOTROPY's names (GM for Γ, ± parity under the inversion at
+the origin); for Pm-3m at GM, X, M, R the tables' names equal ISO-IR's for all 40 irreps (tested). They are
+known to differ in places: Bilbao's k-vector letters follow its own Brillouin-zone tables (Aroyo et al., Acta
+Cryst. A70, 126 (2014)), which rename some points of the centred lattices whose zone shape depends on the axial
+ratios (body-centred tetragonal and orthorhombic, face-centred orthorhombic, rhombohedral), while ISOTROPY
+keeps CDML's letters; CDML's separate stars KA, HA, ... (−k of K, H where −k is not in k's star) are not in the
+tables; and a physically irreducible pair of complex irreps is written here as the two names together
+("GM2GM3", "P1P2"). Where the two conventions name a point differently, the name given is Bilbao's.
 """
 
 from __future__ import annotations

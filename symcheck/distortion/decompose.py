@@ -309,6 +309,7 @@ def _displacement_modes(group: ParentGroup, comps: list, masks: list, primary: l
 
 LABELS = (
     "ISOTROPY (Miller–Love/CDML) labels for Pm-3m (No. 221) at GM, X, M, R, from ISO-IR; "
+    "CDML labels of the Bilbao tables (irreptables) for every other space group at its maximal k-points; "
     "every other irrep is named by its k-point and dimension"
 )
 
@@ -380,12 +381,11 @@ def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: f
             parent, source = repeat(parent, K, with_index=True)
             field = field[source]
         group = parent_group(parent, tol)
-    D = irreps_D(irreps, group.rotations)  # e3nn's matrices in numpy (symcheck.o3, tested against e3nn)
-    images = group.images(field, D)
+    # e3nn's matrices in numpy (symcheck.o3, tested against e3nn), one per rotation
+    D = irreps_D(irreps, group.rotations[group.point_ops])
     total = float(np.sum(field**2))
     out = []
-    for ir, c in zip(group.irreps, group.project_all(images)):
-        w = float(np.sum(c**2))
+    for ir, w in zip(group.irreps, group.component_norms(field, D)):
         if w > min_fraction * total:
-            out.append((w, ir.label, ir.k))
+            out.append((float(w), ir.label, ir.k))
     return [(label, k) for _, label, k in sorted(out, key=lambda t: -t[0])]

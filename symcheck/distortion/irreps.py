@@ -1,6 +1,9 @@
 """Physically irreducible representations of a parent supercell's space group modulo the supercell's
 translations (F): induced from spgrep's small representations at one k of each star, named with ISOTROPY's
-labels where checked (:mod:`.pm3m_irreps`), and the order-parameter direction of a component.
+labels for Pm-3m (:mod:`.pm3m_irreps`, ISO-IR's matrices), with the Bilbao tables' CDML labels for every other
+space group at its maximal k-points (:mod:`.bcs_irreps`), by k-point and dimension elsewhere; and the
+order-parameter direction of a component (Pm-3m's labelled irreps only: the tables hold characters, not
+matrices).
 """
 
 from __future__ import annotations

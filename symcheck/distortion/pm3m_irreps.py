@@ -13,9 +13,11 @@ against published assignments (out-of-phase tilts R4+, in-phase tilts M3+, the f
 mode GM4−, the A-site antipolar mode X5+ of Pnma, with the B site at 1a) always.
 
 Why these four points: they are the k-points of a 2×2×2 supercell of a cubic perovskite, the
-setting of the Glazer tilt systems. Irreps anywhere else (Pm-3m at Δ, Σ, Λ … in a 4×4×4
-supercell, or any other parent group) are named by their k-point and dimension only, e.g.
-"DT(6-dim)": symcheck never invents a label it has not checked.
+setting of the Glazer tilt systems, and the only irreps whose matrices (hence order-parameter
+directions) symcheck stores. Other parent groups are named from the Bilbao tables at their
+maximal k-points (:mod:`.bcs_irreps`, characters only: no directions); irreps anywhere else
+(Pm-3m at Δ, Σ, Λ … in a 4×4×4 supercell, lines and planes of any group) are named by their
+k-point and dimension only, e.g. "DT(6-dim)": symcheck never invents a label it has not checked.
 
 The representation of a translation t (conventional basis) is the block diagonal
 exp(±2πi k_j·t) on the arms k_j; at Γ, X, M, R these are ±1 so both sign conventions agree.
