@@ -57,11 +57,6 @@ def _json_default(obj):
     raise TypeError(f"not JSON serializable: {type(obj).__name__}")
 
 
-def is_crystal(group) -> bool:
-    """The group is a space group (printed with its Wyckoff sites and translations)."""
-    return group.periodic
-
-
 def needs_finite_point_group(group, flag: str, what: str) -> None:
     """One line and exit 2 when a flag needs a finite point group and ``group`` is not one (before any output)."""
     if group.kind != "point":

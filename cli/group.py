@@ -14,7 +14,6 @@ from .common import (
     emit_json,
     fail,
     figure_file,
-    is_crystal,
     needs_finite_point_group,
     new_structure_file,
     not_there,
@@ -73,7 +72,7 @@ def group(
 def _print_group(file: Path, structure, pg) -> None:
     """The group's header line, its operations (or generators) and its sets of equivalent atoms."""
     order = "infinite" if pg.infinite else str(pg.order)
-    if is_crystal(pg):
+    if pg.periodic:
         out.print(f"[bold]{file}[/]: {len(structure)} atoms in the cell, space group [bold]{pg.pretty_name}[/], "
                   f"crystal class {pg.point_group}; {order} operations of the cell (translations included)")
         sites = [f"{structure.species[o[0]]}: {pg.wyckoffs[o[0]]} ({pg.site_symmetry[o[0]]}) ×{len(o)}"

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .groups.group import Group, format_axis
 from .groups.naming import kind_family
-from .groups.pointgroup import PointGroup, format_axis
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,12 @@ class OperationKind:
     axes: tuple[str, ...]
 
 
-def operations_by_kind(group: PointGroup) -> list[OperationKind]:
+def operations_by_kind(group: Group) -> list[OperationKind]:
     """The group's operations counted by kind, in the order the kinds first occur (finite groups).
 
     :param group: a finite point group or a space group (infinite groups list generators only,
         so their table would count those).
     """
-    crystal = group.periodic
     by_kind: dict[str, list] = {}
     for op in group.operations:
         by_kind.setdefault(kind_family(op.kind), []).append(op)
@@ -43,6 +42,6 @@ def operations_by_kind(group: PointGroup) -> list[OperationKind]:
     for kind, ops in by_kind.items():
         axes = tuple(sorted({format_axis(op.axis) for op in ops if op.axis is not None}))
         # a fractional translation of 1e-9 is spglib's rounding, not a screw or glide part
-        translated = sum(bool(np.any(np.abs(op.translation_frac) > 1e-9)) for op in ops) if crystal else None
+        translated = sum(bool(np.any(np.abs(op.translation_frac) > 1e-9)) for op in ops) if group.periodic else None
         rows.append(OperationKind(kind, len(ops), translated, axes))
     return rows
