@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .defaults import NEAR_TOL
 from .errors import SymcheckError
 from .fixed import project, symmetric_positions
 from .groups import DEFAULT_TOL, PointGroup, check_tolerance, expected_order, symmetry_group
 from .structure import Structure
 
 LADDER_TOLS = (1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)  # Å
-NEAR_TOL = 0.1  # Å: how far the near-symmetry check looks for a higher group
 
 
 @dataclass(frozen=True)

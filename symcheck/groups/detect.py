@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..defaults import DEFAULT_TOL
 from ..errors import SymcheckError
 from ..fixed import mismatch, wigner_D
 from ..structure import Structure
@@ -29,8 +30,6 @@ from .group import close, element_keys, greedy_generators, idealize, polar
 from .infinite import linear_group, single_point_group
 from .naming import rotation, rotation_axis_angle
 from .pointgroup import PointGroup, build_point_group
-
-DEFAULT_TOL = 0.01  # Å
 
 
 def check_tolerance(tol, where: str = "") -> float:
