@@ -187,7 +187,7 @@ def test_path_of_the_tutorial_breaking():
     pg = sc.point_group(square)
     L = subgroup_lattice(pg)
     v = vector_from_polynomial("x**2 - y**2", 2)
-    H = stabilizer(pg, square, v, "2e", per_point=False, tol=1e-6)
+    H = stabilizer(pg, square, v, "2e", per_point=False, atol=1e-6)
     assert H.name == "D2h"
     path = L.path(H)
     assert [L.classes[c].name for c in path] == ["D4h", "D2h"]
