@@ -33,7 +33,8 @@ def test_tol_has_one_default_everywhere():
     """Every public function with a ``tol`` takes the same default distance (Å), space_group included."""
     from symcheck.groups import point_group, space_group, symmetry_group
 
-    for fn in (sc.analyze, sc.symmetrize, sc.symmetrized, point_group, space_group, symmetry_group):
+    for fn in (sc.analyze, sc.symmetrize, sc.symmetrized, sc.modes, sc.scan, point_group, space_group,
+               symmetry_group):
         assert inspect.signature(fn).parameters["tol"].default == sc.DEFAULT_TOL == 0.01, fn.__name__
 
 

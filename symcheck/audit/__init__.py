@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..defaults import DEFAULT_TOL
 from ..errors import SymcheckError
 from .analysis import Settings
 from .labels import parse_label_option
@@ -26,7 +27,7 @@ from .report import Duplicate, Flag, LabelSummary, ScanResult, summarize, write_
 DEFAULT_CHUNK_SIZE = 64
 
 
-def scan(data, labels=None, tol: float = 0.01, label_rtol: float = 0.01, workers: int | None = None,
+def scan(data, labels=None, tol: float = DEFAULT_TOL, label_rtol: float = 0.01, workers: int | None = None,
          scheduler: str | None = None, out=None, progress: Callable[[int, int], None] | None = None,
          chunk_size: int = DEFAULT_CHUNK_SIZE) -> ScanResult:
     """Scan a training set for labels that break their frame's symmetry, and for conflicting duplicates.

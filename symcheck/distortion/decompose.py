@@ -7,6 +7,7 @@ from functools import reduce
 
 import numpy as np
 
+from ..defaults import DEFAULT_TOL
 from ..errors import SymcheckError
 from ..o3 import irreps_D
 from ..structure import Structure
@@ -193,7 +194,7 @@ class ModeDecomposition:
 # the decomposition
 
 
-def modes(parent, child, tol: float = 0.01, group: ParentGroup | None = None) -> ModeDecomposition:
+def modes(parent, child, tol: float = DEFAULT_TOL, group: ParentGroup | None = None) -> ModeDecomposition:
     """Decompose the distortion parent → child into symmetry modes of the parent's space group.
 
     Parameters
@@ -354,7 +355,7 @@ def _primaries(masks: list[np.ndarray], child_mask: np.ndarray) -> list[bool]:
 # labelling a breaking field (for analyze)
 
 
-def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: float = 0.01,
+def label_field(parent: Structure, field: np.ndarray, irreps: str = "1o", tol: float = DEFAULT_TOL,
                 group: ParentGroup | None = None, min_fraction: float = 1e-6) -> list[tuple[str, np.ndarray]]:
     """The irreps of the parent's space group that a per-site field carries.
 
