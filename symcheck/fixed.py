@@ -13,8 +13,9 @@ This module is the one place where
 - positions are symmetrized (:func:`symmetric_positions`; :func:`affine_average` for crystals);
 - irrep components are projected out (:func:`irrep_project`, :func:`images_under`).
 
-Groups are read through their attributes only (``order``, ``operations``, ``generators``; factored
-space groups also ``cell_group``, ``coset_representatives``, ``point_indices``, ``rep_shifts``,
+Groups are read through their attributes only (the kind: ``finite``, ``infinite``, ``periodic``;
+``operations``, ``generators``; periodic groups, stored as point part × translations, also
+``cell_group``, ``coset_representatives``, ``point_indices``, ``rep_shifts``,
 ``translation_indices``), so nothing here imports ``symcheck.groups``: detection uses the same
 checks. Building a named subgroup from the kept elements is the groups' job
 (``symcheck.groups.stabilizer.stabilizer``).
