@@ -56,6 +56,26 @@ class ParentGroup:
         chars = np.stack([ir.chars.real for ir in self.irreps])
         return irrep_project(images, chars, [ir.dim / 2 if ir.pair else ir.dim for ir in self.irreps])
 
+    def component_norms(self, field: np.ndarray, D_point: np.ndarray) -> np.ndarray:
+        """Squared norm of the field's component in every irrep, (n_irreps,), without its images.
+
+        P_Γ is an orthogonal projector, so |P_Γ y|² = ⟨y, P_Γ y⟩ = (c_Γ/|F|) Σ_f χ_Γ(f) ⟨y, f·y⟩:
+        only the |F| overlaps ⟨y, f·y⟩ are needed, summed over the sites where y is nonzero.
+        ``D_point``: the field's matrices for the rotations of ``point_ops``, in that order.
+        """
+        field = np.asarray(field, dtype=float).reshape(len(self.permutations[0]), -1)
+        sites = np.flatnonzero(np.abs(field).max(axis=1) > 0)
+        rotated = np.einsum("pab,sb->psa", D_point, field[sites])  # D(R_p) y_i for each rotation p
+        overlaps = np.empty(self.order)
+        step = max(1, 4_000_000 // max(field[sites].size, 1))
+        for start in range(0, self.order, step):
+            f = np.arange(start, min(start + step, self.order))
+            landed = field[self.permutations[f][:, sites]]  # y at σ_f(i)
+            overlaps[f] = np.einsum("csd,csd->c", landed, rotated[self.point_of[f]])
+        chars = np.stack([ir.chars.real for ir in self.irreps])
+        scales = np.array([ir.dim / 2 if ir.pair else ir.dim for ir in self.irreps], dtype=float)
+        return scales / self.order * (chars @ overlaps)
+
     def images(self, field: np.ndarray, D: np.ndarray | None = None, ops: np.ndarray | None = None) -> np.ndarray:
         """Images f·field, (|F|, N, d): (f·v)_{σ_f(i)} = D(f) v_i (D: Cartesian R by default).
 
@@ -174,7 +194,7 @@ def parent_group(parent: Structure, tol: float = 0.01) -> ParentGroup:
     wp = np.einsum("ab,fb->fa", Q, w_S + np.einsum("fab,b->fa", W_S, origin_frac_S) - origin_frac_S)
     P = np.asarray(ds.transformation_matrix, dtype=float)
     irreps = induced_irreps(Wp, wp, Q, P @ B.T, Wc, wc, int(ds.number))
-    ideal_frac, ideal_lattice = _symmetrized(frac, L, W_S, w_S, perms)
+    ideal_frac, ideal_lattice = _symmetrized(frac, L, W_S, w_S, perms, point_ops, trans_ops)
     return ParentGroup(
         structure=parent, tol=tol, space_group=ds.international, number=int(ds.number), rotations=R,
         permutations=perms, point_ops=point_ops, trans_ops=trans_ops, point_of=point_of, trans_of=trans_of,
@@ -205,13 +225,20 @@ def _conventional_operations(ds, W_S: np.ndarray, w_S: np.ndarray) -> tuple[np.n
     return Wc, conv_translations(p), -Pinv @ p
 
 
-def _symmetrized(frac: np.ndarray, L: np.ndarray, W_S: np.ndarray, w_S: np.ndarray,
-                 perms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _symmetrized(frac: np.ndarray, L: np.ndarray, W_S: np.ndarray, w_S: np.ndarray, perms: np.ndarray,
+                 point_ops: np.ndarray, trans_ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """An exactly symmetric copy of the parent (fractional positions, lattice rows with the metric
-    averaged over F and the orientation kept), for naming isotropy subgroups with spglib."""
+    averaged over F and the orientation kept), for naming isotropy subgroups with spglib.
+
+    F = T·P (every f = t ∘ p once), so the average over F is the average over the pure
+    translations T of the average over one operation p per rotation: |T| + |P| images, not |T|·|P|.
+    """
     G = L @ L.T
-    G_sym = np.einsum("fba,bc,fcd->ad", W_S, G, W_S) / len(W_S)
-    return affine_average(frac, W_S, w_S, perms), sqrtm(G_sym) @ np.linalg.inv(sqrtm(G)) @ L
+    Wp = W_S[point_ops]
+    G_sym = np.einsum("fba,bc,fcd->ad", Wp, G, Wp) / len(Wp)
+    by_rotation = affine_average(frac, Wp, w_S[point_ops], perms[point_ops])
+    averaged = affine_average(by_rotation, W_S[trans_ops], w_S[trans_ops], perms[trans_ops])
+    return averaged, sqrtm(G_sym) @ np.linalg.inv(sqrtm(G)) @ L
 
 
 def _origin_text(parent: Structure, frac, origin_S, L, ds, tol) -> str:
