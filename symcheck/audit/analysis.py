@@ -95,21 +95,48 @@ def obviously_trivial(structure, tol: float) -> bool:
     from the centroid (within tol, and the centroid moves by at most tol). When no two atoms of a
     species have distances within 4·tol, every operation moves no atom by more than ~tol: it is the
     identity, unless all atoms lie within ~tol of a plane (a mirror), a line (a rotation axis) or
-    the centroid — those go to the full search. MD frames of molecules are nearly all of this kind.
+    the centroid — those go to the full search. Where radii coincide, the atoms' interatomic
+    distances decide in the same way (``_swappable``). MD frames of molecules are nearly all C1.
     """
     pos = structure.positions
     if len(pos) < 4:
         return False
     centered = pos - pos.mean(axis=0)
-    r = np.linalg.norm(centered, axis=1)
-    species = np.asarray(structure.species)
-    for s in np.unique(species):
-        rs = np.sort(r[species == s])
-        if len(rs) > 1 and np.min(np.diff(rs)) <= 4 * tol:
-            return False
     # thickness of the structure along its thinnest direction (RMS distance from the best plane)
     w = np.linalg.eigvalsh(centered.T @ centered / len(pos))
-    return bool(np.sqrt(max(w[0], 0.0)) > 2 * tol)
+    if not np.sqrt(max(w[0], 0.0)) > 2 * tol:
+        return False
+    r = np.linalg.norm(centered, axis=1)
+    species = np.asarray(structure.species)
+    if all(np.min(np.diff(np.sort(r[species == s])), initial=np.inf) > 4 * tol for s in np.unique(species)):
+        return True
+    return len(pos) <= PROFILE_ATOMS and not _swappable(pos, species, tol)
+
+
+PROFILE_ATOMS = 400  # the distance profiles take N² memory and time
+
+
+def _swappable(pos: np.ndarray, species: np.ndarray, tol: float) -> bool:
+    """Whether some operation could map an atom to another one (of its species), judged by distances.
+
+    An operation (R, σ) puts every R·x_i within tol of x_σ(i), so the distances from σ(i) to the
+    other atoms are those from i within 2·tol: sorted per species, the two profiles agree within
+    2·tol. When every atom's profile differs from those of the others of its species by more than
+    that (4·tol here, for margin), σ is the identity for every operation. Rattled MD frames, where
+    many atoms share a radius from the centroid within tol, are told apart this way.
+    """
+    d = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
+    blocks = [np.sort(d[:, species == s], axis=1) for s in np.unique(species)]
+    profile = np.concatenate(blocks, axis=1)
+    for s in np.unique(species):
+        p = profile[species == s]
+        if len(p) < 2:
+            continue
+        gap = np.max(np.abs(p[:, None, :] - p[None, :, :]), axis=-1)
+        np.fill_diagonal(gap, np.inf)
+        if np.min(gap) <= 4 * tol:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
