@@ -279,10 +279,16 @@ def _with_space_group_labels(G, suggestions: list[Suggestion], structure: Struct
         except Exception:  # noqa: BLE001 - an unlabelled suggestion is still right
             out.append(s)
             continue
+        if not labels or len(labels) > ORDER_PARAMETERS:  # a local field (a defect's), not an order parameter
+            out.append(s)
+            continue
         out.append(replace(s, irrep_label=" + ".join(label for label, _ in labels), group_name=G.pretty_name,
                            irrep_k=tuple(tuple(float(x) for x in k) for _, k in labels),
                            irrep_setting=getattr(parent, "origin", None)))
     return out
+
+
+ORDER_PARAMETERS = 4  # a field carrying more irreps than this is described by its sites, not labelled
 
 
 def _same_group(A: PointGroup, B: PointGroup) -> bool:
