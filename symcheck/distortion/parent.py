@@ -64,14 +64,17 @@ class ParentGroup:
         ``D_point``: the field's matrices for the rotations of ``point_ops``, in that order.
         """
         field = np.asarray(field, dtype=float).reshape(len(self.permutations[0]), -1)
-        sites = np.flatnonzero(np.abs(field).max(axis=1) > 0)
-        rotated = np.einsum("pab,sb->psa", D_point, field[sites])  # D(R_p) y_i for each rotation p
-        overlaps = np.empty(self.order)
-        step = max(1, 4_000_000 // max(field[sites].size, 1))
-        for start in range(0, self.order, step):
-            f = np.arange(start, min(start + step, self.order))
-            landed = field[self.permutations[f][:, sites]]  # y at σ_f(i)
-            overlaps[f] = np.einsum("csd,csd->c", landed, rotated[self.point_of[f]])
+        if np.all(field == field[0]):  # the same value v on every site: ⟨y, f·y⟩ = N v·D(R_f) v
+            overlaps = (len(field) * np.einsum("a,pab,b->p", field[0], D_point, field[0]))[self.point_of]
+        else:
+            sites = np.flatnonzero(np.abs(field).max(axis=1) > 0)
+            rotated = np.einsum("pab,sb->psa", D_point, field[sites])  # D(R_p) y_i for each rotation p
+            landing = self.permutations[:, sites]  # σ_f(i) for the sites that carry the field
+            overlaps = np.empty(self.order)
+            step = max(1, 4_000_000 // max(field[sites].size, 1))
+            for start in range(0, self.order, step):
+                f = np.arange(start, min(start + step, self.order))
+                overlaps[f] = np.einsum("csd,csd->c", field[landing[f]], rotated[self.point_of[f]])
         chars = np.stack([ir.chars.real for ir in self.irreps])
         scales = np.array([ir.dim / 2 if ir.pair else ir.dim for ir in self.irreps], dtype=float)
         return scales / self.order * (chars @ overlaps)
