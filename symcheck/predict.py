@@ -10,7 +10,7 @@ from .breaking import Suggestion, neumann_table, suggest
 from .compat import renamed_keyword
 from .defaults import FEATURE_LMAX, TARGET_RTOL
 from .fixed import one_torch_thread, project
-from .groups import DEFAULT_TOL, PointGroup, SpaceGroup, check_tolerance, symmetry_group
+from .groups import DEFAULT_TOL, PointGroup, check_tolerance, symmetry_group
 from .groups.naming import kind_family
 from .groups.stabilizer import field_change, listed_operations, proper_part, same_group, stabilizer
 from .near import NEAR_TOL, NearSymmetry, near_symmetry
@@ -123,10 +123,8 @@ class Analysis:
 
     def neumann_by_irrep(self) -> dict | None:
         """Copies of each irrep of G in each O(3) irrep L ≤ lmax (finite point groups; else None)."""
-        from .groups.crystal import SpaceGroup
-
         G = self.input_group
-        if G.order is None or isinstance(G, SpaceGroup):
+        if G.kind != "point":
             return None
         from .groups.decomposition import neumann_by_irrep
 
@@ -139,7 +137,7 @@ class Analysis:
         def group(g: PointGroup | None):
             if g is None:
                 return None
-            if isinstance(g, SpaceGroup):  # crystals: the crystal class, and the space group itself
+            if g.periodic:  # crystals: the crystal class, and the space group itself
                 return {"point_group": g.point_group, "order": g.order, "hermann_mauguin": g.hermann_mauguin,
                         "space_group": g.international, "space_group_number": g.number}
             return {"point_group": g.name, "order": g.order, "hermann_mauguin": g.hermann_mauguin}
@@ -239,10 +237,12 @@ def _shared_rotations(A, B, matrix_atol: float = 0.02) -> int:
     crystal's operations repeat R with different translations). ``matrix_atol`` bounds the entries of
     R − R' (dimensionless) for two matrices to count as one.
     """
-    if A.order is None or B.order is None:
+    if A.infinite or B.infinite:
         return 0
-    mats_a = _distinct(np.array([op.matrix for op in getattr(A, "coset_representatives", A.operations)]), matrix_atol)
-    mats_b = _distinct(np.array([op.matrix for op in getattr(B, "coset_representatives", B.operations)]), matrix_atol)
+    mats_a = _distinct(np.array([op.matrix for op in (A.coset_representatives if A.periodic else A.operations)]),
+                       matrix_atol)
+    mats_b = _distinct(np.array([op.matrix for op in (B.coset_representatives if B.periodic else B.operations)]),
+                       matrix_atol)
     diff = np.abs(mats_a[:, None] - mats_b[None]).max(axis=(2, 3))
     return int(np.sum(diff.min(axis=1) < matrix_atol))
 
