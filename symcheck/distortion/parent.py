@@ -66,6 +66,15 @@ class ParentGroup:
         field = np.asarray(field, dtype=float).reshape(len(self.permutations[0]), -1)
         if np.all(field == field[0]):  # the same value v on every site: ⟨y, f·y⟩ = N v·D(R_f) v
             overlaps = (len(field) * np.einsum("a,pab,b->p", field[0], D_point, field[0]))[self.point_of]
+        elif len(self.trans_ops) * field.size <= 20_000_000 and len(self.point_ops) * field.size < field[
+                np.abs(field).max(axis=1) > 0].size * self.order:
+            # f = t ∘ p: ⟨y, t·(p·y)⟩ for all t and p at once, one product of (|T|, N·d) and (N·d, |P|)
+            z = np.empty((len(self.point_ops),) + field.shape)  # p·y: D(R_p) y_i lands on σ_p(i)
+            z[np.arange(len(self.point_ops))[:, None], self.permutations[self.point_ops]] = np.einsum(
+                "pab,nb->pna", D_point, field)
+            moved = field[self.permutations[self.trans_ops]]  # (t⁻¹·y)_j = y_σt(j)
+            table = moved.reshape(len(self.trans_ops), -1) @ z.reshape(len(self.point_ops), -1).T
+            overlaps = table[self.trans_of, self.point_of]
         else:
             sites = np.flatnonzero(np.abs(field).max(axis=1) > 0)
             rotated = np.einsum("pab,sb->psa", D_point, field[sites])  # D(R_p) y_i for each rotation p
