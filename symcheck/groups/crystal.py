@@ -31,7 +31,7 @@ from ..errors import SymcheckError
 from ..fixed import stabilizer_pairs
 from ..structure import Structure
 from .detect import DEFAULT_TOL
-from .group import Group, SymmetryOperation, close, greedy_generators, orbits
+from .group import Group, SymmetryOperation, close, element_keys, greedy_generators, orbits
 from .naming import operation_kind
 from .pointgroup import HERMANN_MAUGUIN
 
@@ -503,10 +503,10 @@ class _CellGroup:
         self.rot_frac = rotations[order]
         self.rep_frac = translations[order] % 1.0
         self.rep_frac[pure[order]] = 0.0
-        self.index = {R.tobytes(): k for k, R in enumerate(self.rot_frac)}
+        self.index = dict(zip(_rotation_keys(self.rot_frac), range(len(self.rot_frac))))
         m = len(self.rot_frac)
         products = np.einsum("aij,bjk->abik", self.rot_frac, self.rot_frac)
-        self.mult = np.array([[self.index[P.tobytes()] for P in row] for row in products])
+        self.mult = np.array([self.index[k] for k in _rotation_keys(products.reshape(-1, 3, 3))]).reshape(m, m)
         self.rot_T = np.array([self.T.rotate(R) for R in self.rot_frac])
         if np.any(self.rot_T < 0):
             raise SymcheckError(f"{where}spglib's operations do not preserve the cell's translations")
@@ -572,7 +572,7 @@ class _CellGroup:
 
     def locate(self, op: CrystalOperation) -> tuple[int, int]:
         """(k, v) of an element given as an operation."""
-        k = self.index.get(np.asarray(op.rotation_frac, dtype=np.int64).tobytes())
+        k = self.index.get(_rotation_keys(op.rotation_frac[None])[0])
         v = -1 if k is None else int(self.T.index_of_frac(np.asarray(op.translation_frac) - self.rep_frac[k]))
         if v < 0:
             raise SymcheckError("internal error: an operation is not an element of the cell's group")
@@ -616,6 +616,11 @@ class _CellGroup:
 def _same(x: np.ndarray) -> np.ndarray:
     """Indices are their own keys."""
     return x
+
+
+def _rotation_keys(rotations: np.ndarray) -> list:
+    """The element keys of integer rotations (the cell's basis), as dictionary keys."""
+    return element_keys(rotations, decimals=0).tolist()
 
 
 def _point_part(elements: tuple) -> np.ndarray:
