@@ -16,6 +16,7 @@ try:
 except SystemExit as exc:
     assert not exc.code, exc.code
 print(sorted(m for m in ("torch", "e3nn") if m in sys.modules))
+print(sorted(m for m in ("ase.io", "sympy") if m in sys.modules))
 """
 
 
@@ -26,6 +27,19 @@ print(sorted(m for m in ("torch", "e3nn") if m in sys.modules))
      "--encoding", "vector", "--tol", "1e-3", "--json"],
 ])
 def test_analysis_commands_do_not_import_torch_or_e3nn(args):
+    run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-2] == "[]"
+
+
+@pytest.mark.parametrize("args", [
+    ["analyze", str(EXAMPLES / "square.xyz"), str(EXAMPLES / "rectangle.xyz")],
+    ["group", str(EXAMPLES / "square.xyz")],
+    ["group", str(EXAMPLES / "perovskite_cubic.extxyz")],
+])
+def test_xyz_files_and_exact_names_need_neither_ase_io_nor_sympy(args):
+    """extxyz files are read without ase.io (0.3 s of imports: it pulls in scipy), exact polynomial names
+    (x**2 - y**2) are printed without sympy (0.2 s)."""
     run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
