@@ -32,7 +32,7 @@ from ..fixed import stabilizer_pairs
 from ..structure import Structure
 from .detect import DEFAULT_TOL
 from .group import Group, SymmetryOperation, close, element_keys, greedy_generators, orbits
-from .naming import operation_kind
+from .naming import classify, operation_kind
 from .pointgroup import HERMANN_MAUGUIN
 
 # Schoenflies names of spglib's Hermann–Mauguin point-group symbols
@@ -763,8 +763,6 @@ def _name(cg: _CellGroup, ks, shifts, t_sub) -> tuple[str, int, str]:
         pg = _HM_TO_SCHOENFLIES.get(sg.pointgroup_international, sg.pointgroup_international)
         return sg.international_short, int(sg.number), pg
     # spglib names every space group; this is reached only for operations it cannot read at all
-    from .naming import classify
-
     pg = classify([cg.reps[k].matrix for k in ks.tolist()])[0]
     return f"subgroup of order {len(ks) * len(t_sub)} (class {pg})", 0, pg
 

@@ -6,6 +6,8 @@ from math import atan2, gcd, sqrt
 
 import numpy as np
 
+from ..errors import SymcheckError
+
 AXIS_TOL = 1e-5  # angle-scale tolerance for comparing axes of already idealized (exact) operations
 
 
@@ -242,8 +244,6 @@ def check_setting(setting: str | None) -> str | None:
     :param setting: None, ``"atoms"`` or ``"bonds"`` (case-insensitive).
     :raises SymcheckError: for any other value, naming the valid ones.
     """
-    from ..errors import SymcheckError
-
     if setting is None:
         return None
     key = str(setting).strip().lower()

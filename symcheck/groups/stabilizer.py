@@ -8,7 +8,7 @@ import numpy as np
 
 from ..fixed import changes, threshold
 from ..structure import Structure
-from .crystal import SpaceGroup, crystal_subgroup, factored_stabilizer, generator_pairs
+from .crystal import SpaceGroup, _make, crystal_subgroup, factored_stabilizer, generator_pairs
 from .detect import point_group
 from .group import Group, SymmetryOperation, close, element_keys, same_group
 from .infinite import close_by_matrix
@@ -151,8 +151,6 @@ def _minimal_crystal(G: SpaceGroup, H: SpaceGroup) -> list[SpaceGroup]:
     k outside H's point part, closed with an early stop when a new translation appears) or K
     contains some <H, t> of kind A and is minimal only if equal to it.
     """
-    from .crystal import _make
-
     cg = G.cell_group
     T = cg.T
     h_gens = generator_pairs(H)
