@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -109,6 +111,10 @@ def test_kinds_are_data_and_groups_compare_by_elements(square, perovskite):
     assert not Hx.same_group(G) and not G.same_group(C) and not L.same_group(G)
     with pytest.raises(ValueError):
         Group("X", None, (), (), (), 0.01, "point")
+    with pytest.raises(ValueError):
+        replace(C, kind="point")
+    with pytest.raises(ValueError):
+        replace(G, kind="space")
 
 
 def test_infinite_subgroups_by_membership():

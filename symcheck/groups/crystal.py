@@ -194,6 +194,11 @@ class SpaceGroup(Group):
     rep_shifts: np.ndarray = None
     translation_indices: np.ndarray = None
 
+    def __post_init__(self) -> None:
+        if self.kind != "space":
+            raise ValueError(f"a SpaceGroup has kind 'space', not {self.kind!r}")
+        super().__post_init__()
+
     @property
     def pretty_name(self) -> str:
         """``Pm-3m (No. 221)``."""

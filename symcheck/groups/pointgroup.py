@@ -50,6 +50,8 @@ class PointGroup(Group):
     def __post_init__(self) -> None:
         if not self.kind:
             object.__setattr__(self, "kind", "infinite" if self.order is None else "point")
+        if self.kind == "space":
+            raise ValueError("a space group is a SpaceGroup, not a PointGroup")
         super().__post_init__()
         if self.kind != "point":
             return  # infinite groups keep their generators' names
