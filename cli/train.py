@@ -11,7 +11,7 @@ import typer
 import symcheck as sc
 
 from .common import emit_json, err, fail, note, out, output_folder
-from .options import AnalysisOptions, AsJson, Threads, analysis_options, positive
+from .options import LMAX_LIMIT, AnalysisOptions, AsJson, Threads, analysis_options, lmax_range, positive
 
 
 @analysis_options
@@ -24,6 +24,10 @@ def train(
     steps: Annotated[int | None, typer.Option(
         "--steps", help="Most training steps. Default: adaptive (on while the loss still falls, up to 20000); "
                         "training stops early once the prediction is confirmed.")] = None,
+    network_lmax: Annotated[int | None, typer.Option(
+        "--network-lmax", callback=lmax_range(1),
+        help=f"Highest L of the network's features (1 to {LMAX_LIMIT}; default: 5, or more when the target or "
+             "the inputs need it).")] = None,
     lr: Annotated[float, typer.Option("--lr", callback=positive, help="Adam learning rate.")] = 1e-3,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")] = "auto",
@@ -53,7 +57,7 @@ def train(
                  "the task stays unlearnable")
     with _progress(as_json, steps, report.loss_floor) as update:
         run = sc.analyze_and_train(report, breaking, out=out_dir, steps=steps, lr=lr, seed=seed, device=device,
-                                   threads=threads, progress=update)
+                                   threads=threads, progress=update, network_lmax=network_lmax)
     if as_json:
         emit_json(run.as_dict())
     else:

@@ -61,6 +61,7 @@ def analyze_and_train(
     device: str = "auto",
     threads: int | None = None,
     progress: Callable[[int, float], None] | None = None,
+    network_lmax: int | None = None,
     tol: float | None = None,
     so3: bool | None = None,
     feature_lmax: int | None = None,
@@ -78,13 +79,14 @@ def analyze_and_train(
         (created if missing; existing files are overwritten); None writes nothing.
     steps, lr, seed, device, threads, progress : as for :func:`symcheck.train` (``steps`` in
         optimiser steps, ``lr`` the Adam learning rate).
+    network_lmax : the network's highest L, as for :func:`symcheck.train` (None: its default).
     tol, so3, feature_lmax, near_tol, setting : the analysis settings (``tol`` and ``near_tol``
         in Å), as for :func:`symcheck.train`; ignored when an analysis is given, unless they differ.
     """
     task, analysis = resolve_analysis(task_or_analysis, tol=tol, so3=so3, feature_lmax=feature_lmax,
                                       near_tol=near_tol, setting=setting)
     result = train(analysis, breaking=breaking, steps=steps, lr=lr, seed=seed, device=device, threads=threads,
-                   progress=progress)
+                   progress=progress, network_lmax=network_lmax)
     files = write_run_files(Path(out), task, result) if out is not None else {}
     return TrainRun(task, analysis, result, files)
 

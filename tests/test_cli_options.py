@@ -148,3 +148,10 @@ def test_every_command_takes_the_same_tol():
         text = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
         line = next(line for line in text.splitlines() if "--tol" in line)
         assert "Å" in line and "[default: 0.01]" in line, (command, line)
+
+
+def test_network_lmax_flag():
+    assert run("train", "--network-lmax", "0").exit_code == 2
+    r = run("train", "--network-lmax", "2", "--steps", "2", "--json", "--threads", "1")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["steps"] == 2
