@@ -231,7 +231,8 @@ def _codes(W: np.ndarray) -> np.ndarray:
 
 def star_kpoint(frame: TableFrame, k: np.ndarray) -> TableKPoint | None:
     """The table's k-point in the star of k (conventional reciprocal basis) under F's rotations, if listed."""
-    arms = np.einsum("fba,b->fa", np.linalg.inv(frame.rotations), np.asarray(k, dtype=float))  # W⁻ᵀ k
+    rotations = frame.rotations[np.unique(_codes(frame.rotations), return_index=True)[1]]  # one per rotation
+    arms = np.einsum("fba,b->fa", np.linalg.inv(rotations.astype(float)), np.asarray(k, dtype=float))  # W⁻ᵀ k
     for kp in frame.table.kpoints:
         if _k_equal(arms, kp.k, frame.table.centring).any():
             return kp
