@@ -305,10 +305,12 @@ def _candidates(W: np.ndarray, shape, seed: int = 0, limit: int | None = None):
     how simple the representative reads, never whether one is found.
     """
     norms = np.linalg.norm(W, axis=1)  # |projection of basis vector m| = |row m of W|
-    order = [m for m in np.argsort(-norms, kind="stable") if norms[m] > 1e-6][:limit]
-    for m in order:
-        col = W @ W[m]
-        yield (col / np.linalg.norm(col)).reshape(shape)
+    order = np.argsort(-norms, kind="stable")
+    order = order[norms[order] > 1e-6][:limit]
+    for start in range(0, len(order), 32):  # 32 projections per matrix product
+        cols = W @ W[order[start:start + 32]].T
+        for col in cols.T:
+            yield (col / np.linalg.norm(col)).reshape(shape)
     rng = np.random.default_rng(seed)
     v = W @ rng.normal(size=W.shape[1])
     yield (v / np.linalg.norm(v)).reshape(shape)
@@ -446,15 +448,14 @@ def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_
         for l in range(lmax + 1):
             for p in (1, -1):
                 irr = irrep_name(l, p)
-                W, FG = _spaces(G, H, irr, per_point=True, sub=sub)
-                if not W.shape[1]:
-                    continue
+                FG, FH = field_fixed_space(G, irr, sub), field_fixed_space(H, irr, sub)
                 # what a global feature already offers (the same vector on every site) adds nothing new
                 Wg = global_spaces[irr]
                 tiles = [np.tile(Wg[:, k], len(sub)) for k in range(Wg.shape[1])]
                 targets = _target_directions(target, target_irreps, per_point_target, sub, l, p, G)
-                if tiles or targets:  # both kinds lie in W (see _target_directions), so W ⊖ them stays in Fix_H
-                    W = _complement(W, np.array(tiles + targets).T)
+                # all three kinds lie in Fix_H (see _target_directions): one complement removes them
+                known = [FG] + ([np.array(tiles + targets).T] if tiles or targets else [])
+                W = _complement(FH, np.concatenate(known, axis=1))
                 if W.shape[1]:
                     background = _background(FG, tiles, targets)
                     out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, tol, elements, background))
