@@ -24,6 +24,7 @@ checks. Building a named subgroup from the kept elements is the groups' job
 from __future__ import annotations
 
 import sys
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -198,78 +199,83 @@ def field_fixed_space(group, irreps: str | Irreps, sites: np.ndarray) -> np.ndar
     d = Irreps(irreps).dim
     local = {int(a): k for k, a in enumerate(sites)}
     if _factored(group):
-        return _factored_fixed_space(group, irreps, sites, d, local)
+        return _factored_fixed_space(group, irreps, sites, d)
     if group.infinite:
         gens = [_Restricted(g, sites, local) for g in group.generators]
         return fixed_space(gens, irreps, per_point=True)
-    ops = group.operations
-    perms = np.array([op.permutation for op in ops])
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in ops]))
-    columns = []
-    done = set()
-    for a in sites.tolist():
-        if a in done:
+    Ds = wigner_D(irreps, np.stack([op.matrix for op in group.operations]))
+    return _fixed_from_plan(_orbit_plan(group, sites), Ds, len(sites), d)
+
+
+# Orbits of a group on a set of sites, which do not depend on the irreps: computed once per (group, sites)
+# and reused for every irrep the breaking search asks about.
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _orbit_plan(group, sites: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per orbit on ``sites``: (mask of the listed elements fixing its first atom a, the orbit's atoms as
+    local indices, for each atom b the listed element that takes a to b).
+
+    The listed elements are the operations of a finite group, or the coset representatives r_k of a
+    factored space group G = ∪ r_k T_G (r_k·a lies in the T_G-orbit of a iff some t r_k fixes a, and
+    every atom of T_G·(r_k·a) is reached by r_k up to a translation, which leaves D(R) unchanged).
+    """
+    key = np.asarray(sites).tobytes()
+    cached = _PLANS.setdefault(group, {})
+    if key in cached:
+        return cached[key]
+    local = np.full(int(np.max(sites)) + 1, -1)
+    local[sites] = np.arange(len(sites))
+    plan, done = [], np.zeros(len(sites), dtype=bool)
+    if _factored(group):
+        T = group.cell_group.T
+        in_t = np.zeros(len(T), dtype=bool)
+        in_t[group.translation_indices] = True
+        perms = np.array([op.permutation for op in group.coset_representatives])
+    else:
+        perms = np.array([op.permutation for op in group.operations])
+    for i in range(len(sites)):
+        if done[i]:
             continue
+        a = int(sites[i])
         images = perms[:, a]
-        done.update(images.tolist())
-        # one coset representative per orbit atom: the first g with g·a = b
-        first: dict[int, int] = {}
-        for k, b in enumerate(images.tolist()):
-            first.setdefault(b, k)
-        block = _orbit_block(Ds, images == a, first, len(sites), d, local)
-        if block is not None:
-            columns.append(block)
-    if not columns:
-        return np.zeros((len(sites) * d, 0))
-    return np.concatenate(columns, axis=1)
+        if _factored(group):
+            stab = (T.sublattice[images] == T.sublattice[a]) & in_t[T.add(T.position[images], T.neg(T.position[a]))]
+            reached = T.sites[T.sublattice[images][:, None],
+                              T.add(T.position[images][:, None], group.translation_indices[None, :])]
+            which = np.repeat(np.arange(len(images)), reached.shape[1])
+            atoms = reached.reshape(-1)
+        else:
+            stab, atoms, which = images == a, images, np.arange(len(images))
+        atoms, first = np.unique(atoms, return_index=True)  # the first element reaching each atom
+        plan.append((stab, local[atoms], which[first]))
+        done[local[atoms]] = True
+    cached[key] = plan
+    return plan
 
 
-def _orbit_block(Ds: np.ndarray, stab: np.ndarray, first: dict[int, int], m: int, d: int, local) -> np.ndarray | None:
-    """Fix_G's columns on one orbit: v invariant under the site stabilizer, carried to b by D(R_first[b]).
-
-    ``stab`` marks the elements (rows of Ds) fixing the orbit's atom a; ``first[b]`` is an element
-    taking a to b, for every atom b of the orbit.
-    """
-    P = Ds[stab].mean(axis=0)  # projector onto Fix_{G_a}(V): the site-stabilizer average
-    w, V = np.linalg.eigh((P + P.T) / 2)
-    site_basis = V[:, w > 0.5]
-    if site_basis.shape[1] == 0:
-        return None
-    block = np.zeros((m, d, site_basis.shape[1]))
-    for b, k in first.items():
-        block[local[b]] = Ds[k] @ site_basis
-    return block.reshape(m * d, -1) / np.sqrt(len(first))
-
-
-def _factored_fixed_space(group, irreps: str | Irreps, sites: np.ndarray, d: int, local) -> np.ndarray:
-    """Fix_G on ``sites`` for a factored space group, orbit by orbit, by cosets.
-
-    With G = ∪ r_k T_G: r_k·a lies in the T_G-orbit of a iff some t r_k fixes a, so G_a's
-    matrices are those R_k; every atom of T_G·(r_k·a) gets D(R_k) v.
-    """
-    T = group.cell_group.T
-    in_t = np.zeros(len(T), dtype=bool)
-    in_t[group.translation_indices] = True
-    reps = group.coset_representatives
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in reps]))
-    columns, done = [], set()
-    for a in sites.tolist():
-        if a in done:
+def _fixed_from_plan(plan, Ds: np.ndarray, m: int, d: int) -> np.ndarray:
+    """Fix_G's columns, orbit by orbit: v invariant under the site stabilizer, carried to b by D(R) of
+    an element taking a to b (Ds: the listed elements' matrices)."""
+    columns = []
+    for stab, atoms, which in plan:
+        P = Ds[stab].mean(axis=0)  # projector onto Fix_{G_a}(V): the site-stabilizer average
+        w, V = np.linalg.eigh((P + P.T) / 2)
+        site_basis = V[:, w > 0.5]
+        if site_basis.shape[1] == 0:
             continue
-        images = np.array([op.permutation[a] for op in reps])
-        same = T.sublattice[images] == T.sublattice[a]
-        rel = T.add(T.position[images], T.neg(T.position[a]))
-        first: dict[int, int] = {}
-        for i, b in enumerate(images.tolist()):
-            for c in T.sites[T.sublattice[b], T.add(T.position[b], group.translation_indices)].tolist():
-                first.setdefault(c, i)
-        done.update(first)
-        block = _orbit_block(Ds, same & in_t[rel], first, len(sites), d, local)
-        if block is not None:
-            columns.append(block)
+        block = np.zeros((m, d, site_basis.shape[1]))
+        block[atoms] = np.einsum("aij,jc->aic", Ds[which], site_basis)
+        columns.append(block.reshape(m * d, -1) / np.sqrt(len(atoms)))
     if not columns:
-        return np.zeros((len(sites) * d, 0))
+        return np.zeros((m * d, 0))
     return np.concatenate(columns, axis=1)
+
+
+def _factored_fixed_space(group, irreps: str | Irreps, sites: np.ndarray, d: int) -> np.ndarray:
+    """Fix_G on ``sites`` for a factored space group, orbit by orbit, by cosets (see :func:`_orbit_plan`)."""
+    Ds = wigner_D(irreps, np.stack([op.matrix for op in group.coset_representatives]))
+    return _fixed_from_plan(_orbit_plan(group, sites), Ds, len(sites), d)
 
 
 class _Restricted:
