@@ -257,9 +257,38 @@ def polynomial_string(v: Any, l: int, digits: int = 4) -> str:
         return "0"
     if exact is not None:
         return _exact_string(exact, l)
+    text = _float_string(c / scale, l, digits)
+    if text is not None:
+        return text
     import sympy
 
     return str(sympy.expand(polynomial(v, l, digits)))
+
+
+def _binary_round(x: float, digits: int) -> float:
+    """x rounded as ``sympy.Float(x, digits)`` stores it: to the binary precision of ``digits`` decimal digits."""
+    bits = max(1, int(round((digits + 1) * 3.3219280948873626)))  # mpmath's dps_to_prec
+    mantissa, exponent = math.frexp(x)
+    return math.ldexp(round(mantissa * 2**bits), exponent - bits)
+
+
+def _float_string(c: np.ndarray, l: int, digits: int) -> str | None:
+    """sympy's ``str`` of the polynomial with float coefficients c (largest magnitude 1), written here;
+    None when a coefficient is small enough that sympy would print it in exponent form."""
+    out = ""
+    for a, exps in zip(c, _exponents(l), strict=True):
+        if a == 0:
+            continue
+        value = float(f"{_binary_round(abs(float(a)), digits):.{digits}g}")
+        if value < 1e-3:
+            return None
+        factors = [repr(value)] + [s if e == 1 else f"{s}**{e}" for s, e in zip("xyz", exps, strict=True) if e]
+        term = "*".join(factors)
+        if not out:
+            out = f"-{term}" if a < 0 else term
+        else:
+            out += f" - {term}" if a < 0 else f" + {term}"
+    return out
 
 
 def _exact_string(exact: list[tuple[int, int]], l: int) -> str:

@@ -293,3 +293,24 @@ def test_unreadable_polynomial_is_one_line(text):
 
 def test_caret_means_power():
     assert np.allclose(vector_from_polynomial("x^2 - y^2", 2), vector_from_polynomial("x**2 - y**2", 2))
+
+
+@pytest.mark.parametrize("l", range(1, 7))
+def test_float_polynomials_print_as_sympy_does(l):
+    """Float coefficients are printed without sympy, character for character as sympy prints them."""
+    from symcheck.polynomials import _coefficients, _float_string, polynomial
+
+    rng = np.random.default_rng(100 + l)
+    compared = 0
+    for t in range(150):
+        v = rng.normal(size=2 * l + 1) * (10.0 ** rng.integers(-6, 6) if t % 5 == 0 else 1.0)
+        v[rng.random(2 * l + 1) < (0.5 if t % 3 == 0 else 0.0)] = 0.0
+        c, exact, scale = _coefficients(v, l)
+        if exact is not None or scale == 0.0:
+            continue
+        text = _float_string(c / scale, l, 4)
+        if text is None:  # a coefficient sympy would print in exponent form: sympy prints it
+            continue
+        assert text == str(sympy.expand(polynomial(v, l, 4)))
+        compared += 1
+    assert compared > 50
