@@ -168,7 +168,8 @@ def _complement(W: np.ndarray, K: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
         V[k:, k] = v
         T[k, k] = 2.0
         T[:k, k] = -2.0 * T[:k, :k] @ (V[:, :k].T @ V[:, k])
-    return W[:, rank:] - (W @ V) @ (T @ V[rank:].T)
+    out = (W @ V) @ (T @ V[rank:].T)
+    return np.subtract(W[:, rank:], out, out=out)  # in place: W is large, one copy of it is enough
 
 
 REFLECTIONS = 64  # directions removed one reflection at a time; more: one SVD of W's coordinates
