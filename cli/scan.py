@@ -24,13 +24,15 @@ def scan(
     labels: str = typer.Option(None, "--labels", help="Labels to scan, comma separated: NAME or NAME:IRREPS "
                                "(default: forces, energy, stress, dipole, … as found)."),
     tol: Tol = sc.DEFAULT_TOL,
-    label_rtol: float = typer.Option(0.01, "--label-rtol", help="Flag a label when ‖y − P_G y‖ > this · ‖y‖."),
+    label_rtol: float = typer.Option(sc.LABEL_RTOL, "--label-rtol",
+                                     help="Flag a label when ‖y − P_G y‖ > this · ‖y‖."),
     workers: int = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     scheduler: str = typer.Option(None, "--scheduler", help="'local' for a Dask LocalCluster, or a scheduler "
                                   "address tcp://host:port."),
     out_dir: Path = typer.Option(None, "--out", help="Folder for checkpoints, frames.parquet/csv, summary.json "
                                  "and figures; re-running with it resumes."),
-    chunk_size: int = typer.Option(64, "--chunk-size", help="Frames per chunk (unit of work and of checkpoints)."),
+    chunk_size: int = typer.Option(sc.SCAN_CHUNK_SIZE, "--chunk-size",
+                                   help="Frames per chunk (unit of work and of checkpoints)."),
     as_json: AsJson = False,
     top: int = typer.Option(10, "--top", help="Flagged frames and duplicates shown in the tables."),
 ) -> None:

@@ -53,6 +53,8 @@ _LAZY = {
     "tolerance_ladder": ".near",
     "max_displacement": ".near",
     "NEAR_TOL": ".defaults",
+    "LABEL_RTOL": ".defaults",
+    "SCAN_CHUNK_SIZE": ".defaults",
     "modes": ".distortion",
     "train": ".training",
     "TrainResult": ".training",

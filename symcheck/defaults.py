@@ -21,3 +21,10 @@ SIGNAL_LMAX = 5
 #: An operation keeps the target when no entry changes by more than this fraction of the target's
 #: largest entry (``analyze(target_rtol=)``, --target-rtol); relative, so without units.
 TARGET_RTOL = 1e-3
+
+#: ``scan`` flags a label when ‖y − P_G y‖ exceeds this fraction of ‖y‖ (``label_rtol=``, --label-rtol);
+#: relative, so without units.
+LABEL_RTOL = 0.01
+
+#: Frames per chunk of ``scan`` (its unit of work and of checkpoints; ``chunk_size=``, --chunk-size).
+SCAN_CHUNK_SIZE = 64

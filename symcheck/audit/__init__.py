@@ -18,16 +18,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..defaults import DEFAULT_TOL
+from ..defaults import DEFAULT_TOL, LABEL_RTOL, SCAN_CHUNK_SIZE
 from ..errors import SymcheckError
 from .analysis import Settings
 from .labels import parse_label_option
 from .report import Duplicate, Flag, LabelSummary, ScanResult, summarize, write_outputs
 
-DEFAULT_CHUNK_SIZE = 64
+DEFAULT_CHUNK_SIZE = SCAN_CHUNK_SIZE  # the name this package has exported
 
 
-def scan(data, labels=None, tol: float = DEFAULT_TOL, label_rtol: float = 0.01, workers: int | None = None,
+def scan(data, labels=None, tol: float = DEFAULT_TOL, label_rtol: float = LABEL_RTOL, workers: int | None = None,
          scheduler: str | None = None, out=None, progress: Callable[[int, int], None] | None = None,
          chunk_size: int = DEFAULT_CHUNK_SIZE) -> ScanResult:
     """Scan a training set for labels that break their frame's symmetry, and for conflicting duplicates.
