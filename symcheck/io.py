@@ -356,6 +356,9 @@ def _check_file(path: str, format: str | None) -> str:
         if not path.endswith((".gz", ".bz2", ".xz")):
             _check_text(path, head, format)
         return format
+    if (format is None and _plain_poscar_name(path, head)) or (format == "vasp" and not _compressed(path)):
+        _check_text(path, head, "vasp")
+        return "vasp"
     from ase.io.formats import UnknownFileTypeError, filetype, ioformats
 
     if format is None:
@@ -400,6 +403,30 @@ _OTHER_MAGIC = (b"znucl", b"ABINIT", b"FHI-aims", b"&&&&", b"Geometry", b"&syste
                 b"Ulm", b"AFFormat", b"$DATA")
 
 
+def _compressed(path: str) -> bool:
+    return path.endswith((".gz", ".bz2", ".xz"))
+
+
+_POSCAR_NAMES = ("POSCAR", "CONTCAR", "CENTCAR")  # ASE's globs *POSCAR*, *CONTCAR*, *CENTCAR*: vasp
+
+
+def _plain_poscar_name(path: str, head: bytes) -> bool:
+    """True when ASE's ``filetype`` would surely say vasp (POSCAR/CONTCAR): by name, no other format's signature.
+
+    :param path: the file name.
+    :param head: the file's first :data:`_PEEK_BYTES` bytes.
+    """
+    name = os.path.basename(path)
+    upper = name.upper()
+    if _compressed(path) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+        return False
+    others = [w for w in _OTHER_NAMES if w not in _POSCAR_NAMES]
+    by_name = any(w in name for w in _POSCAR_NAMES) and not any(w in upper for w in others) \
+        and not upper.endswith((".XML", ".NC", ".XV", "I_INFO"))
+    by_extension = name.lower().endswith(".vasp") and not any(w in upper for w in _OTHER_NAMES)
+    return (by_name or by_extension) and not any(m in head for m in _OTHER_MAGIC)
+
+
 def _plain_extxyz_name(path: str, head: bytes) -> bool:
     """True when ASE's ``filetype`` would surely say extxyz: an .xyz/.extxyz name, no other format's signature.
 
@@ -430,11 +457,16 @@ def _ase_frames(path: str, fmt: str, want) -> tuple[list[tuple[int, object]], in
                 return list(zip(numbers, fast)), count
     else:
         count, ase_index, numbers = None, ":", None
-    import ase.io
     if fmt == "cif":
         _check_cif_cells(path)
     elif fmt == "vasp":
         _check_poscar(path)
+        fast = None if _compressed(path) else _plain_poscar(path)
+        if fast is not None:
+            if isinstance(want, int):
+                return ([(0, fast)] if want in (0, -1) else []), 1
+            return [(k, fast) for k in range(1)[_as_slice(path, want)]], 1
+    import ase.io
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -960,6 +992,90 @@ def _check_poscar(path: str) -> None:
     if len(coords) < natoms:
         raise SymcheckError(f"{path}: cannot read the file as POSCAR/CONTCAR: line {counts_line + 1} declares "
                             f"{natoms} atoms, but only {len(coords)} coordinate lines follow")
+
+
+def _plain_poscar(path: str) -> _Frame | None:
+    """A VASP 5 POSCAR/CONTCAR read as ASE's ``read_vasp`` reads it, without ase.io; None for anything
+    else (VASP 4 files whose species come from the comment or a POTCAR, lattice velocities, comments
+    on the count line, selective dynamics together with velocities, malformed lines), left to ASE."""
+    from ase.data import atomic_masses, atomic_numbers, chemical_symbols
+    from ase.units import Ang, fs
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if "\r" in text.replace("\r\n", "\n"):
+        return None
+    lines = text.split("\n")
+    if len(lines) < 8:
+        return None
+    try:
+        scale = []
+        for token in lines[1].split()[:3]:
+            try:
+                scale.append(float(token))
+            except ValueError:
+                break
+        if len(scale) not in (1, 3) or (len(scale) == 3 and min(scale) < 0):
+            return None
+        scale = np.array(scale)
+        cell = np.array([lines[k].split()[:3] for k in (2, 3, 4)], dtype=float)
+        if cell.shape != (3, 3):
+            return None
+        if scale[0] < 0.0:
+            scale = np.cbrt(-1.0 * scale / np.linalg.det(cell))
+        cell *= scale
+        types, counts = lines[5].split(), lines[6].split()
+        if not types or types[0].lstrip("+-").isdigit() or not counts or any("!" in c for c in counts):
+            return None  # VASP 4 (species from the comment or a POTCAR) or a commented count line
+        types = [t.split("/")[0].split("_")[0] for t in types]
+        numbers_of = [int(c) for c in counts]
+        if len(types) < len(numbers_of) or any(t not in chemical_symbols for t in types) or min(numbers_of) < 0:
+            return None
+        symbols = [t for t, n in zip(types, numbers_of) for _ in range(n)]
+        k = 7
+        mode = lines[k].strip()
+        selective = mode[:1].lower() == "s"
+        if selective:
+            k += 1
+            mode = lines[k].strip()
+        if not mode:
+            return None
+        cartesian = mode[0].lower() in ("c", "k")
+        natoms = len(symbols)
+        if natoms == 0 or len(lines) < k + 1 + natoms:
+            return None
+        pos = np.empty((natoms, 3))
+        for i in range(natoms):
+            words = lines[k + 1 + i].split()
+            pos[i] = [float(w) for w in words[0:3]]
+        k += 1 + natoms
+        velocities = None
+        init = lines[k] if k < len(lines) else ""
+        if init.strip() and init[0].lower() == "l":
+            return None  # lattice velocities
+        first = lines[k + 1].split() if k + 1 < len(lines) else []
+        if len(first) > 1:
+            if selective or len(lines) < k + 1 + natoms:
+                return None  # ASE would adjust the momenta of constrained atoms
+            velocities = np.empty((natoms, 3))
+            for i in range(natoms):
+                words = lines[k + 1 + i].split()
+                if len(words) != 3:
+                    return None
+                velocities[i] = (float(words[0]), float(words[1]), float(words[2]))
+            velocities = velocities * (Ang / fs)
+    except (ValueError, IndexError):
+        return None  # ASE says what could not be read
+    numbers = np.array([atomic_numbers[t] for t in symbols], dtype=int)
+    positions = pos * scale if cartesian else pos @ cell
+    arrays = {"numbers": numbers, "positions": positions}
+    if velocities is not None:
+        arrays["momenta"] = atomic_masses[numbers][:, np.newaxis] * velocities
+    return _Frame(symbols, numbers, arrays, cell, [True, True, True], {}, {})
 
 
 def _floats(tokens: list[str]) -> list[float] | None:

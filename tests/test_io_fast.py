@@ -234,3 +234,70 @@ def test_calculator_lists_are_ases():
                                   "1\r\rH 0 0 0\r", "1\nProperties=Z:I:1:pos:R:3\n1 0 0 0\n"])
 def test_plain_text_parser_leaves_the_rest_to_ase(text):
     assert io.parse_plain_extxyz(text) is None
+
+
+def _poscars(folder):
+    """POSCAR/CONTCAR files as ASE writes them (direct, Cartesian, velocities, selective dynamics) and by hand."""
+    import ase.io
+    from ase.build import bulk
+    from ase.constraints import FixAtoms
+
+    rng = np.random.default_rng(5)
+    salt = bulk("NaCl", "rocksalt", a=5.64, cubic=True)
+    paths = []
+    for name, kw in (("POSCAR", {}), ("CONTCAR", {"direct": True}), ("cart_POSCAR", {"direct": False}),
+                     ("x.vasp", {"direct": True, "sort": True})):
+        ase.io.write(folder / name, salt, format="vasp", **kw)
+        paths.append(folder / name)
+    moving = salt.copy()
+    moving.set_velocities(rng.normal(size=(len(salt), 3)) * 0.01)
+    ase.io.write(folder / "v_CONTCAR", moving, format="vasp", direct=True)
+    fixed = salt.copy()
+    fixed.set_constraint(FixAtoms([0, 1]))
+    ase.io.write(folder / "sd_POSCAR", fixed, format="vasp")
+    paths += [folder / "v_CONTCAR", folder / "sd_POSCAR"]
+    hand = {
+        "neg_POSCAR": "Cu volume\n-47.0\n1 0 0\n0 1 0\n0 0 1\nCu\n1\nDirect\n0 0 0\n",
+        "three_POSCAR": "Cu scaled\n3.6 3.6 3.0\n1 0 0\n0 1 0\n0 0 1\nCu\n2\nCartesian\n0 0 0\n0.5 0.5 0.5\n",
+        "hash_POSCAR": "NaCl\n1.0\n5.64 0 0\n0 5.64 0\n0 0 5.64\nNa_pv/6a2f546d Cl/0123abcd\n1 1\ndirect\n0 0 0 Na\n"
+                       "0.5 0.5 0.5 Cl\n",
+        "sd2_POSCAR": "H2\n1.0\n5 0 0\n0 5 0\n0 0 5\nH\n2\nSelective dynamics\nCartesian\n0 0 0 F F F\n"
+                      "0 0 0.74 T T T\n",
+    }
+    for name, text in hand.items():
+        (folder / name).write_text(text)
+        paths.append(folder / name)
+    return paths
+
+
+def test_poscars_read_alike_without_ase_io(tmp_path):
+    import ase.io
+
+    for path in _poscars(tmp_path):
+        assert io._plain_poscar(str(path)) is not None, path.name
+        assert io._check_file(str(path), None) == "vasp"
+        expected = io.from_ase(ase.io.read(path, format="vasp"), source=str(path))
+        _same(sc.read(path), expected)
+    assert sc.read(tmp_path / "v_CONTCAR").feature_names == ("momenta",)
+
+
+@pytest.mark.parametrize("text", [
+    "Cu\n3.6\n1 0 0\n0 1 0\n0 0 1\n1\nDirect\n0 0 0\n",  # VASP 4: species from the comment line
+    "Cu\n3.6\n1 0 0\n0 1 0\n0 0 1\nCu\n1 ! one\nDirect\n0 0 0\n",
+    "H\n1.0\n5 0 0\n0 5 0\n0 0 5\nH\n1\nSelective dynamics\nDirect\n0 0 0 F F F\n\n0.1 0 0\n",
+    "H\n1.0\n5 0 0\n0 5 0\n0 0 5\nH\n1\nDirect\n0 0 0\nLattice velocities and vectors\n1\n",
+    "H\n1.0\n5 0 0\n0 5 0\n0 0 5\nH\n1\nDirect\n0 0\n",
+])
+def test_unusual_poscars_are_left_to_ase(tmp_path, text):
+    path = tmp_path / "POSCAR"
+    path.write_text(text)
+    assert io._plain_poscar(str(path)) is None
+
+
+def test_poscar_names():
+    head = b"Cu\n1.0\n"
+    assert io._plain_poscar_name("POSCAR", head) and io._plain_poscar_name("run1/CONTCAR_relaxed", head)
+    assert io._plain_poscar_name("salt.vasp", head)
+    for name in ("OUTCAR", "POSCAR.gz", "XDATCAR", "vasprun.xml", "POSCAR_CONFIG", "notes.txt"):
+        assert not io._plain_poscar_name(name, head), name
+    assert not io._plain_poscar_name("POSCAR", b"Cu\nMOLECULE\n")
