@@ -27,13 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..defaults import DEFAULT_TOL, FEATURE_ATOL
 from ..errors import SymcheckError
 from ..fixed import stabilizer_pairs
 from ..structure import Structure
-from .detect import DEFAULT_TOL
 from .group import Group, SymmetryOperation, close, element_keys, greedy_generators, orbits
 from .naming import classify, operation_kind
 from .pointgroup import HERMANN_MAUGUIN
+from .translations import Matcher, Translations, index_key, match_atoms
 
 # Schoenflies names of spglib's Hermann–Mauguin point-group symbols
 _HM_TO_SCHOENFLIES = {hm: name for name, hm in HERMANN_MAUGUIN.items()}
@@ -283,206 +284,6 @@ def _spglib_cell(structure: Structure):
     return structure.cell, frac, numbers
 
 
-class _Matcher:
-    """Nearest atom of a periodic cell to any point (minimum image), through one k-d tree.
-
-    Orthogonal cells use a periodic tree on scaled fractional coordinates (exact Cartesian
-    distances); other cells a Cartesian tree over the 27 neighbouring images of the wrapped atoms.
-    """
-
-    def __init__(self, cell: np.ndarray, frac: np.ndarray):
-        from scipy.spatial import cKDTree
-
-        self.cell, self.n = cell, len(frac)
-        metric = cell @ cell.T
-        lengths = np.sqrt(np.diag(metric))
-        self.orthogonal = bool(np.all(np.abs(metric - np.diag(np.diag(metric))) <= 1e-9 * np.max(metric)))
-        wrapped = frac % 1.0
-        if self.orthogonal:
-            self.lengths = lengths
-            self.tree = cKDTree((wrapped * lengths) % lengths, boxsize=lengths)
-        else:
-            shifts = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)], dtype=float)
-            self.tree = cKDTree(((wrapped[None, :, :] + shifts[:, None, :]).reshape(-1, 3)) @ cell)
-
-    def query(self, points_frac: np.ndarray, k: int = 1):
-        """Distances (Å) and indices of the k nearest atoms to each point (fractional coordinates)."""
-        if self.orthogonal:
-            dist, j = self.tree.query((points_frac % 1.0) * self.lengths % self.lengths, k=k)
-        else:
-            dist, j = self.tree.query((points_frac % 1.0) @ self.cell, k=k)
-            j = j % self.n
-        return dist, j
-
-
-def _match(matcher: _Matcher, images: np.ndarray, frac: np.ndarray, numbers: np.ndarray, cell, where: str):
-    """The permutation σ with images[i] ≈ frac[σ(i)] (same species), nearest first.
-
-    spglib decided that the operation belongs to the group; this only finds which atom goes
-    where. When nearest neighbours collide (possible at a large symprec), the species' atoms are
-    assigned by minimum total distance instead.
-    """
-    _, j = matcher.query(images)
-    if np.all(numbers[j] == numbers) and len(np.unique(j)) == len(j):
-        return j
-    from scipy.optimize import linear_sum_assignment
-
-    j = np.empty(len(frac), dtype=np.int64)
-    for z in np.unique(numbers):
-        idx = np.flatnonzero(numbers == z)
-        d = images[idx][:, None, :] - frac[idx][None, :, :]
-        d -= np.round(d)
-        rows, cols = linear_sum_assignment(np.linalg.norm(d @ cell, axis=-1))
-        j[idx[rows]] = idx[cols]
-    return j
-
-
-class _Translations:
-    """The pure translations T of a cell's group, with the atoms arranged as T-orbits.
-
-    T is a finite abelian group of fractional translations; each is stored exactly as an integer
-    vector z with τ = z / q (per-axis moduli q), so sums and rotations are exact integer
-    arithmetic. T acts freely on atoms, so every T-orbit ("sublattice") has |T| atoms:
-    ``sites[s, v]`` is the atom t_v·a_s, with a_s = ``sites[s, 0]``; atom i is
-    ``sites[sublattice[i], position[i]]``.
-    """
-
-    def __init__(self, frac_t: np.ndarray, frac: np.ndarray, matcher: _Matcher):
-        frac_t = np.asarray(frac_t, dtype=float).reshape(-1, 3) % 1.0
-        self.q = np.array([_modulus(frac_t[:, a], len(frac_t)) for a in range(3)], dtype=np.int64)
-        z = np.round(frac_t * self.q).astype(np.int64) % self.q
-        codes = self._code(z)
-        _, first = np.unique(codes, return_index=True)
-        z = z[np.sort(first)]
-        zero = np.flatnonzero(~np.any(z, axis=1))
-        if len(zero) == 0:
-            z = np.vstack([np.zeros((1, 3), dtype=np.int64), z])
-        else:  # the identity first
-            z = np.vstack([z[zero], np.delete(z, zero, axis=0)])
-        self.z = z
-        self.frac = z / self.q
-        self._lookup = None
-        self._table = None
-        codes = self._code(z)
-        self._order = np.argsort(codes)
-        self._sorted = codes[self._order]
-        n = len(frac)
-        if n % len(z):
-            raise SymcheckError("internal error: the cell's pure translations do not act freely on its atoms")
-        self.sublattice = np.full(n, -1, dtype=np.int64)
-        self.position = np.zeros(n, dtype=np.int64)
-        rows = []
-        for a in range(n):
-            if self.sublattice[a] >= 0:
-                continue
-            _, j = matcher.query(frac[a] + self.frac)
-            if np.any(self.sublattice[j] >= 0) or len(np.unique(j)) != len(j):
-                raise SymcheckError("internal error: the cell's pure translations do not map atoms one to one")
-            self.sublattice[j] = len(rows)
-            self.position[j] = np.arange(len(j))
-            rows.append(j)
-        self.sites = np.array(rows, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.z)
-
-    def _code(self, z: np.ndarray) -> np.ndarray:
-        return (z[..., 0] * self.q[1] + z[..., 1]) * self.q[2] + z[..., 2]
-
-    def index_of_z(self, z: np.ndarray) -> np.ndarray:
-        """Indices of integer vectors (…, 3) (taken modulo q); −1 for vectors not in T."""
-        z = np.asarray(z, dtype=np.int64) % self.q
-        codes = self._code(z)
-        pos = np.clip(np.searchsorted(self._sorted, codes), 0, len(self._sorted) - 1)
-        return np.where(self._sorted[pos] == codes, self._order[pos], -1)
-
-    def index_of_frac(self, t: np.ndarray, snap: bool = False) -> np.ndarray:
-        """Indices of fractional translations (…, 3); −1 for those not in T.
-
-        A translation counts as on T's grid within 1e-3 (fractions); with ``snap`` the nearest grid
-        point is taken whatever the distance (spglib's translations at a large symprec are only
-        approximately consistent, but a product of its operations lies nearest to the right one).
-        """
-        scaled = np.asarray(t, dtype=float) * self.q
-        z = np.round(scaled)
-        idx = self.index_of_z(z.astype(np.int64))
-        if snap:
-            return idx
-        off = np.max(np.abs(scaled - z) / self.q, axis=-1) > 1e-3
-        return np.where(off, -1, idx)
-
-    def add(self, u, v) -> np.ndarray:
-        """Index of t_u + t_v (broadcasting index arrays)."""
-        return self.index_of_z(self.z[u] + self.z[v])
-
-    def add_one(self, u: int, v: int) -> int:
-        """Index of t_u + t_v for two single indices (a dictionary lookup, for the many scalar products)."""
-        if self._lookup is None:
-            self._zt = [tuple(r) for r in self.z.tolist()]
-            self._lookup = {zt: i for i, zt in enumerate(self._zt)}
-            self._qt = tuple(self.q.tolist())
-        a, b, q = self._zt[u], self._zt[v], self._qt
-        return self._lookup[((a[0] + b[0]) % q[0], (a[1] + b[1]) % q[1], (a[2] + b[2]) % q[2])]
-
-    def neg(self, u) -> np.ndarray:
-        """Index of −t_u."""
-        return self.index_of_z(-self.z[u])
-
-    def rotate(self, R_frac: np.ndarray) -> np.ndarray:
-        """Index of R t_v for every v (R an integer matrix of the cell's group)."""
-        return self.index_of_frac(self.frac @ np.asarray(R_frac, dtype=float).T, snap=True)
-
-    def perm(self, v: int) -> np.ndarray:
-        """σ of the translation t_v: atom i goes to atom ``perm[i]``."""
-        return self.sites[self.sublattice, self.add(self.position, v)]
-
-    def perms(self, vs) -> np.ndarray:
-        """σ of several translations at once: (len(vs), N)."""
-        vs = np.asarray(vs, dtype=np.int64).reshape(-1)
-        if len(self) <= ADDITION_TABLE:  # |T|² sums once, then every permutation is a look-up
-            if self._table is None:
-                self._table = self.add(np.arange(len(self))[:, None], np.arange(len(self))[None, :])
-            return self.sites[self.sublattice[None, :], self._table[vs][:, self.position]]
-        return self.sites[self.sublattice[None, :], self.add(self.position[None, :], vs[:, None])]
-
-    def closure(self, gens) -> np.ndarray:
-        """Sorted indices of the subgroup of T generated by the given indices (:func:`close` on T's addition)."""
-        gens = np.unique(np.asarray(gens, dtype=np.int64).reshape(-1))
-        return np.sort(close(gens, self.add, _same, start=np.zeros(1, dtype=np.int64), key_space=len(self)).keys)
-
-    def generators(self, subgroup: np.ndarray) -> list[int]:
-        """A small generating set of a subgroup of T (given as sorted indices)."""
-        subgroup = np.asarray(subgroup, dtype=np.int64)
-
-        def reached(chosen: list[int]) -> np.ndarray:
-            mask = np.zeros(len(self), dtype=bool)
-            mask[self.closure(subgroup[chosen])] = True
-            return mask[subgroup]
-
-        return subgroup[greedy_generators(len(subgroup), reached)].tolist()
-
-    def average(self, y: np.ndarray, subgroup: np.ndarray) -> np.ndarray:
-        """P_T y: each atom's value replaced by the mean over its orbit under the translations ``subgroup``."""
-        if len(subgroup) == len(self):  # the whole T: one mean per sublattice
-            means = y[self.sites].mean(axis=1)
-            return means[self.sublattice]
-        total = np.zeros_like(y, dtype=float)
-        for v in subgroup.tolist():
-            total += y[self.perm(v)]
-        return total / len(subgroup)
-
-
-ADDITION_TABLE = 2048  # translation groups up to this size keep their addition table (|T|² indices)
-
-
-def _modulus(x: np.ndarray, limit: int) -> int:
-    """Smallest q ≤ limit with every q·x integral (to 1e-3): the denominator of a translation grid."""
-    for q in range(1, max(limit, 1) + 1):
-        if np.all(np.abs(q * x - np.round(q * x)) < 1e-3 * q):
-            return q
-    return max(limit, 1)
-
-
 class _CellGroup:
     """A cell's full space group in factored form: m point operations r_k with σ_k, and T.
 
@@ -491,15 +292,15 @@ class _CellGroup:
     """
 
     def __init__(self, structure: Structure, frac, numbers, rotations, translations, tol: float, where: str,
-                 matcher: _Matcher | None = None):
+                 matcher: Matcher | None = None):
         self.cell = np.array(structure.cell, dtype=float)
         self.n = len(frac)
         self.tol = tol
-        matcher = _Matcher(self.cell, frac) if matcher is None else matcher
+        matcher = Matcher(self.cell, frac) if matcher is None else matcher
         rotations = np.asarray(rotations, dtype=np.int64)
         translations = np.asarray(translations, dtype=float)
         pure = np.all(rotations == np.eye(3, dtype=np.int64), axis=(1, 2))
-        self.T = _Translations(translations[pure], frac, matcher)
+        self.T = Translations(translations[pure], frac, matcher)
         # one representative per rotation: spglib's own operation (its translation, never rebuilt)
         # first occurrence of each rotation (a supercell's dataset repeats each one |T| times)
         codes = (rotations.reshape(len(rotations), 9) + 8) @ (17 ** np.arange(9, dtype=np.int64))
@@ -524,7 +325,7 @@ class _CellGroup:
         self.rep_perm = self._permutations(matcher, frac, numbers, where)
         self.reps = [_operation(R, t, p, self.cell) for R, t, p in zip(self.rot_frac, self.rep_frac, self.rep_perm)]
 
-    def _permutations(self, matcher: _Matcher, frac, numbers, where: str) -> list[np.ndarray]:
+    def _permutations(self, matcher: Matcher, frac, numbers, where: str) -> list[np.ndarray]:
         """σ_k of every representative: matched by the k-d tree for a few generators, composed for the rest.
 
         r_g r_x = t_c r_y (c = cocycle) gives σ_y = σ_{t_−c} ∘ σ_g ∘ σ_x: one tree query per
@@ -537,9 +338,9 @@ class _CellGroup:
                 continue
             img = frac @ self.rot_frac[k].T + self.rep_frac[k]
             gens.append(k)
-            perms[k] = _match(matcher, img, frac, numbers, self.cell, where)
+            perms[k] = match_atoms(matcher, img, frac, numbers, self.cell, where)
             known = np.array(list(perms), dtype=np.int64)
-            found = close(np.array(gens), self._point_product, _same, start=known, key_space=len(self.rot_frac))
+            found = close(np.array(gens), self._point_product, index_key, start=known, key_space=len(self.rot_frac))
             for i in range(len(known), len(found.keys)):  # each new y = g·x, its parents first
                 y, g, x = int(found.keys[i]), gens[found.parent_generator[i]], int(found.keys[found.parent_element[i]])
                 neg = int(self.T.neg(int(self.cocycle[g, x])))
@@ -618,11 +419,6 @@ class _CellGroup:
         return ks, _canonical_shifts(self, ks, shifts, t_sub), t_sub
 
 
-def _same(x: np.ndarray) -> np.ndarray:
-    """Indices are their own keys."""
-    return x
-
-
 def _rotation_keys(rotations: np.ndarray) -> list:
     """The element keys of integer rotations (the cell's basis), as dictionary keys."""
     return element_keys(rotations, decimals=0).tolist()
@@ -656,7 +452,7 @@ def space_group(structure: Structure, tol: float = DEFAULT_TOL) -> SpaceGroup:
     if abs(np.linalg.det(cell)) < 1e-6:
         raise SymcheckError(f"{where}the cell has zero volume")
     lattice, frac, numbers = _spglib_cell(structure)
-    matcher = _Matcher(np.array(cell, dtype=float), frac)
+    matcher = Matcher(np.array(cell, dtype=float), frac)
     _check_overlaps(structure, frac, tol, where, matcher)
     try:
         ds = _spglib_call(spglib.get_symmetry_dataset, (lattice, frac, numbers), symprec=tol)
@@ -672,7 +468,7 @@ def space_group(structure: Structure, tol: float = DEFAULT_TOL) -> SpaceGroup:
               (ds.international, int(ds.number), crystal_pg),
               crystal=(ds.international, int(ds.number)))
     if structure.features is not None:
-        G = feature_stabilizer(G, structure.features, structure.feature_irreps, tol)
+        G = feature_stabilizer(G, structure.features, structure.feature_irreps, FEATURE_ATOL)
     return G
 
 
@@ -713,7 +509,7 @@ def _generators(cg: _CellGroup, ks, shifts, t_sub) -> list[tuple[int, int]]:
     point_start = np.array([cg.identity])
 
     def point_reached(chosen: list[int]) -> np.ndarray:
-        found = close(ks[chosen], cg._point_product, _same, start=point_start, key_space=len(cg.rot_frac))
+        found = close(ks[chosen], cg._point_product, index_key, start=point_start, key_space=len(cg.rot_frac))
         return np.isin(ks, found.keys)
 
     gens = [(int(ks[i]), int(shifts[i])) for i in greedy_generators(len(ks), point_reached)]
@@ -776,7 +572,7 @@ def _check_overlaps(structure: Structure, frac: np.ndarray, tol: float, where: s
     """Two atoms within tol of each other (minimum image) are an error."""
     if len(frac) < 2:
         return
-    matcher = _Matcher(np.array(structure.cell, dtype=float), frac) if matcher is None else matcher
+    matcher = Matcher(np.array(structure.cell, dtype=float), frac) if matcher is None else matcher
     dist, j = matcher.query(frac, k=2)
     i = np.arange(len(frac))
     # the nearest is normally the atom itself; whichever of the two is another atom is its neighbour
