@@ -9,6 +9,10 @@ without loading the library.
 #: symmetrize, scan, modes, and the CLI's --tol.
 DEFAULT_TOL = 0.01
 
+#: How far an operation may change per-point input features (in the features' own units, not Å) and still
+#: count as a symmetry: ``point_group(feature_tol=)``, and the feature check of space groups.
+FEATURE_ATOL = 0.01
+
 #: How far (Å) the near-symmetry check of ``analyze`` looks for a higher group that the target breaks.
 NEAR_TOL = 0.1
 

@@ -45,6 +45,17 @@ def test_space_group_without_tol_uses_the_default():
     assert space_group(crystal).name == space_group(crystal, sc.DEFAULT_TOL).name
 
 
+def test_feature_tolerance_is_not_the_distance_tolerance():
+    """Features are compared in their own units (FEATURE_ATOL), whatever distance tolerance (Å) is asked for:
+    one atom's scalar feature 0.05 off keeps it apart at tol = 0.3 Å as at 0.01 Å."""
+    from symcheck.groups import point_group
+
+    square = sc.example("square")
+    marked = sc.Structure(square.positions, square.species, np.array([[1.0], [1.0], [1.0], [1.05]]), "0e")
+    assert {sc.symmetry_group(marked, tol=t).name for t in (0.01, 0.1, 0.3)} == {"C2v"}
+    assert point_group(marked, tol=0.1, feature_tol=0.1).name == "D4h"  # a looser feature tolerance, asked for
+
+
 def test_analyze_feature_lmax_and_the_deprecated_lmax():
     task = _tutorial()
     new = sc.analyze(task, feature_lmax=2)

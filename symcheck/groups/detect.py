@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..defaults import DEFAULT_TOL
+from ..defaults import DEFAULT_TOL, FEATURE_ATOL
 from ..errors import SymcheckError
 from ..fixed import mismatch, wigner_D
 from ..structure import Structure
@@ -52,15 +52,15 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: flo
     structure : the points; species and features must match under each operation.
     tol : distance tolerance in Å, used for every decision: an operation belongs to the group
         when it moves every point to within ``tol`` of a point of the same species.
-    feature_tol : how far (in the features' own units) an operation may change the features;
-        default ``tol``.
+    feature_tol : how far (in the features' own units, not Å) an operation may change the features;
+        default :data:`symcheck.defaults.FEATURE_ATOL`.
     fast_min_atoms : from this many atoms on, the atoms left after the first
         ``FAST_PREFIX_ATOMS`` are matched by the group's generators only (the same group, faster);
         default ``FAST_MIN_ATOMS`` (2000).
     """
     where = f"{structure.source}: " if structure.source else ""
     tol = check_tolerance(tol, where)
-    ftol = tol if feature_tol is None else float(feature_tol)
+    ftol = FEATURE_ATOL if feature_tol is None else float(feature_tol)
     if structure.periodic:
         raise SymcheckError(
             f"{where}the structure is periodic (it has a cell): point_group describes finite point sets; "
