@@ -15,20 +15,21 @@ from .structure import Structure
 ENCODINGS = ("signal", "vector")
 
 
-def signal_irreps(lmax: int) -> str:
-    """Irreps of the tutorial's spherical signal: 0e+1o+2e+…, parity (−1)^l."""
-    return "+".join(f"{l}{'e' if l % 2 == 0 else 'o'}" for l in range(lmax + 1))
+def signal_irreps(signal_lmax: int) -> str:
+    """Irreps of the tutorial's spherical signal up to L = signal_lmax: 0e+1o+2e+…, parity (−1)^l."""
+    return "+".join(f"{l}{'e' if l % 2 == 0 else 'o'}" for l in range(signal_lmax + 1))
 
 
-def peak_signal(vectors: np.ndarray, lmax: int) -> np.ndarray:
-    """Per-row spherical signal with its peak at each vector (e3nn ``SphericalTensor(lmax, 1, -1)``).
+def peak_signal(vectors: np.ndarray, signal_lmax: int) -> np.ndarray:
+    """Per-row spherical signal up to L = signal_lmax with its peak at each vector (e3nn
+    ``SphericalTensor(signal_lmax, 1, -1)``).
 
     The tutorial's encoding of a displacement; a zero vector gives a zero signal. numpy only
     (symcheck.o3), equal to e3nn's to 1e-12 (tests/test_o3.py).
     """
     from .o3 import signal_with_peaks_at
 
-    return signal_with_peaks_at(np.asarray(vectors, dtype=float).reshape(-1, 3), lmax)
+    return signal_with_peaks_at(np.asarray(vectors, dtype=float).reshape(-1, 3), signal_lmax)
 
 
 @dataclass(frozen=True)
