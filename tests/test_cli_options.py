@@ -166,3 +166,18 @@ def test_network_lmax_flag():
     r = run("train", "--network-lmax", "2", "--steps", "2", "--json", "--threads", "1")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["steps"] == 2
+
+
+def test_the_cli_uses_only_the_public_api():
+    """cli/ reaches the library through ``import symcheck`` alone (its lazy table says where each name lives):
+    no submodule import, so no science and no private name can creep into the command line."""
+    import ast
+
+    found = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module]
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "symcheck" and n != "symcheck"]
+    assert not found, found
