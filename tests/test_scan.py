@@ -450,8 +450,6 @@ def test_trivial_precheck_on_rattled_molecules():
     assert c1 == 96 and caught >= 80
 
 
-@pytest.mark.xfail(strict=True, reason="groups/infinite.py _axial_group closes operations that pass one by one "
-                   "but form no group (fix proposed to the lead: the largest C_n whose every element passes)")
 def test_stabilizer_of_near_axial_tensors_on_linear_molecules():
     """Rank-2 labels (0e+2e) that almost keep the axis of HCN (scan recorded 'operations do not close
     into a finite group'): the label's group exists, and every element of it (every generator of an

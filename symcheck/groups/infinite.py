@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import SymcheckError
 from ..fixed import mismatch, wigner_D
 from ..o3 import Irreps
 from ..structure import Structure
@@ -160,13 +161,41 @@ def _axial_group(structure: Structure, u, perm_inv, center, tol, ftol) -> PointG
             zeros[f] = fam.zeros(f) if not isinstance(zeros["rot"], str) else fam.all_or_none(f)
     if isinstance(zeros["rot"], str):
         return _continuous(structure, fam, zeros, center, tol)
-    mats, perms = [], []
-    for f in names:
+    return build_point_group(*close_by_matrix(*_finite_axial(fam, names, zeros)), center, tol)
+
+
+def _finite_axial(fam: _Families, names: list[str], zeros: dict) -> tuple[list, list]:
+    """Generators (matrices, permutations) of the finite group of passing operations about the axis.
+
+    The operations that pass one by one need not form a group: a field that nearly keeps the
+    axis lets small turns pass and larger ones fail, and their closure is then dense (no finite
+    group) or bigger than what passes (C60v for a rank-2 tensor). Rotations: the largest C_n whose
+    every element passes. Each other family then adds its best-passing element if the closure
+    stays finite and every element of it passes; otherwise that family is left out.
+    """
+    rot = np.asarray(zeros["rot"], dtype=float)
+    best = 1
+    for n in range(2, len(rot) + 1):
+        gap = np.abs(np.angle(np.exp(1j * (2 * np.pi * np.arange(n)[:, None] / n - rot[None, :]))))
+        if np.all(gap.min(axis=1) < 1e-9):
+            best = n
+    mats = [fam.matrices("rot", 2 * np.pi / best)[0]]
+    perms = [fam.perm("rot")]
+    for f in names[1:]:
         z = zeros[f]
-        for t in (np.arange(fam.samples) * fam.period(f) / fam.samples if isinstance(z, str) else z):
-            mats.append(fam.matrices(f, t)[0])
-            perms.append(fam.perm(f))
-    return build_point_group(*close_by_matrix(mats, perms), center, tol)
+        cands = np.arange(fam.samples) * fam.period(f) / fam.samples if isinstance(z, str) else np.atleast_1d(z)
+        if len(cands) == 0:
+            continue
+        t = cands[int(np.argmin(fam.mismatch(f, cands)))]
+        trial = (np.array([*mats, fam.matrices(f, t)[0]]), np.array([*perms, fam.perm(f)], dtype=np.int64))
+        try:
+            found = close(trial, multiply_operations, lambda ops: element_keys(ops[0]), limit=8 * best)
+        except SymcheckError:
+            continue
+        D = wigner_D(fam.s.feature_irreps, found.elements[0])
+        if np.all(mismatch(D, fam.s.features, found.elements[1]) <= fam.tol):
+            mats, perms = [*mats, trial[0][-1]], [*perms, trial[1][-1]]
+    return mats, perms
 
 
 def _continuous(structure, fam: _Families, zeros, center, tol) -> PointGroup:
