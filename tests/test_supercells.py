@@ -287,3 +287,21 @@ def test_r3c_distorted_at_tol_0_1():
         assert (g.name, g.number, g.order) == (ds.international, ds.number, len(ds.rotations))
     assert symmetry_group(sc.from_ase(atoms), 0.1).name == "R3c"
     assert symmetry_group(sc.from_ase(atoms), 1e-3).name == "P1"
+
+
+@pytest.mark.parametrize("triclinic", [False, True])
+def test_small_cell_matching_equals_the_kd_tree(triclinic):
+    """Small cells find nearest atoms by comparing with every image (no scipy); the k-d tree agrees."""
+    from symcheck.groups.translations import Matcher
+
+    rng = np.random.default_rng(3)
+    cell = np.diag([4.0, 5.0, 6.5]) + (rng.normal(scale=0.8, size=(3, 3)) if triclinic else 0.0)
+    frac = rng.random((40, 3))
+    points = frac[rng.integers(0, 40, 300)] + rng.normal(scale=0.02, size=(300, 3)) + rng.integers(-2, 3, (300, 3))
+    small, tree = Matcher(cell, frac), Matcher(cell, frac, small_cell=0)
+    assert small.tree is None and tree.tree is not None
+    for k in (1, 2):
+        d1, j1 = small.query(points, k=k)
+        d2, j2 = tree.query(points, k=k)
+        np.testing.assert_allclose(d1, d2, atol=1e-12)
+        assert np.array_equal(j1, j2)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from hsnf import row_style_hermite_normal_form
-from scipy.spatial import cKDTree
 
 from ..errors import SymcheckError
 from ..fixed import affine_average, irrep_project
 from ..groups.group import element_keys
+from ..groups.translations import Matcher
 from ..structure import Structure
 from . import pm3m_irreps
 from .cells import dataset, invariant_cell, name_of, space_group_of, spglib_cell, sqrtm
@@ -107,15 +107,15 @@ def _permutations(frac: np.ndarray, W: np.ndarray, w: np.ndarray, lattice: np.nd
     Returns (σ (|F|, N), P: indices in F of one operation per rotation, T: indices of the pure
     translations, and for each f the positions p, t in P and T with f = t ∘ p).
 
-    Only one operation per rotation and the pure translations are matched (periodic k-d tree in
-    fractional coordinates); every other f = t·p is composed, σ_f = σ_t ∘ σ_p, and checked.
+    Only one operation per rotation and the pure translations are matched (the nearest atom, as for
+    the cell's group); every other f = t·p is composed, σ_f = σ_t ∘ σ_p, and checked.
     """
     n = len(frac)
-    tree = cKDTree(np.mod(frac, 1.0) % 1.0, boxsize=1.0)
+    matcher = Matcher(lattice, frac)
 
     def match(Ws, ws):
         images = np.matmul(frac[None], np.swapaxes(Ws, 1, 2)) + ws[:, None, :]
-        _, idx = tree.query(np.mod(images.reshape(-1, 3), 1.0) % 1.0)
+        _, idx = matcher.query(images.reshape(-1, 3))
         return idx.reshape(len(Ws), n)
 
     codes = rotation_codes(W)

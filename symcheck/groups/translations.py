@@ -15,35 +15,54 @@ def index_key(x: np.ndarray) -> np.ndarray:
 
 
 class Matcher:
-    """Nearest atom of a periodic cell to any point (minimum image), through one k-d tree.
+    """Nearest atom of a periodic cell to any point (minimum image).
 
-    Orthogonal cells use a periodic tree on scaled fractional coordinates (exact Cartesian
+    Orthogonal cells use a periodic k-d tree on scaled fractional coordinates (exact Cartesian
     distances); other cells a Cartesian tree over the 27 neighbouring images of the wrapped atoms.
+    Cells of at most ``small_cell`` atoms compare every point with those 27 images directly (the
+    same answer without importing scipy, which costs more than such a search).
     """
 
-    def __init__(self, cell: np.ndarray, frac: np.ndarray):
-        from scipy.spatial import cKDTree
-
-        self.cell, self.n = cell, len(frac)
-        metric = cell @ cell.T
+    def __init__(self, cell: np.ndarray, frac: np.ndarray, small_cell: int = 64):
+        self.cell, self.n = np.asarray(cell, dtype=float), len(frac)
+        metric = self.cell @ self.cell.T
         lengths = np.sqrt(np.diag(metric))
         self.orthogonal = bool(np.all(np.abs(metric - np.diag(np.diag(metric))) <= 1e-9 * np.max(metric)))
         wrapped = frac % 1.0
+        self.images = self.tree = None
+        if self.n <= small_cell:
+            self.images = ((wrapped[None, :, :] + _SHIFTS[:, None, :]).reshape(-1, 3)) @ self.cell
+            return
+        from scipy.spatial import cKDTree
+
         if self.orthogonal:
             self.lengths = lengths
             self.tree = cKDTree((wrapped * lengths) % lengths, boxsize=lengths)
         else:
-            shifts = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)], dtype=float)
-            self.tree = cKDTree(((wrapped[None, :, :] + shifts[:, None, :]).reshape(-1, 3)) @ cell)
+            self.tree = cKDTree(((wrapped[None, :, :] + _SHIFTS[:, None, :]).reshape(-1, 3)) @ self.cell)
 
     def query(self, points_frac: np.ndarray, k: int = 1):
         """Distances (Å) and indices of the k nearest atoms to each point (fractional coordinates)."""
+        if self.images is not None:
+            q = (np.asarray(points_frac, dtype=float).reshape(-1, 3) % 1.0) @ self.cell
+            d2 = np.sum((q[:, None, :] - self.images[None, :, :]) ** 2, axis=-1)
+            if k == 1:
+                j = np.argmin(d2, axis=1)
+                dist = np.sqrt(d2[np.arange(len(q)), j])
+            else:
+                j = np.argsort(d2, axis=1, kind="stable")[:, :k]
+                dist = np.sqrt(np.take_along_axis(d2, j, axis=1))
+            shape = np.shape(points_frac)[:-1] + ((k,) if k > 1 else ())
+            return dist.reshape(shape), (j % self.n).reshape(shape)
         if self.orthogonal:
             dist, j = self.tree.query((points_frac % 1.0) * self.lengths % self.lengths, k=k)
         else:
             dist, j = self.tree.query((points_frac % 1.0) @ self.cell, k=k)
             j = j % self.n
         return dist, j
+
+
+_SHIFTS = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)], dtype=float)
 
 
 def match_atoms(matcher: Matcher, images: np.ndarray, frac: np.ndarray, numbers: np.ndarray, cell, where: str):
