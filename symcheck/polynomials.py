@@ -282,12 +282,7 @@ def _float_string(c: np.ndarray, l: int, digits: int) -> str | None:
         value = float(f"{_binary_round(abs(float(a)), digits):.{digits}g}")
         if value < 1e-3:
             return None
-        factors = [repr(value)] + [s if e == 1 else f"{s}**{e}" for s, e in zip("xyz", exps, strict=True) if e]
-        term = "*".join(factors)
-        if not out:
-            out = f"-{term}" if a < 0 else term
-        else:
-            out += f" - {term}" if a < 0 else f" + {term}"
+        out = _add_term(out, a < 0, [repr(value)], exps)
     return out
 
 
@@ -304,13 +299,16 @@ def _exact_string(exact: list[tuple[int, int]], l: int) -> str:
         factors = [] if abs(n) == 1 and (k > 1 or l > 0) else [str(abs(n))]
         if k > 1:
             factors.append(f"sqrt({k})")
-        factors += [s if e == 1 else f"{s}**{e}" for s, e in zip("xyz", exps, strict=True) if e]
-        term = "*".join(factors)
-        if not out:
-            out = f"-{term}" if n < 0 else term
-        else:
-            out += f" - {term}" if n < 0 else f" + {term}"
+        out = _add_term(out, n < 0, factors, exps)
     return out
+
+
+def _add_term(out: str, negative: bool, factors: list[str], exps: tuple[int, int, int]) -> str:
+    """``out`` with one more term (its coefficient factors times x^a y^b z^c), signed as sympy prints."""
+    term = "*".join(factors + [s if e == 1 else f"{s}**{e}" for s, e in zip("xyz", exps, strict=True) if e])
+    if not out:
+        return f"-{term}" if negative else term
+    return out + (f" - {term}" if negative else f" + {term}")
 
 
 # What a polynomial typed by a user may contain: numbers (1, 2.5, 1e-3), x, y, z, sqrt, the

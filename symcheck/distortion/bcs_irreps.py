@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..groups.group import affine
+
 _CENTRINGS = {
     "P": ((0.0, 0.0, 0.0),),
     "A": ((0.0, 0.0, 0.0), (0.0, 0.5, 0.5)),
@@ -259,7 +261,7 @@ def induced_characters(frame: TableFrame, kp: TableKPoint) -> np.ndarray:
     """(n_irreps, |F|) characters on F of the irreps induced from the table's small irreps at ``kp``."""
     W, w = frame.rotations.astype(float), frame.translations
     tab = frame.table
-    A = _affine(W, w)
+    A = affine(W, w)
     # coset representatives: one operation of F per arm of the star
     arms_k, reps = [], []
     for f in np.unique(_codes(frame.rotations), return_index=True)[1]:
@@ -283,14 +285,6 @@ def induced_characters(frame: TableFrame, kp: TableKPoint) -> np.ndarray:
             raise AssertionError("an operation of F differs from the table's by a non-lattice translation")
         out[:, keep] += kp.chars[:, col[keep]] * np.exp(SIGN * 2j * np.pi * (L @ kp.k))[None, :]
     return out
-
-
-def _affine(W: np.ndarray, w: np.ndarray) -> np.ndarray:
-    A = np.zeros(W.shape[:-2] + (4, 4))
-    A[..., :3, :3] = W
-    A[..., :3, 3] = w
-    A[..., 3, 3] = 1.0
-    return A
 
 
 ATOL = 1e-3  # the tables print characters to six digits (√3/2 as 0.866025); distinct irreps differ by O(1)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from spgrep import get_spacegroup_irreps_from_primitive_symmetry
 
+from ..groups.group import affine
 from . import bcs_irreps, pm3m_irreps
 
 if TYPE_CHECKING:  # only the type: a direction is read from the group's operations and images
@@ -39,14 +40,6 @@ def rotation_codes(W: np.ndarray) -> np.ndarray:
     """One int64 per integer 3×3 matrix (entries within ±15), for vectorized look-ups."""
     flat = np.rint(W).astype(np.int64).reshape(len(W), 9) + 16
     return flat @ (33 ** np.arange(9, dtype=np.int64))
-
-
-def affine(W: np.ndarray, w: np.ndarray) -> np.ndarray:
-    A = np.zeros(W.shape[:-2] + (4, 4))
-    A[..., :3, :3] = W
-    A[..., :3, 3] = w
-    A[..., 3, 3] = 1.0
-    return A
 
 
 def induced_irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[CrystalIrrep, ...]:

@@ -260,6 +260,15 @@ def idealize(R: np.ndarray, table: np.ndarray, iterations: int = 6) -> list[np.n
     return list(R)
 
 
+def affine(W: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(…, 4, 4) homogeneous matrices of the operations x → W x + w, so that products compose them."""
+    A = np.zeros(W.shape[:-2] + (4, 4))
+    A[..., :3, :3] = W
+    A[..., :3, 3] = w
+    A[..., 3, 3] = 1.0
+    return A
+
+
 def multiply_operations(A: tuple, B: tuple) -> tuple:
     """Products of point operations given as (matrices (n, 3, 3), permutations (n, m)): (R_a R_b, σ_a ∘ σ_b)."""
     return A[0] @ B[0], np.take_along_axis(A[1], B[1], axis=1)

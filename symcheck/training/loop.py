@@ -190,15 +190,6 @@ def _same_task(a, b) -> bool:
             and (sa.features is None or np.array_equal(sa.features, sb.features)))
 
 
-def _same_task(a, b) -> bool:
-    """Same input positions, species, features and target (Task holds arrays, so no == on it)."""
-    sa, sb = a.structure, b.structure
-    return (a.irreps == b.irreps and a.per_point == b.per_point and sa.species == sb.species
-            and np.array_equal(sa.positions, sb.positions) and np.array_equal(a.target, b.target)
-            and (sa.features is None) == (sb.features is None)
-            and (sa.features is None or np.array_equal(sa.features, sb.features)))
-
-
 def _check_options(steps, lr, threshold, device, dtype, threads) -> tuple[torch.device, torch.dtype, int]:
     """Validate the run's options; returns ``(device, dtype, step cap)``."""
     if steps is not None and (not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps <= 0):
