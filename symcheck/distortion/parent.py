@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from hsnf import row_style_hermite_normal_form
 
+from ..defaults import DEFAULT_TOL
 from ..errors import SymcheckError
 from ..fixed import affine_average, irrep_project
 from ..groups.group import element_keys
@@ -171,7 +172,7 @@ def _ops_key(W: np.ndarray, w: np.ndarray) -> frozenset:
     return frozenset(element_keys(W, translations=w, decimals=5).tolist())
 
 
-def parent_group(parent: Structure, tol: float = 0.01) -> ParentGroup:
+def parent_group(parent: Structure, tol: float = DEFAULT_TOL) -> ParentGroup:
     """The parent's space group on its supercell, its irreps at every k of the supercell, labelled.
 
     Parameters
