@@ -155,14 +155,14 @@ def suggest(
     G: PointGroup,
     H: PointGroup,
     structure: Structure,
-    lmax: int = 4,
+    feature_lmax: int = 4,
     target: np.ndarray | None = None,
     target_irreps: str | None = None,
     per_point_target: bool = True,
-    tol: float = 1e-6,
+    rtol: float = 1e-6,
     setting: str | None = None,
 ) -> list[Suggestion]:
-    """Ranked symmetry-breaking features that lower G towards H, for every irrep (L ≤ lmax, both parities).
+    """Ranked symmetry-breaking features that lower G towards H, for every irrep (L ≤ feature_lmax, both parities).
 
     The search is exact: for every irrep and scope (global, or a field on one orbit of sites) it
     decides whether some feature has stabilizer exactly H, and then builds one.
@@ -171,9 +171,10 @@ def suggest(
     ----------
     G, H : the input group and the target's stabilizer in it.
     structure : the input structure (its points carry per-point fields).
-    lmax : highest L of the candidate features (``feature_lmax``).
+    feature_lmax : highest L of the candidate features.
     target, target_irreps, per_point_target : the task's target, whose own field is never suggested.
-    tol : relative change of a unit feature below which an operation counts as keeping it.
+    rtol : change of a feature, relative to its size, below which an operation counts as keeping it
+        (features are unit vectors, so it is also the absolute change passed to ``stabilizer``).
     setting : which axes and planes the irrep labels name C2′ / σv (see ``groups.characters``).
     """
     if _same_group(G, H):
@@ -181,17 +182,17 @@ def suggest(
     found: list[tuple[Suggestion, np.ndarray | None]] = []
     elements = Elements(G, H) if G.finite else None
     global_spaces = {}
-    for l in range(lmax + 1):
+    for l in range(feature_lmax + 1):
         for p in (1, -1):
             irr = irrep_name(l, p)
             W = candidate_space(G, H, irr, per_point=False)
             global_spaces[irr] = W
             if W.shape[1]:
-                found.append(_suggestion(G, H, structure, W, l, p, "global", None, tol, elements))
-    found.extend(_per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol,
+                found.append(_suggestion(G, H, structure, W, l, p, "global", None, rtol, elements))
+    found.extend(_per_point(G, H, structure, feature_lmax, global_spaces, target, target_irreps, per_point_target, rtol,
                             elements))
     if not any(s.reaches_target for s, _ in found):
-        found.extend(_pairs(G, H, structure, [f for f in found if f[0].scope == "global"], tol, elements))
+        found.extend(_pairs(G, H, structure, [f for f in found if f[0].scope == "global"], rtol, elements))
     out = [s for s, _ in found]
     return sorted(_with_irrep_labels(G, out, setting, structure), key=Suggestion.rank_key)
 
@@ -260,7 +261,7 @@ def _same_group(A: PointGroup, B: PointGroup) -> bool:
     return same_group(A, B)
 
 
-def _suggestion(G, H, structure, W, l, p, scope, sites, tol, elements=None,
+def _suggestion(G, H, structure, W, l, p, scope, sites, rtol, elements=None,
                 background=None) -> tuple[Suggestion, np.ndarray | None]:
     """The feature of span(W) with the smallest stabilizer, which is exactly H whenever any is.
 
@@ -273,16 +274,16 @@ def _suggestion(G, H, structure, W, l, p, scope, sites, tol, elements=None,
     shape = (-1,) if scope == "global" else (len(sites), 2 * l + 1)
     if G.finite:
         action = Action(elements or Elements(G, H), irr, sites)
-        keep = pointwise_fixers(action, W, shape, tol)
-        v = representative(action, W, shape, keep, tol)
+        keep = pointwise_fixers(action, W, shape, rtol)
+        v = representative(action, W, shape, keep, rtol)
         if background is not None and background.shape[1]:
-            v = sparser(action, v, background, keep, tol)
+            v = sparser(action, v, background, keep, rtol)
         v = _canonical_sign(v, l, p)
         exact = bool(np.array_equal(keep, action.in_H))
     else:  # infinite G: the detector's scans decide, on the whole basis at once
-        v, keep, exact = _infinite_representative(G, H, structure, W, l, p, shape, sites, tol), None, None
+        v, keep, exact = _infinite_representative(G, H, structure, W, l, p, shape, sites, rtol), None, None
     field = v if scope == "global" else _embed(v, sites, n)
-    S = H if exact else stabilizer(G, structure, field, irr, scope != "global", tol)
+    S = H if exact else stabilizer(G, structure, field, irr, scope != "global", atol=rtol)  # unit features
     exact = _same_group(S, H) if exact is None else exact
     if scope == "global":
         text = _polynomial(field, l, p)
@@ -293,7 +294,7 @@ def _suggestion(G, H, structure, W, l, p, scope, sites, tol, elements=None,
     return suggestion, keep
 
 
-def _infinite_representative(G, H, structure, W, l, p, shape, sites, tol) -> np.ndarray:
+def _infinite_representative(G, H, structure, W, l, p, shape, sites, rtol) -> np.ndarray:
     """For an infinite G: a vector of span(W) whose stabilizer is that of the whole span.
 
     The span's stabilizer comes from the detector run with every basis vector as a feature (an
@@ -311,12 +312,12 @@ def _infinite_representative(G, H, structure, W, l, p, shape, sites, tol) -> np.
         rows = vectors.reshape(len(sites), d, copies).transpose(0, 2, 1).reshape(len(sites), copies * d)
         return _embed(rows, sites, len(structure))
 
-    whole = stabilizer(G, structure, as_field(W, k), f"{k}x{irr}", per_point, tol)
+    whole = stabilizer(G, structure, as_field(W, k), f"{k}x{irr}", per_point, atol=rtol)
     tries = list(projections(W, shape))
     rng = np.random.default_rng(11)
     tries += [(W @ c / np.linalg.norm(W @ c)).reshape(shape) for c in rng.normal(size=(8, k))]
     for v in tries:
-        S = stabilizer(G, structure, as_field(v.reshape(-1, 1), 1), irr, per_point, tol)
+        S = stabilizer(G, structure, as_field(v.reshape(-1, 1), 1), irr, per_point, atol=rtol)
         if _same_group(S, whole):
             return v
     return tries[-1]
@@ -384,12 +385,12 @@ def _embed(v: np.ndarray, sites, n: int) -> np.ndarray:
     return out
 
 
-def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_point_target, tol, elements):
+def _per_point(G, H, structure, feature_lmax, global_spaces, target, target_irreps, per_point_target, rtol, elements):
     orbits = sorted(G.equivalent_atoms, key=len)
     out = []
     for orbit in orbits:
         sub = np.array(orbit)
-        for l in range(lmax + 1):
+        for l in range(feature_lmax + 1):
             for p in (1, -1):
                 irr = irrep_name(l, p)
                 FG, FH = field_fixed_space(G, irr, sub), field_fixed_space(H, irr, sub)
@@ -402,7 +403,7 @@ def _per_point(G, H, structure, lmax, global_spaces, target, target_irreps, per_
                 W = complement(FH, np.concatenate(known, axis=1))
                 if W.shape[1]:
                     background = _background(FG, tiles, targets)
-                    out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, tol, elements, background))
+                    out.append(_suggestion(G, H, structure, W, l, p, "per-point", sub, rtol, elements, background))
     return out
 
 
@@ -442,7 +443,7 @@ def _target_directions(target, target_irreps, per_point_target, sub, l, p, G) ->
     return dirs
 
 
-def _pairs(G, H, structure, singles, tol, elements=None) -> list[tuple[Suggestion, None]]:
+def _pairs(G, H, structure, singles, rtol, elements=None) -> list[tuple[Suggestion, None]]:
     """Pairs of global features whose common stabilizer is exactly H (when no single one reaches it).
 
     Each single keeps exactly the elements that fix its whole candidate space, so for finite G
@@ -460,7 +461,7 @@ def _pairs(G, H, structure, singles, tol, elements=None) -> list[tuple[Suggestio
                     continue
                 S = H
             else:
-                S = stabilizer(G, structure, v, irreps, False, tol)
+                S = stabilizer(G, structure, v, irreps, False, atol=rtol)
                 if not _same_group(S, H):
                     continue
             out.append((Suggestion(irreps, "global", v, f"{a.polynomial} and {b.polynomial}", S.name,

@@ -212,11 +212,11 @@ class Action:
             self._all = self.elements.local_permutations(self.sites, self.local)
         return self._all
 
-    def fixers_each(self, vs: list[np.ndarray], tol: float) -> np.ndarray:
+    def fixers_each(self, vs: list[np.ndarray], rtol: float) -> np.ndarray:
         """Masks (len(vs), |G|) of the elements that leave each vector unchanged.
 
         A vector v, (d,) global or (m, d) on the sites, is unchanged by g = (R, σ) when
-        D(R) v[i] = v[σ(i)] for every site i, to ``tol`` relative to its largest entry. For
+        D(R) v[i] = v[σ(i)] for every site i, to ``rtol`` relative to its largest entry. For
         fields, a few sites where the vectors are largest are checked first: an element that
         fails there fails, and only the survivors are checked on every site.
         """
@@ -227,13 +227,13 @@ class Action:
             moved = np.zeros((self.size, C))
             for u, members in enumerate(self.by_rotation):
                 moved[members] = np.abs(np.einsum("ab,bc->ac", self.Du[u], V) - V).max(axis=0)[None]
-            return (moved <= tol * scale).T
+            return (moved <= rtol * scale).T
         out = np.zeros((self.size, C), dtype=bool)
         order, rot, perms = self._all_local()
         for c in range(C):  # each vector probed where it is largest: zeros there would prove nothing
             v = V[..., c]
             probe = np.argsort(-np.abs(v).max(axis=1), kind="stable")[:PROBE_SITES]
-            limit = tol * scale[c]
+            limit = rtol * scale[c]
             gp = np.einsum("uab,mb->uma", self.Du, v[probe])  # D(R) v at the probe sites, per rotation
             # the largest site first, looked up rather than probed: g = (R_u, σ) can keep v only if
             # σ sends that site to one whose value is D(R_u) of its value
@@ -252,12 +252,12 @@ class Action:
                 out[order[idx], c] = np.abs(gv[rot[idx]] - v[perms[idx]]).max(axis=(1, 2)) <= limit
         return out.T
 
-    def fixers(self, v: np.ndarray, tol: float) -> np.ndarray:
+    def fixers(self, v: np.ndarray, rtol: float) -> np.ndarray:
         """Mask of the elements that leave v unchanged."""
-        return self.fixers_each([v], tol)[0]
+        return self.fixers_each([v], rtol)[0]
 
 
-def pointwise_fixers(action: Action, basis: np.ndarray, shape, tol: float) -> np.ndarray:
+def pointwise_fixers(action: Action, basis: np.ndarray, shape, rtol: float) -> np.ndarray:
     """Mask of the elements that fix every vector of span(basis) (columns) — exactly.
 
     A generic combination first rules out every element that moves it (an element that fixes
@@ -265,15 +265,15 @@ def pointwise_fixers(action: Action, basis: np.ndarray, shape, tol: float) -> np
     """
     B = basis.reshape(*shape, basis.shape[1])
     c = np.random.default_rng(7).normal(size=basis.shape[1])
-    maybe = action.fixers(B @ c, tol)
+    maybe = action.fixers(B @ c, rtol)
     if action.sites is None:  # a global feature: whether g keeps it depends on g's rotation only
         for members in action.by_rotation:
-            if np.any(maybe[members] & ~action.in_H[members]) and not _Single(action, members[0]).fixes(B, tol):
+            if np.any(maybe[members] & ~action.in_H[members]) and not _Single(action, members[0]).fixes(B, rtol):
                 maybe[members] = False
         return maybe
     for g in np.flatnonzero(maybe & ~action.in_H):
         one = _Single(action, g)
-        if not one.fixes(B, tol):
+        if not one.fixes(B, rtol):
             maybe[g] = False
     return maybe
 
@@ -285,15 +285,15 @@ class _Single:
         self.D = action.D(g)
         self.perm = None if action.sites is None else action.local_perm(g)
 
-    def fixes(self, B: np.ndarray, tol: float) -> bool:
+    def fixes(self, B: np.ndarray, rtol: float) -> bool:
         scale = max(float(np.max(np.abs(B), initial=0.0)), 1e-300)
         if self.perm is None:
-            return float(np.max(np.abs(np.einsum("ab,bk->ak", self.D, B) - B), initial=0.0)) <= tol * scale
+            return float(np.max(np.abs(np.einsum("ab,bk->ak", self.D, B) - B), initial=0.0)) <= rtol * scale
         gB = np.einsum("ab,mbk->mak", self.D, B)
-        return float(np.max(np.abs(gB - B[self.perm]), initial=0.0)) <= tol * scale
+        return float(np.max(np.abs(gB - B[self.perm]), initial=0.0)) <= rtol * scale
 
 
-def representative(action: Action, W: np.ndarray, shape, goal: np.ndarray, tol: float) -> np.ndarray:
+def representative(action: Action, W: np.ndarray, shape, goal: np.ndarray, rtol: float) -> np.ndarray:
     """A unit vector of span(W) fixed by exactly the elements in ``goal`` (the pointwise fixers of W).
 
     Simple vectors first (projections of basis directions, which read as short polynomials);
@@ -302,36 +302,36 @@ def representative(action: Action, W: np.ndarray, shape, goal: np.ndarray, tol: 
     list, and one that happens to keep an element for a special value is skipped.
     """
     simple = list(projections(W, shape, limit=SIMPLE_CANDIDATES))
-    masks = action.fixers_each(simple, tol)
+    masks = action.fixers_each(simple, rtol)
     start = min(range(len(simple)), key=lambda k: int(masks[k].sum()))  # first of the least symmetric
     v, fixed = simple[start], masks[start]
     # every element outside goal moves some basis vector of W (that is what goal means)
     pool = simple + [W[:, k].reshape(shape) for k in range(W.shape[1])]
     while np.any(fixed & ~goal):
         g = int(np.flatnonzero(fixed & ~goal)[0])
-        step = _without(action, v, fixed, g, pool, tol)
+        step = _without(action, v, fixed, g, pool, rtol)
         if step is None:  # impossible when goal is the pointwise fixer of W
             raise AssertionError("breaking search: no direction of W moves an element outside its fixers")
         v, fixed = step
     return v
 
 
-def _without(action: Action, v: np.ndarray, fixed: np.ndarray, g: int, pool, tol: float):
+def _without(action: Action, v: np.ndarray, fixed: np.ndarray, g: int, pool, rtol: float):
     """v plus a multiple of the first direction in ``pool`` that g moves, so that g no longer fixes
     it and nothing new does; (vector, its fixers), or None when no direction serves."""
     one = _Single(action, g)
     for u in pool:
-        if one.fixes(u[..., None], tol):
+        if one.fixes(u[..., None], rtol):
             continue
         for c in _COEFFICIENTS:
             w = (v + c * u) / np.linalg.norm(v + c * u)
-            new = action.fixers(w, tol)
+            new = action.fixers(w, rtol)
             if not new[g] and not np.any(new & ~fixed):
                 return w, new
     return None
 
 
-def sparser(action: Action, v: np.ndarray, background: np.ndarray, goal: np.ndarray, tol: float) -> np.ndarray:
+def sparser(action: Action, v: np.ndarray, background: np.ndarray, goal: np.ndarray, rtol: float) -> np.ndarray:
     """v shifted along ``background`` so that it vanishes on as many sites as possible, when the
     shifted field is kept by exactly the elements in ``goal``; else v itself.
 
@@ -355,7 +355,7 @@ def sparser(action: Action, v: np.ndarray, background: np.ndarray, goal: np.ndar
         if counts[c] <= best:
             break
         w = shifted[c] / np.linalg.norm(shifted[c])
-        if np.array_equal(action.fixers(w, tol), goal):
+        if np.array_equal(action.fixers(w, rtol), goal):
             return w
     return v
 
