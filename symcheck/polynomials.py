@@ -143,14 +143,14 @@ def _as_vector(v: Any, l: int) -> np.ndarray:
     return arr
 
 
-def _rationalize(r: float, tol: float) -> Fraction | None:
-    """The fraction with a small denominator within tol of r, or None.
+def _rationalize(r: float, atol: float) -> Fraction | None:
+    """The fraction with a small denominator within atol of r, or None.
 
     :param r: the number.
-    :param tol: the absolute tolerance.
+    :param atol: the absolute tolerance.
     """
     q = Fraction(r).limit_denominator(_MAX_DENOMINATOR)
-    return q if abs(float(q) - r) <= tol else None
+    return q if abs(float(q) - r) <= atol else None
 
 
 def _exact_coefficients(c: np.ndarray) -> list[tuple[int, int]] | None:
@@ -169,14 +169,14 @@ def _exact_coefficients(c: np.ndarray) -> list[tuple[int, int]] | None:
         best: tuple[int, list[tuple[int, int]]] | None = None
         for ref in refs:
             ratios = unit / abs(unit[ref])
-            tol = 1e-7 * float(np.abs(ratios).max())  # loose here; the final check is strict
+            atol = 1e-7 * float(np.abs(ratios).max())  # loose here; the final check is strict
             parts: list[tuple[Fraction, int]] = []
             for i in nonzero:
-                q = _rationalize(float(ratios[i]), tol)
+                q = _rationalize(float(ratios[i]), atol)
                 if q is not None:
                     parts.append((q, 1))
                     continue
-                q = _rationalize(float(ratios[i]) / math.sqrt(k), tol) if k > 1 else None
+                q = _rationalize(float(ratios[i]) / math.sqrt(k), atol) if k > 1 else None
                 if q is None:
                     break
                 parts.append((q, k))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..compat import renamed_keyword
 from ..errors import SymcheckError
 from ..fixed import act, images_under, irrep_project, wigner_D
 from ..o3 import Irreps
@@ -66,8 +67,8 @@ def irrep_weights(pg: PointGroup, vector, irreps: str | Irreps, per_point: bool 
     return {r.label: float(np.sum(Pv**2) / total) if total > 0 else 0.0 for r, Pv in zip(ct.irreps, parts)}
 
 
-def irrep_labels(pg: PointGroup, vector, irreps: str | Irreps, per_point: bool = False, tol: float = 1e-8,
-                 table=None, setting: str | None = None) -> list[str]:
+def irrep_labels(pg: PointGroup, vector, irreps: str | Irreps, per_point: bool = False, min_weight: float = 1e-8,
+                 table=None, setting: str | None = None, *, tol: float | None = None) -> list[str]:
     """The irreps of G that the G-orbit span of a feature contains (labels with nonzero weight).
 
     E.g. on the tutorial square (D4h), ``x**2 - y**2`` in ``2e`` gives ``["B1g"]`` (``["B2g"]`` with
@@ -79,13 +80,15 @@ def irrep_labels(pg: PointGroup, vector, irreps: str | Irreps, per_point: bool =
     :param vector: a global feature (d,) in e3nn's basis of ``irreps``, or a per-point field (N, d).
     :param irreps: e3nn irreps of the feature.
     :param per_point: the feature is a field on the points.
-    :param tol: smallest weight (fraction of ‖v‖², dimensionless) that counts.
+    :param min_weight: smallest weight (fraction of ‖v‖², dimensionless) that counts.
+    :param tol: deprecated name of ``min_weight`` (``tol`` is a distance in Å everywhere else).
     :param table: a character table of pg; computed when None.
     :param setting: the setting when ``table`` is None: None (default), ``"atoms"`` or ``"bonds"``.
     :raises SymcheckError: for an unknown setting or a vector of the wrong shape.
     """
+    min_weight = renamed_keyword("irrep_labels", "tol", "min_weight", tol, min_weight, 1e-8)
     w = irrep_weights(pg, vector, irreps, per_point, table, setting)
-    return [lab for lab, x in w.items() if x > tol]
+    return [lab for lab, x in w.items() if x > min_weight]
 
 
 def _o3_character(l: int, parity: int, R: np.ndarray) -> float:

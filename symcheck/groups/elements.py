@@ -32,12 +32,12 @@ def group_matrices(group: PointGroup) -> np.ndarray:
     return np.stack([np.asarray(op.matrix, dtype=float) for op in group.operations])
 
 
-def match_elements(mats: np.ndarray, query: np.ndarray, tol: float = MATCH_TOL) -> np.ndarray:
-    """Index into ``mats`` of each query matrix (nearest element, which must be within ``tol``).
+def match_elements(mats: np.ndarray, query: np.ndarray, atol: float = MATCH_TOL) -> np.ndarray:
+    """Index into ``mats`` of each query matrix (nearest element, which must be within ``atol``).
 
     :param mats: (n, 3, 3) the group's elements.
     :param query: (k, 3, 3) matrices to identify.
-    :param tol: largest allowed entrywise difference (dimensionless matrix entries).
+    :param atol: largest allowed entrywise difference (dimensionless matrix entries).
     :raises SymcheckError: when a query matrix is not an element of the group.
     """
     M = np.asarray(mats, dtype=float).reshape(len(mats), 9)
@@ -46,7 +46,7 @@ def match_elements(mats: np.ndarray, query: np.ndarray, tol: float = MATCH_TOL) 
     d2 = np.sum(Q**2, axis=1)[:, None] + np.sum(M**2, axis=1)[None, :] - 2 * Q @ M.T
     idx = np.argmin(d2, axis=1)
     err = np.max(np.abs(Q - M[idx]), axis=1) if len(Q) else np.zeros(0)
-    if np.any(err > tol):
+    if np.any(err > atol):
         k = int(np.argmax(err))
         raise SymcheckError(f"matrix {np.round(Q[k].reshape(3, 3), 6).tolist()} is not an element of the group "
                             f"(nearest differs by {err[k]:.2g})")
