@@ -728,60 +728,107 @@ def _comment_fields(comment: str) -> dict | None:
     return out
 
 
-def _plain_extxyz_frame(lines: list[str], start: int, natoms: int):
-    """One frame (comment at ``lines[start]``) as a :class:`_Frame`, or None when ASE must read it."""
-    from ase.data import atomic_numbers
+class _NotPlain(Exception):
+    """Raised inside the fast readers: the input is not plain enough, ASE must read it (or say what is wrong)."""
 
+
+def _plain_extxyz_frame(lines: list[str], start: int, natoms: int):
+    """One frame (comment at ``lines[start]``) as a :class:`_Frame`, or None when ASE must read it.
+
+    lines : the file's lines; start : index of the frame's comment line; natoms : the frame's atom count.
+    """
     fields = _comment_fields(lines[start])
     if fields is None or natoms == 0:
         return None
+    try:
+        _check_plain_values(fields)
+        cell, pbc = _cell_and_pbc(fields)
+        info = {k: _info_value(k, v) for k, v in fields.items() if k not in ("Lattice", "pbc", "Properties")}
+        columns = _property_columns(fields.get("Properties", "species:S:1:pos:R:3"))
+        arrays = _column_arrays(lines[start + 1:start + 1 + natoms], columns)
+        symbols, numbers = _species_numbers(arrays.pop("symbols"))
+    except _NotPlain:
+        return None
+    results = _calculator_results(arrays, info)
+    arrays = {"numbers": numbers, "positions": arrays.pop("positions"), **arrays}
+    return _Frame(symbols, numbers, arrays, cell, pbc, info, results)
+
+
+def _check_plain_values(fields: dict) -> None:
+    """Raise _NotPlain for comment values ASE treats specially: virial/stress not 9 numbers, JSON.
+
+    fields : key -> raw value, from :func:`_comment_fields`.
+    """
     for key in ("virial", "stress"):  # ASE insists on 9 numbers for these
         if key in fields and _numbers(fields[key], 9) is None:
-            return None
+            raise _NotPlain(key)
     if any(isinstance(v, str) and v.startswith("_JSON ") for v in fields.values()):
-        return None
+        raise _NotPlain("JSON value")
+
+
+def _cell_and_pbc(fields: dict) -> tuple[np.ndarray | None, list[bool] | None]:
+    """(cell, pbc) of a frame from its Lattice and pbc keys, as ASE sets them (None, None without either).
+
+    fields : key -> raw value, from :func:`_comment_fields`. Raises _NotPlain for a malformed Lattice or pbc.
+    """
     cell = pbc = None
     if "Lattice" in fields:
         lattice = _numbers(fields["Lattice"], 9)
         if lattice is None:
-            return None
+            raise _NotPlain("Lattice")
         cell = np.array(lattice).reshape((3, 3), order="F").T  # ASE's cell is the transpose
         pbc = [True, True, True]
     if "pbc" in fields:
         value = fields["pbc"]
         flags = [True] if value is True else [_BOOLS.get(t) for t in value.replace(",", " ").split()]
         if len(flags) not in (1, 3) or None in flags:
-            return None
+            raise _NotPlain("pbc")
         pbc = flags * 3 if len(flags) == 1 else flags
     if pbc is not None and cell is None:
         cell = np.zeros((3, 3))
-    info = {k: _info_value(k, v) for k, v in fields.items() if k not in ("Lattice", "pbc", "Properties")}
-    spec = fields.get("Properties", "species:S:1:pos:R:3")
+    return cell, pbc
+
+
+def _property_columns(spec) -> list[tuple[str, type, int]]:
+    """(ASE array name, converter, number of columns) per property of a Properties value.
+
+    spec : the raw Properties value (``name:kind:cols`` triples). Raises _NotPlain for anything but plain
+    R/I/S columns with distinct names including species and 3 positions (and no Z or move_mask).
+    """
     if not isinstance(spec, str):
-        return None
+        raise _NotPlain("Properties")
     parts = spec.split(":")
     if len(parts) % 3 or not parts:
-        return None
-    columns = []  # (ASE name, converter, number of columns)
+        raise _NotPlain("Properties")
+    columns = []
     for name, kind, cols in zip(parts[::3], parts[1::3], parts[2::3], strict=True):
         if kind not in _PLAIN_TYPES or not cols.isdigit() or int(cols) < 1:
-            return None
+            raise _NotPlain(f"Properties column {name}")
         columns.append((_ASE_NAMES.get(name, name), _PLAIN_TYPES[kind], int(cols)))
     names = [c[0] for c in columns]
     if len(set(names)) != len(names) or ("symbols", str, 1) not in columns or ("positions", float, 3) not in columns \
             or "numbers" in names or "move_mask" in names:
-        return None
+        raise _NotPlain("Properties")
+    return columns
+
+
+def _column_arrays(atom_lines: list[str], columns: list[tuple[str, type, int]]) -> dict[str, np.ndarray]:
+    """ASE name -> array (object for strings, float64 or int32, 1-D for one column) of the atom lines.
+
+    atom_lines : one line per atom; columns : from :func:`_property_columns`. Raises _NotPlain for a short
+    line, a value its converter refuses or an integer out of int32 (ASE says what could not be read).
+    """
     converters = [conv for _, conv, cols in columns for _ in range(cols)]
     width = len(converters)
     rows = []
     try:
-        for line in lines[start + 1:start + 1 + natoms]:
+        for line in atom_lines:
             vals = line.split()
             if len(vals) < width:
-                return None
+                raise _NotPlain("short atom line")
             rows.append([conv(v) for conv, v in zip(converters, vals)])
     except ValueError:
-        return None  # ASE says what could not be read
+        raise _NotPlain("unreadable value") from None
     arrays, k = {}, 0
     for name, conv, cols in columns:
         block = [row[k:k + cols] for row in rows]
@@ -792,20 +839,33 @@ def _plain_extxyz_frame(lines: list[str], start: int, natoms: int):
         try:
             arr = np.array(block, dtype=np.float64 if conv is float else np.int32)
         except OverflowError:
-            return None
+            raise _NotPlain("integer out of range") from None
         arrays[name] = arr[:, 0] if cols == 1 else arr
-    symbols = [str(s).capitalize() for s in arrays.pop("symbols")]
+    return arrays
+
+
+def _species_numbers(species: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """(symbols, atomic numbers) of a species column, capitalised as ASE does; _NotPlain for an unknown one."""
+    from ase.data import atomic_numbers
+
+    symbols = [str(s).capitalize() for s in species]
     if any(s not in atomic_numbers for s in symbols):
-        return None
-    numbers = np.array([atomic_numbers[s] for s in symbols], dtype=int)
+        raise _NotPlain("unknown species")
+    return symbols, np.array([atomic_numbers[s] for s in symbols], dtype=int)
+
+
+def _calculator_results(arrays: dict, info: dict) -> dict:
+    """Move the arrays and info keys ASE gives a SinglePointCalculator out of them into its results.
+
+    arrays : name -> per-atom array; info : key -> comment value (both changed in place).
+    """
     results = {k: arrays.pop(k) for k in list(arrays) if k in _CALC_PER_ATOM}
     for key in [k for k in info if k in _CALC_PER_FRAME]:
         value = info.pop(key)
         if key == "stress" and np.shape(value) == (3, 3):  # ASE keeps Voigt order
             value = np.array([value[0, 0], value[1, 1], value[2, 2], value[1, 2], value[0, 2], value[0, 1]])
         results[key] = value
-    arrays = {"numbers": numbers, "positions": arrays.pop("positions"), **arrays}
-    return _Frame(symbols, numbers, arrays, cell, pbc, info, results)
+    return results
 
 
 def _numbers(value, count: int) -> list[float] | None:
@@ -997,10 +1057,39 @@ def _check_poscar(path: str) -> None:
 def _plain_poscar(path: str) -> _Frame | None:
     """A VASP 5 POSCAR/CONTCAR read as ASE's ``read_vasp`` reads it, without ase.io; None for anything
     else (VASP 4 files whose species come from the comment or a POTCAR, lattice velocities, comments
-    on the count line, selective dynamics together with velocities, malformed lines), left to ASE."""
-    from ase.data import atomic_masses, atomic_numbers, chemical_symbols
-    from ase.units import Ang, fs
+    on the count line, selective dynamics together with velocities, malformed lines), left to ASE.
 
+    path : the file.
+    """
+    from ase.data import atomic_masses, atomic_numbers
+
+    lines = _poscar_lines(path)
+    if lines is None:
+        return None
+    try:
+        scale, cell = _poscar_cell(lines)
+        symbols = _poscar_symbols(lines[5], lines[6])
+        k, selective, cartesian = _poscar_mode(lines)
+        natoms = len(symbols)
+        if natoms == 0 or len(lines) < k + 1 + natoms:
+            return None
+        pos = np.empty((natoms, 3))
+        for i in range(natoms):
+            words = lines[k + 1 + i].split()
+            pos[i] = [float(w) for w in words[0:3]]
+        velocities = _poscar_velocities(lines, k + 1 + natoms, natoms, selective)
+    except (ValueError, IndexError, _NotPlain):
+        return None  # ASE says what could not be read
+    numbers = np.array([atomic_numbers[t] for t in symbols], dtype=int)
+    positions = pos * scale if cartesian else pos @ cell
+    arrays = {"numbers": numbers, "positions": positions}
+    if velocities is not None:
+        arrays["momenta"] = atomic_masses[numbers][:, np.newaxis] * velocities
+    return _Frame(symbols, numbers, arrays, cell, [True, True, True], {}, {})
+
+
+def _poscar_lines(path: str) -> list[str] | None:
+    """The lines of a UTF-8 file with no lone carriage return and at least 8 lines, else None."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -1010,72 +1099,90 @@ def _plain_poscar(path: str) -> _Frame | None:
     if "\r" in text.replace("\r\n", "\n"):
         return None
     lines = text.split("\n")
-    if len(lines) < 8:
-        return None
-    try:
-        scale = []
-        for token in lines[1].split()[:3]:
-            try:
-                scale.append(float(token))
-            except ValueError:
-                break
-        if len(scale) not in (1, 3) or (len(scale) == 3 and min(scale) < 0):
-            return None
-        scale = np.array(scale)
-        cell = np.array([lines[k].split()[:3] for k in (2, 3, 4)], dtype=float)
-        if cell.shape != (3, 3):
-            return None
-        if scale[0] < 0.0:
-            scale = np.cbrt(-1.0 * scale / np.linalg.det(cell))
-        cell *= scale
-        types, counts = lines[5].split(), lines[6].split()
-        if not types or types[0].lstrip("+-").isdigit() or not counts or any("!" in c for c in counts):
-            return None  # VASP 4 (species from the comment or a POTCAR) or a commented count line
-        types = [t.split("/")[0].split("_")[0] for t in types]
-        numbers_of = [int(c) for c in counts]
-        if len(types) < len(numbers_of) or any(t not in chemical_symbols for t in types) or min(numbers_of) < 0:
-            return None
-        symbols = [t for t, n in zip(types, numbers_of) for _ in range(n)]
-        k = 7
+    return lines if len(lines) >= 8 else None
+
+
+def _poscar_cell(lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, scaled cell) of a POSCAR, as ``read_vasp`` computes them.
+
+    lines : the file's lines (line 2: one factor, a negative volume or three factors; lines 3-5: the
+    lattice). Raises _NotPlain, ValueError or IndexError where ASE must read the file.
+    """
+    scale = []
+    for token in lines[1].split()[:3]:
+        try:
+            scale.append(float(token))
+        except ValueError:
+            break
+    if len(scale) not in (1, 3) or (len(scale) == 3 and min(scale) < 0):
+        raise _NotPlain("scale line")
+    scale = np.array(scale)
+    cell = np.array([lines[k].split()[:3] for k in (2, 3, 4)], dtype=float)
+    if cell.shape != (3, 3):
+        raise _NotPlain("lattice lines")
+    if scale[0] < 0.0:
+        scale = np.cbrt(-1.0 * scale / np.linalg.det(cell))
+    cell *= scale
+    return scale, cell
+
+
+def _poscar_symbols(types_line: str, counts_line: str) -> list[str]:
+    """One chemical symbol per atom from a VASP 5 species line and its count line.
+
+    Raises _NotPlain (VASP 4 layout, a commented count line, unknown species, negative counts) or
+    ValueError (a count that is not an integer) where ASE must read the file.
+    """
+    from ase.data import chemical_symbols
+
+    types, counts = types_line.split(), counts_line.split()
+    if not types or types[0].lstrip("+-").isdigit() or not counts or any("!" in c for c in counts):
+        raise _NotPlain("VASP 4")  # species from the comment or a POTCAR, or a commented count line
+    types = [t.split("/")[0].split("_")[0] for t in types]
+    numbers_of = [int(c) for c in counts]
+    if len(types) < len(numbers_of) or any(t not in chemical_symbols for t in types) or min(numbers_of) < 0:
+        raise _NotPlain("species")
+    return [t for t, n in zip(types, numbers_of) for _ in range(n)]
+
+
+def _poscar_mode(lines: list[str]) -> tuple[int, bool, bool]:
+    """(index of the Direct/Cartesian line, selective dynamics?, Cartesian?) of a VASP 5 POSCAR.
+
+    lines : the file's lines. Raises _NotPlain for an empty mode line, IndexError past the end.
+    """
+    k = 7
+    mode = lines[k].strip()
+    selective = mode[:1].lower() == "s"
+    if selective:
+        k += 1
         mode = lines[k].strip()
-        selective = mode[:1].lower() == "s"
-        if selective:
-            k += 1
-            mode = lines[k].strip()
-        if not mode:
-            return None
-        cartesian = mode[0].lower() in ("c", "k")
-        natoms = len(symbols)
-        if natoms == 0 or len(lines) < k + 1 + natoms:
-            return None
-        pos = np.empty((natoms, 3))
-        for i in range(natoms):
-            words = lines[k + 1 + i].split()
-            pos[i] = [float(w) for w in words[0:3]]
-        k += 1 + natoms
-        velocities = None
-        init = lines[k] if k < len(lines) else ""
-        if init.strip() and init[0].lower() == "l":
-            return None  # lattice velocities
-        first = lines[k + 1].split() if k + 1 < len(lines) else []
-        if len(first) > 1:
-            if selective or len(lines) < k + 1 + natoms:
-                return None  # ASE would adjust the momenta of constrained atoms
-            velocities = np.empty((natoms, 3))
-            for i in range(natoms):
-                words = lines[k + 1 + i].split()
-                if len(words) != 3:
-                    return None
-                velocities[i] = (float(words[0]), float(words[1]), float(words[2]))
-            velocities = velocities * (Ang / fs)
-    except (ValueError, IndexError):
-        return None  # ASE says what could not be read
-    numbers = np.array([atomic_numbers[t] for t in symbols], dtype=int)
-    positions = pos * scale if cartesian else pos @ cell
-    arrays = {"numbers": numbers, "positions": positions}
-    if velocities is not None:
-        arrays["momenta"] = atomic_masses[numbers][:, np.newaxis] * velocities
-    return _Frame(symbols, numbers, arrays, cell, [True, True, True], {}, {})
+    if not mode:
+        raise _NotPlain("mode line")
+    return k, selective, mode[0].lower() in ("c", "k")
+
+
+def _poscar_velocities(lines: list[str], k: int, natoms: int, selective: bool) -> np.ndarray | None:
+    """The velocities block (ASE units) after the positions, or None when the file has none.
+
+    lines : the file's lines; k : index of the line after the positions. Raises _NotPlain (lattice
+    velocities, velocities with selective dynamics, a short block) or ValueError where ASE must read it.
+    """
+    from ase.units import Ang, fs
+
+    init = lines[k] if k < len(lines) else ""
+    if init.strip() and init[0].lower() == "l":
+        raise _NotPlain("lattice velocities")
+    first = lines[k + 1].split() if k + 1 < len(lines) else []
+    if len(first) <= 1:
+        return None
+    if selective or len(lines) < k + 1 + natoms:
+        raise _NotPlain("velocities")  # ASE would adjust the momenta of constrained atoms
+    velocities = np.empty((natoms, 3))
+    for i in range(natoms):
+        words = lines[k + 1 + i].split()
+        if len(words) != 3:
+            raise _NotPlain("velocity line")
+        velocities[i] = (float(words[0]), float(words[1]), float(words[2]))
+    return velocities * (Ang / fs)
 
 
 def _floats(tokens: list[str]) -> list[float] | None:

@@ -60,78 +60,19 @@ class Structure:
     feature_names: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self):
+        """Validate and normalise the fields (read-only float arrays, tuples of str); SymcheckError if invalid."""
         where = f"{self.source}: " if self.source else ""
-        try:
-            pos = np.array(self.positions, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise SymcheckError(f"{where}positions are not numbers ({exc})") from None
-        if pos.ndim != 2 or pos.shape[1] != 3:
-            raise SymcheckError(f"{where}positions must have shape (N, 3), got {pos.shape}")
-        if len(pos) == 0:
-            raise SymcheckError(f"{where}the structure has no points")
-        if not np.all(np.isfinite(pos)):
-            bad = int(np.argwhere(~np.isfinite(pos))[0, 0])
-            raise SymcheckError(f"{where}position of point {bad} is not finite (NaN or inf)")
-        pos.setflags(write=False)
+        pos = _checked_positions(self.positions, where)
         object.__setattr__(self, "positions", pos)
-
-        n = len(pos)
-        species = tuple(str(s) for s in self.species) if self.species is not None else ("X",) * n
-        if len(species) != n:
-            raise SymcheckError(f"{where}{len(species)} species for {n} points")
-        object.__setattr__(self, "species", species)
-
-        if self.features is not None:
-            feats = np.array(self.features, dtype=float)
-            if feats.ndim == 1:
-                feats = feats[:, None]
-            if feats.ndim != 2 or len(feats) != n:
-                raise SymcheckError(f"{where}features must have shape (N, d) with N = {n}, got {feats.shape}")
-            if not np.all(np.isfinite(feats)):
-                raise SymcheckError(f"{where}features contain NaN or inf")
-            irreps = self.feature_irreps if self.feature_irreps is not None else f"{feats.shape[1]}x0e"
-            if Irreps(irreps).dim != feats.shape[1]:
-                raise SymcheckError(
-                    f"{where}feature irreps {irreps!r} have dimension {Irreps(irreps).dim}, "
-                    f"but the features have {feats.shape[1]} columns"
-                )
-            feats.setflags(write=False)
-            object.__setattr__(self, "features", feats)
-            object.__setattr__(self, "feature_irreps", str(irreps))
-            if self.feature_names is not None:
-                names = tuple(str(x) for x in self.feature_names)
-                terms = len(Irreps(irreps))
-                if len(names) != terms:
-                    raise SymcheckError(f"{where}{len(names)} feature names for {terms} irreps terms ({irreps})")
-                object.__setattr__(self, "feature_names", names)
-        elif self.feature_irreps not in (None, ""):
-            raise SymcheckError(f"{where}feature irreps given without features")
-        else:
-            object.__setattr__(self, "feature_irreps", None)
-            object.__setattr__(self, "feature_names", None)
-
-        if self.cell is not None:
-            try:
-                cell = np.array(self.cell, dtype=float)
-            except (TypeError, ValueError) as exc:
-                raise SymcheckError(f"{where}cell is not numbers ({exc})") from None
-            if cell.size != 9:
-                raise SymcheckError(f"{where}cell must be 3×3 (three lattice vectors), got shape {cell.shape}")
-            cell = cell.reshape(3, 3)
-            if not np.all(np.isfinite(cell)):
-                raise SymcheckError(f"{where}cell contains NaN or inf")
-            cell.setflags(write=False)
-            object.__setattr__(self, "cell", cell)
-            pbc = np.array(self.pbc if self.pbc is not None else [True] * 3, dtype=bool)
-            if pbc.size != 3:
-                raise SymcheckError(f"{where}pbc must be three booleans, got {pbc.size}")
-            pbc = pbc.reshape(3)
-            if pbc.any() and not cell.any():
-                raise SymcheckError(f"{where}periodic boundaries (pbc) are declared but the cell is zero")
-            pbc.setflags(write=False)
-            object.__setattr__(self, "pbc", pbc)
-        else:
-            object.__setattr__(self, "pbc", None)
+        object.__setattr__(self, "species", _checked_species(self.species, len(pos), where))
+        feats, irreps, names = _checked_features(self.features, self.feature_irreps, self.feature_names, len(pos),
+                                                 where)
+        object.__setattr__(self, "features", feats)
+        object.__setattr__(self, "feature_irreps", irreps)
+        object.__setattr__(self, "feature_names", names)
+        cell, pbc = _checked_cell(self.cell, self.pbc, where)
+        object.__setattr__(self, "cell", cell)
+        object.__setattr__(self, "pbc", pbc)
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -176,3 +117,90 @@ class Structure:
         cell = None if self.cell is None else self.cell @ R.T
         species = tuple(self.species[i] for i in idx)
         return Structure(pos, species, feats, self.feature_irreps, cell, self.pbc, self.source, self.feature_names)
+
+
+# Validation of Structure's fields; ``where`` ("path: " or "") starts every message.
+
+def _checked_positions(positions, where: str) -> np.ndarray:
+    """Positions as a read-only (N, 3) float array, N ≥ 1, all finite; SymcheckError otherwise."""
+    try:
+        pos = np.array(positions, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise SymcheckError(f"{where}positions are not numbers ({exc})") from None
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        raise SymcheckError(f"{where}positions must have shape (N, 3), got {pos.shape}")
+    if len(pos) == 0:
+        raise SymcheckError(f"{where}the structure has no points")
+    if not np.all(np.isfinite(pos)):
+        bad = int(np.argwhere(~np.isfinite(pos))[0, 0])
+        raise SymcheckError(f"{where}position of point {bad} is not finite (NaN or inf)")
+    pos.setflags(write=False)
+    return pos
+
+
+def _checked_species(species, n: int, where: str) -> tuple[str, ...]:
+    """n species labels as strings (all "X" when species is None); SymcheckError for another count."""
+    out = tuple(str(s) for s in species) if species is not None else ("X",) * n
+    if len(out) != n:
+        raise SymcheckError(f"{where}{len(out)} species for {n} points")
+    return out
+
+
+def _checked_features(features, irreps: str | None, names, n: int, where: str):
+    """(features, feature_irreps, feature_names) as Structure keeps them; SymcheckError if they do not fit.
+
+    features : (n, d) or (n,) values, or None; irreps : their e3nn irreps ("{d}x0e" when None); names : one
+    per irreps term, or None. Without features: irreps must be None or "", and all three come back None.
+    """
+    if features is None:
+        if irreps not in (None, ""):
+            raise SymcheckError(f"{where}feature irreps given without features")
+        return None, None, None
+    feats = np.array(features, dtype=float)
+    if feats.ndim == 1:
+        feats = feats[:, None]
+    if feats.ndim != 2 or len(feats) != n:
+        raise SymcheckError(f"{where}features must have shape (N, d) with N = {n}, got {feats.shape}")
+    if not np.all(np.isfinite(feats)):
+        raise SymcheckError(f"{where}features contain NaN or inf")
+    irreps = irreps if irreps is not None else f"{feats.shape[1]}x0e"
+    if Irreps(irreps).dim != feats.shape[1]:
+        raise SymcheckError(
+            f"{where}feature irreps {irreps!r} have dimension {Irreps(irreps).dim}, "
+            f"but the features have {feats.shape[1]} columns"
+        )
+    feats.setflags(write=False)
+    if names is not None:
+        names = tuple(str(x) for x in names)
+        terms = len(Irreps(irreps))
+        if len(names) != terms:
+            raise SymcheckError(f"{where}{len(names)} feature names for {terms} irreps terms ({irreps})")
+    return feats, str(irreps), names
+
+
+def _checked_cell(cell, pbc, where: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(cell, pbc) as read-only (3, 3) float and (3,) bool arrays; (None, None) without a cell.
+
+    pbc : all True when None. SymcheckError for a cell that is not 9 finite numbers, pbc not 3 values,
+    or periodic boundaries on a zero cell.
+    """
+    if cell is None:
+        return None, None
+    try:
+        cell = np.array(cell, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise SymcheckError(f"{where}cell is not numbers ({exc})") from None
+    if cell.size != 9:
+        raise SymcheckError(f"{where}cell must be 3×3 (three lattice vectors), got shape {cell.shape}")
+    cell = cell.reshape(3, 3)
+    if not np.all(np.isfinite(cell)):
+        raise SymcheckError(f"{where}cell contains NaN or inf")
+    cell.setflags(write=False)
+    pbc = np.array(pbc if pbc is not None else [True] * 3, dtype=bool)
+    if pbc.size != 3:
+        raise SymcheckError(f"{where}pbc must be three booleans, got {pbc.size}")
+    pbc = pbc.reshape(3)
+    if pbc.any() and not cell.any():
+        raise SymcheckError(f"{where}periodic boundaries (pbc) are declared but the cell is zero")
+    pbc.setflags(write=False)
+    return cell, pbc

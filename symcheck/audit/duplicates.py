@@ -73,48 +73,72 @@ def align(A: np.ndarray, sa, B: np.ndarray, sb, tol: float) -> Alignment | None:
     A, B : (N, 3) positions in Å; sa, sb : species. Rotations proper and improper are both tried
     (the models in question are O(3)-equivariant: a mirror image is the same input to them).
     """
-    from scipy.optimize import linear_sum_assignment
-
     sa, sb = np.asarray(sa), np.asarray(sb)
     if len(A) != len(B) or sorted(sa.tolist()) != sorted(sb.tolist()):
         return None
-    ca, cb = A.mean(axis=0), B.mean(axis=0)
-    A0, B0 = A - ca, B - cb
-    n = len(A0)
-    ra, rb = np.linalg.norm(A0, axis=1), np.linalg.norm(B0, axis=1)
-    slack = 2 * tol + 1e-9
-
-    def finish(R: np.ndarray) -> Alignment | None:
-        moved = A0 @ R.T
-        perm = np.empty(n, dtype=int)
-        for s in np.unique(sa):
-            ia, ib = np.flatnonzero(sa == s), np.flatnonzero(sb == s)
-            cost = np.linalg.norm(moved[ia, None, :] - B0[None, ib, :], axis=2)
-            r, c = linear_sum_assignment(cost)
-            perm[ia[r]] = ib[c]
-        dev = np.linalg.norm(moved - B0[perm], axis=1)
-        if dev.max() > slack:
-            return None
-        # refit on the full matching, for the best rotation
-        R2 = _kabsch(A0, B0[perm], proper=np.linalg.det(R) > 0)
-        dev = np.linalg.norm(A0 @ R2.T - B0[perm], axis=1)
-        if dev.max() > tol + 1e-9:
-            return None
-        return Alignment(R2, perm, float(np.sqrt(np.mean(dev ** 2))), float(dev.max()))
-
-    # anchor atoms of A: far from the centroid and spanning the most volume (well-conditioned)
-    order = np.argsort(-ra)
-    a1 = order[0]
+    A0, B0 = A - A.mean(axis=0), B - B.mean(axis=0)
+    ra = np.linalg.norm(A0, axis=1)
+    a1 = np.argsort(-ra)[0]  # the first anchor: farthest from the centroid
     if ra[a1] <= tol:  # a single point (or all at the centroid)
-        return finish(np.eye(3))
+        return _assign(A0, sa, B0, sb, np.eye(3), tol)
+    for R in _anchor_rotations(A0, sa, B0, sb, _anchors(A0, ra, a1, tol), tol):
+        found = _assign(A0, sa, B0, sb, R, tol)
+        if found is not None:
+            return found
+    return None
+
+
+def _assign(A0: np.ndarray, sa: np.ndarray, B0: np.ndarray, sb: np.ndarray, R: np.ndarray,
+            tol: float) -> Alignment | None:
+    """The alignment that starts from rotation R, or None if some atom ends farther than tol.
+
+    A0, B0 : centred positions (N, 3); sa, sb : species arrays; R : a trial rotation of A0 onto B0.
+    Atoms are matched per species by an optimal assignment after R, then R is refitted on the matching.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    moved = A0 @ R.T
+    perm = np.empty(len(A0), dtype=int)
+    for s in np.unique(sa):
+        ia, ib = np.flatnonzero(sa == s), np.flatnonzero(sb == s)
+        cost = np.linalg.norm(moved[ia, None, :] - B0[None, ib, :], axis=2)
+        r, c = linear_sum_assignment(cost)
+        perm[ia[r]] = ib[c]
+    dev = np.linalg.norm(moved - B0[perm], axis=1)
+    if dev.max() > 2 * tol + 1e-9:
+        return None
+    # refit on the full matching, for the best rotation
+    R2 = _kabsch(A0, B0[perm], proper=np.linalg.det(R) > 0)
+    dev = np.linalg.norm(A0 @ R2.T - B0[perm], axis=1)
+    if dev.max() > tol + 1e-9:
+        return None
+    return Alignment(R2, perm, float(np.sqrt(np.mean(dev ** 2))), float(dev.max()))
+
+
+def _anchors(A0: np.ndarray, ra: np.ndarray, a1, tol: float) -> list:
+    """Up to three anchor atoms of A0 spanning the most volume (well conditioned), a1 first.
+
+    A0 : centred positions; ra : their distances from the centroid; a1 : the first anchor. One anchor
+    when the atoms are collinear, two when they are coplanar.
+    """
     cross = np.linalg.norm(np.cross(A0[a1], A0), axis=1)
     a2 = int(np.argmax(cross))
-    anchors = [a1] if cross[a2] <= tol * ra[a1] else [a1, a2]
-    if len(anchors) == 2:
-        vol = np.abs(A0 @ np.cross(A0[a1], A0[a2]))
-        a3 = int(np.argmax(vol))
-        if vol[a3] > tol * ra[a1] * ra[a2]:
-            anchors.append(a3)
+    if cross[a2] <= tol * ra[a1]:
+        return [a1]
+    vol = np.abs(A0 @ np.cross(A0[a1], A0[a2]))
+    a3 = int(np.argmax(vol))
+    return [a1, a2, a3] if vol[a3] > tol * ra[a1] * ra[a2] else [a1, a2]
+
+
+def _anchor_rotations(A0: np.ndarray, sa: np.ndarray, B0: np.ndarray, sb: np.ndarray, anchors: list, tol: float):
+    """Trial rotations of A0 onto B0, per way of matching the anchors to atoms of B0 (lazily, in order).
+
+    Each anchor may go to an atom of its species at its distance from the centroid (within 2·tol),
+    pairs of anchors keeping their distance; collinear A gives R and −R per match of its one anchor,
+    otherwise Kabsch's fit (proper, then improper) of the matched anchors.
+    """
+    ra, rb = np.linalg.norm(A0, axis=1), np.linalg.norm(B0, axis=1)
+    slack = 2 * tol + 1e-9
 
     def matches(i: int) -> np.ndarray:
         return np.flatnonzero((sb == sa[i]) & (np.abs(rb - ra[i]) <= slack))
@@ -124,10 +148,7 @@ def align(A: np.ndarray, sa, B: np.ndarray, sb, tol: float) -> Alignment | None:
     for b1 in matches(anchors[0]):
         if len(anchors) == 1:  # collinear: the axis alone fixes the rotation up to symmetry
             R = _rotation_taking(A0[anchors[0]], B0[b1])
-            for cand in (R, -R):
-                found = finish(cand)
-                if found is not None:
-                    return found
+            yield from (R, -R)
             continue
         for b2 in matches(anchors[1]):
             if b2 == b1 or abs(dBB[b1, b2] - dAA[anchors[0], anchors[1]]) > 2 * slack:
@@ -139,11 +160,8 @@ def align(A: np.ndarray, sa, B: np.ndarray, sb, tol: float) -> Alignment | None:
             for b3 in thirds:
                 src = A0[anchors] if b3 is not None else np.vstack([A0[anchors], np.zeros(3)])
                 dst = B0[[b1, b2, b3]] if b3 is not None else np.vstack([B0[[b1, b2]], np.zeros(3)])
-                for proper in (True, False):
-                    found = finish(_kabsch(src, dst, proper))
-                    if found is not None:
-                        return found
-    return None
+                yield _kabsch(src, dst, True)
+                yield _kabsch(src, dst, False)
 
 
 def _rotation_taking(u: np.ndarray, v: np.ndarray) -> np.ndarray:

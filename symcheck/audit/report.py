@@ -102,54 +102,85 @@ class ScanResult:
 def summarize(chunk_ids, load, settings, seconds_since: float, check=None) -> ScanResult:
     """Aggregate the chunk tables (``load(id)`` gives one) into a ScanResult.
 
+    chunk_ids : the chunks, in order; settings : the scan's settings (tol, label_rtol, …); seconds_since :
+        the scan's start (``time.perf_counter()``).
     check : ``check(pairs, where, settings) -> (equal pairs, conflicts)`` for the duplicate candidates, e.g. on
         a process pool; None checks them here with ``duplicates.find_conflicts``.
     """
     from .duplicates import candidate_pairs, find_conflicts
 
-    groups: Counter = Counter()
-    sums: dict[str, dict] = {}
-    flags: list[Flag] = []
-    keys = []
-    errors: list[tuple[int, str]] = []
-    where: dict[int, tuple[str, int]] = {}
-    frames = 0
-    rtol2 = settings.label_rtol ** 2
+    tally = _Tally(settings.label_rtol ** 2)
     for cid in chunk_ids:
-        t = load(cid).to_pydict()
+        tally.add_table(load(cid).to_pydict())
+    pairs = candidate_pairs(tally.keys, settings.tol)
+    equal, conflicts = (check or find_conflicts)(pairs, tally.where, settings) if pairs else ([], [])
+    labels = _label_summaries(tally.sums, conflicts)
+    flags = sorted(tally.flags, key=lambda f: (-f.floor, f.index, f.label))
+    dups = sorted((Duplicate(c.indices, c.label, c.conflict) for c in conflicts),
+                  key=lambda d: (-d.conflict, d.indices, d.label))
+    groups = dict(sorted(tally.groups.items(), key=lambda kv: (-kv[1], kv[0])))
+    return ScanResult(tally.frames, groups, labels, tuple(flags), tuple(dups), len(equal),
+                      time.perf_counter() - seconds_since, errors=tuple(tally.errors))
+
+
+class _Tally:
+    """What :func:`summarize` gathers from the chunk tables, row by row, in chunk order.
+
+    rtol2 : label_rtol², for the antisymmetric-part flag.
+    """
+
+    def __init__(self, rtol2: float):
+        self.rtol2 = rtol2
+        self.frames = 0
+        self.groups: Counter = Counter()  # group name -> frames
+        self.sums: dict[str, dict] = {}  # label -> irreps and running sums
+        self.flags: list[Flag] = []
+        self.keys: list = []  # (formula, frame index, fingerprint) for the duplicate search
+        self.errors: list[tuple[int, str]] = []
+        self.where: dict[int, tuple[str, int]] = {}  # frame index -> (source, frame number)
+
+    def add_table(self, t: dict) -> None:
+        """Add one chunk table (column -> list; one row per frame and label, a frame's rows together)."""
         seen = set()
         for k in range(len(t["index"])):
             idx = t["index"][k]
             if idx not in seen:
                 seen.add(idx)
-                groups[t["group"][k]] += 1
-                where[idx] = (t["source"][k], t["frame"][k])
+                self.groups[t["group"][k]] += 1
+                self.where[idx] = (t["source"][k], t["frame"][k])
             if t["error"][k] is not None:
-                errors.append((idx, t["error"][k]))
+                self.errors.append((idx, t["error"][k]))
             if t["fingerprint"][k] is not None:
-                keys.append((t["formula"][k], idx, np.asarray(t["fingerprint"][k])))
-            name = t["label"][k]
-            if name is None:
-                continue
-            s = sums.setdefault(name, {"irreps": t["irreps"][k], "entries": 0, "residual": 0.0, "total": 0.0,
-                                       "sumsq": 0.0})
-            if s["irreps"] != t["irreps"][k]:
-                from ..errors import SymcheckError
+                self.keys.append((t["formula"][k], idx, np.asarray(t["fingerprint"][k])))
+            if t["label"][k] is not None:
+                self._add_label(t, k)
+        self.frames += len(seen)
 
-                raise SymcheckError(f"{t['source'][k]}: frame {t['frame'][k]}: label {name!r} has irreps "
-                                    f"{t['irreps'][k]}, earlier frames {s['irreps']}")
-            s["entries"] += t["entries"][k]
-            s["residual"] += t["residual"][k]
-            s["total"] += t["total"][k]
-            s["sumsq"] += t["sumsq"][k]
-            if t["flagged"][k]:
-                flags.append(Flag(idx, name, t["group"][k], t["label_group"][k], t["floor"][k]))
-            anti = t["antisymmetric"][k]
-            if anti > rtol2 * (t["sumsq"][k] + anti):  # the antisymmetric part of a symmetric tensor
-                flags.append(Flag(idx, f"{name} (antisymmetric part)", t["group"][k], "antisymmetric", anti / 9))
-        frames += len(seen)
-    pairs = candidate_pairs(keys, settings.tol)
-    equal, conflicts = (check or find_conflicts)(pairs, where, settings) if pairs else ([], [])
+    def _add_label(self, t: dict, k: int) -> None:
+        """Add row k's label to its sums and flags; SymcheckError if its irreps differ from earlier frames'."""
+        name, idx = t["label"][k], t["index"][k]
+        s = self.sums.setdefault(name, {"irreps": t["irreps"][k], "entries": 0, "residual": 0.0, "total": 0.0,
+                                        "sumsq": 0.0})
+        if s["irreps"] != t["irreps"][k]:
+            from ..errors import SymcheckError
+
+            raise SymcheckError(f"{t['source'][k]}: frame {t['frame'][k]}: label {name!r} has irreps "
+                                f"{t['irreps'][k]}, earlier frames {s['irreps']}")
+        for column in ("entries", "residual", "total", "sumsq"):
+            s[column] += t[column][k]
+        if t["flagged"][k]:
+            self.flags.append(Flag(idx, name, t["group"][k], t["label_group"][k], t["floor"][k]))
+        anti = t["antisymmetric"][k]
+        if anti > self.rtol2 * (t["sumsq"][k] + anti):  # the antisymmetric part of a symmetric tensor
+            self.flags.append(Flag(idx, f"{name} (antisymmetric part)", t["group"][k], "antisymmetric", anti / 9))
+
+
+def _label_summaries(sums: dict[str, dict], conflicts) -> dict[str, LabelSummary]:
+    """label -> LabelSummary, labels sorted by name, from the tallied sums and the duplicates' conflicts.
+
+    sums : label -> irreps, entries, residual, total and sumsq over the dataset; conflicts : the
+    duplicate pairs whose label differs (``duplicates.Conflict``), each adding to its label's floor.
+    """
     added: Counter = Counter()
     for c in conflicts:
         added[c.label] += c.added
@@ -162,11 +193,7 @@ def summarize(chunk_ids, load, settings, seconds_since: float, check=None) -> Sc
         floor = (s["residual"] + added[name]) / n
         labels[name] = LabelSummary(s["irreps"], floor, floor / variance if variance > 0 else None, n, variance,
                                     added[name] / n)
-    flags.sort(key=lambda f: (-f.floor, f.index, f.label))
-    dups = sorted((Duplicate(c.indices, c.label, c.conflict) for c in conflicts),
-                  key=lambda d: (-d.conflict, d.indices, d.label))
-    return ScanResult(frames, dict(sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))), labels, tuple(flags),
-                      tuple(dups), len(equal), time.perf_counter() - seconds_since, errors=tuple(errors))
+    return labels
 
 
 def write_outputs(result: ScanResult, chunk_ids, load, out: Path) -> ScanResult:

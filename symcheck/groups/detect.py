@@ -140,19 +140,59 @@ def _frames(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float, fast_min_atoms: int | None = None):
-    """All (R, σ) mapping the centred points onto themselves within tol (a finite group); see point_group."""
+    """All (R, σ) mapping the centred points onto themselves within tol (a finite group); see point_group.
+
+    Y : (N, 3) centred positions, Å; labels : (N,) integer species; tol : distance tolerance, Å;
+    fast_min_atoms : from this many atoms on, finish by generators (``FAST_MIN_ATOMS`` when None).
+    Returns (rotations, permutations, multiplication table, key atoms), the key atoms being those of
+    the two reference atoms' classes.
+    """
     fast_min_atoms = FAST_MIN_ATOMS if fast_min_atoms is None else fast_min_atoms
-    n = len(Y)
     r = np.linalg.norm(Y, axis=1)
     cls = _classes(Y, labels, tol)
     sizes = np.bincount(cls)
+    a, b = _reference_atoms(Y, r, cls, sizes, tol)
+    A = np.flatnonzero(cls == cls[a])
+    B = np.flatnonzero(cls == cls[b])
+    cand = _pair_candidates(Y, A, B, a, b, tol)
+    key_atoms = np.union1d(A, B)
+    done = np.zeros(len(Y), dtype=bool)
+    by_generators = len(Y) >= fast_min_atoms
+    # classes in order: those of a and b first (they fix R best), then small ones (cheap pruning)
+    order = sorted(range(len(sizes)), key=lambda c: (c not in (cls[a], cls[b]), sizes[c]))
+    for step, c in enumerate(order):
+        if by_generators and done.sum() >= FAST_PREFIX_ATOMS and step >= 3:
+            # large sets: the group is known from the atoms matched so far; check only its
+            # generators on the rest and compose the other permutations
+            found = _finish_by_generators(Y, labels, tol, cand, done, key_atoms)
+            if found is not None:
+                return found
+            by_generators = False  # no second attempt: match class by class to the end
+        idx = np.flatnonzero(cls == c)
+        refit = step == 1 or step == len(order) - 1 or step % 8 == 7
+        if not cand.match(Y, idx, _match_radius(Y[idx], r[idx[0]], tol), refit):
+            break
+        done[idx] = True
+    live = cand.verified(Y, tol)
+    _, first = np.unique(element_keys(cand.det[live], cand.perm[live], decimals=0), return_index=True)
+    keep = live[np.sort(first)]
+    closed = valid_closure(list(cand.R[keep]), list(cand.perm[keep]), key_atoms,
+                           lambda M, P: _displacement(Y, M, P), tol)
+    return (*closed, key_atoms)
 
-    # a: an atom off the centre in a smallest class (ties: farthest out, for angular precision)
+
+def _reference_atoms(Y: np.ndarray, r: np.ndarray, cls: np.ndarray, sizes: np.ndarray, tol: float) -> tuple:
+    """The two atoms (a, b) whose images fix each candidate operation.
+
+    a : off the centre in a smallest class (ties: farthest out, for angular precision); b : off the
+    line through a, also from a smallest class (ties: farthest from the line). r : |Y| per atom;
+    cls, sizes : class per atom and atoms per class. SymcheckError when no atom is off the line.
+    """
     off = np.flatnonzero(r > tol)
     a = off[np.lexsort((-r[off], sizes[cls[off]]))[0]]
     ua = Y[a] / r[a]
     h = np.linalg.norm(Y - np.outer(Y @ ua, ua), axis=1)
-    # b off the line through a (not collinear by the test above, so some point is more than tol/2 off)
+    # b off the line through a (not collinear by the caller's test, so some point is more than tol/2 off)
     cand_b = np.flatnonzero(h > tol / 2)
     if len(cand_b) == 0:
         raise SymcheckError(
@@ -160,69 +200,105 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float, fast_min_a
             "use a smaller tolerance"
         )
     b = cand_b[np.lexsort((-h[cand_b], sizes[cls[cand_b]]))[0]]
+    return a, b
 
-    A = np.flatnonzero(cls == cls[a])
-    B = np.flatnonzero(cls == cls[b])
+
+def _pair_candidates(Y: np.ndarray, A: np.ndarray, B: np.ndarray, a, b, tol: float) -> _Candidates:
+    """The candidates: each orthogonal map taking atoms (a, b) to a pair (a′, b′) as far apart.
+
+    A, B : the atoms of a's and b's classes, where a′ and b′ are taken (distance within 2·tol).
+    Proper maps first, then improper. A b′ collinear with a′ gives NaN, rejected by matching.
+    """
     dab = np.linalg.norm(Y[a] - Y[b])
     pa, pb = np.repeat(A, len(B)), np.tile(B, len(A))
     ok = (pa != pb) & (np.abs(np.linalg.norm(Y[pa] - Y[pb], axis=1) - dab) <= 2 * tol + 1e-12)
     pa, pb = pa[ok], pb[ok]
     F0 = _frames(Y[a], Y[b])
-    with np.errstate(invalid="ignore", divide="ignore"):  # b′ collinear with a′: NaN, rejected below
+    with np.errstate(invalid="ignore", divide="ignore"):  # b′ collinear with a′: NaN, rejected later
         F1 = _frames(Y[pa], Y[pb])
     flip = np.diag([1.0, 1.0, -1.0])
     R = np.concatenate([F1 @ F0.T, (F1 @ flip) @ F0.T])  # proper, then improper
     det = np.concatenate([np.ones(len(pa)), -np.ones(len(pa))])
-    perm = np.full((len(R), n), -1, dtype=np.int64)
-    H = np.zeros((len(R), 3, 3))  # Procrustes cross-covariance of matched atoms
-    alive = np.ones(len(R), dtype=bool)
+    return _Candidates(R, det, len(Y))
 
-    key_atoms = np.union1d(A, B)
-    done = np.zeros(n, dtype=bool)
-    # classes in order: those of a and b first (they fix R best), then small ones (cheap pruning)
-    order = sorted(range(len(sizes)), key=lambda c: (c not in (cls[a], cls[b]), sizes[c]))
-    for step, c in enumerate(order):
-        if n >= fast_min_atoms and done.sum() >= FAST_PREFIX_ATOMS and step >= 3:
-            # large sets: the group is known from the atoms matched so far; check only its
-            # generators on the rest and compose the other permutations
-            live = np.flatnonzero(alive)
-            R[live] = polar(H[live], det[live])
-            found = _extend_by_generators(Y, labels, tol, R[live], det[live], perm[live], done, key_atoms)
-            if found is not None:
-                return (*valid_closure(*found, key_atoms, lambda M, P: _displacement(Y, M, P), tol), key_atoms)
-            n = -1  # no second attempt: match class by class to the end
-        idx = np.flatnonzero(cls == c)
-        P = Y[idx]
-        if len(idx) > 1:
-            d_c = np.min(_pair_distances(P)) if len(idx) <= 512 else tol
-            loose = max(tol, 0.45 * d_c)
-        else:
-            loose = max(tol, 0.45 * max(r[idx[0]], tol))
-        live = np.flatnonzero(alive)
+
+def _match_radius(P: np.ndarray, r0: float, tol: float) -> float:
+    """How far an image may land from its nearest atom of a class, during matching.
+
+    P : the class's positions (rows); r0 : its first atom's distance from the centre. 0.45 of the
+    class's smallest spacing (of r0 for a single atom), at least tol.
+    """
+    if len(P) > 1:
+        d_c = np.min(_pair_distances(P)) if len(P) <= 512 else tol
+        return max(tol, 0.45 * d_c)
+    return max(tol, 0.45 * max(r0, tol))
+
+
+class _Candidates:
+    """Candidate operations, matched class by class (see :func:`_finite_operations`).
+
+    R : (K, 3, 3) rotations, refitted as atoms are matched; det : (K,) ±1; perm : (K, N) image of
+    each matched atom (−1 before it is matched); H : (K, 3, 3) Procrustes cross-covariance of the
+    matched atoms; alive : (K,) still possible.
+    """
+
+    __slots__ = ("R", "det", "perm", "H", "alive")
+
+    def __init__(self, R: np.ndarray, det: np.ndarray, n: int):
+        self.R, self.det = R, det
+        self.perm = np.full((len(R), n), -1, dtype=np.int64)
+        self.H = np.zeros((len(R), 3, 3))
+        self.alive = np.ones(len(R), dtype=bool)
+
+    def refit(self, live: np.ndarray) -> None:
+        """R ← the orthogonal matrix (of its det) nearest H, for the candidates ``live``."""
+        self.R[live] = polar(self.H[live], self.det[live])
+
+    def match(self, Y: np.ndarray, idx: np.ndarray, loose: float, refit: bool) -> bool:
+        """Match one class; False when no candidate was alive.
+
+        idx : the class's atoms (of Y); a candidate survives when each one's image lies within ``loose``
+        of a distinct atom of the class. refit : refit R on the survivors afterwards.
+        """
+        live = np.flatnonzero(self.alive)
         if len(live) == 0:
-            break
-        img = P @ R[live].transpose(0, 2, 1)  # (K, m, 3)
+            return False
+        P = Y[idx]
+        img = P @ self.R[live].transpose(0, 2, 1)  # (K, m, 3)
         j, dist = _nearest(img, P)
         good = np.all(dist <= loose, axis=1)
         # bijective within the class
         srt = np.sort(j, axis=1)
         good &= np.all(srt[:, 1:] != srt[:, :-1], axis=1) if len(idx) > 1 else True
-        alive[live[~good]] = False
+        self.alive[live[~good]] = False
         live = live[good]
-        perm[live[:, None], idx[None, :]] = idx[j[good]]
-        done[idx] = True
-        H[live] += np.einsum("kmi,mj->kij", Y[idx[j[good]]], P)
-        if step == 1 or step == len(order) - 1 or len(live) and step % 8 == 7:
-            R[live] = polar(H[live], det[live])
-    live = np.flatnonzero(alive)
-    R[live] = polar(H[live], det[live])
-    err = np.max(np.linalg.norm(Y @ R[live].transpose(0, 2, 1) - Y[perm[live]], axis=-1), axis=1)
-    live = live[err <= tol]
+        self.perm[live[:, None], idx[None, :]] = idx[j[good]]
+        self.H[live] += np.einsum("kmi,mj->kij", Y[idx[j[good]]], P)
+        if refit and len(live):
+            self.refit(live)
+        return True
 
-    _, first = np.unique(element_keys(det[live], perm[live], decimals=0), return_index=True)
-    keep = live[np.sort(first)]
-    closed = valid_closure(list(R[keep]), list(perm[keep]), key_atoms, lambda M, P: _displacement(Y, M, P), tol)
-    return (*closed, key_atoms)
+    def verified(self, Y: np.ndarray, tol: float) -> np.ndarray:
+        """Refit every candidate alive; those that move every atom to within tol of its image."""
+        live = np.flatnonzero(self.alive)
+        self.refit(live)
+        err = np.max(np.linalg.norm(Y @ self.R[live].transpose(0, 2, 1) - Y[self.perm[live]], axis=-1), axis=1)
+        return live[err <= tol]
+
+
+def _finish_by_generators(Y: np.ndarray, labels: np.ndarray, tol: float, cand: _Candidates, done: np.ndarray,
+                          key_atoms: np.ndarray):
+    """:func:`_finite_operations`'s result by the generators of the candidates alive; None if one fails.
+
+    cand : the candidates, matched on the atoms ``done`` so far; the generators of their group are
+    matched on the rest (see :func:`_extend_by_generators`).
+    """
+    live = np.flatnonzero(cand.alive)
+    cand.refit(live)
+    found = _extend_by_generators(Y, labels, tol, cand.R[live], cand.det[live], cand.perm[live], done, key_atoms)
+    if found is None:
+        return None
+    return (*valid_closure(*found, key_atoms, lambda M, P: _displacement(Y, M, P), tol), key_atoms)
 
 
 FAST_MIN_ATOMS = 2000  # from this size on, the rest of the atoms are matched by generators only
