@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -274,16 +275,34 @@ def _binary_round(x: float, digits: int) -> float:
 
 def _float_string(c: np.ndarray, l: int, digits: int) -> str | None:
     """sympy's ``str`` of the polynomial with float coefficients c (largest magnitude 1), written here;
-    None when a coefficient is small enough that sympy would print it in exponent form."""
+    None in the one case left to sympy (a coefficient that rounds to zero)."""
     out = ""
     for a, exps in zip(c, _exponents(l), strict=True):
         if a == 0:
             continue
-        value = float(f"{_binary_round(abs(float(a)), digits):.{digits}g}")
-        if value < 1e-3:
+        value = _decimal_round(_binary_round(abs(float(a)), digits), digits)
+        if value == 0.0:
             return None
-        out = _add_term(out, a < 0, [repr(value)], exps)
+        out = _add_term(out, a < 0, [_float_text(value, digits)], exps)
     return out
+
+
+def _decimal_round(x: float, digits: int) -> float:
+    """x to ``digits`` significant decimal digits, halves rounded up (as mpmath prints a binary float)."""
+    if x == 0.0:
+        return 0.0
+    exact = Decimal(x)
+    return float(exact.quantize(Decimal(1).scaleb(exact.adjusted() - digits + 1), rounding=ROUND_HALF_UP))
+
+
+def _float_text(value: float, digits: int) -> str:
+    """A positive coefficient as sympy prints a Float of ``digits`` digits: fixed notation down to
+    1e-4, below that mpmath's exponent form (``1.294e-5``, no leading zeros in the exponent)."""
+    if value >= 1e-4:
+        return repr(value)
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0")
+    return f"{mantissa}0e{int(exponent)}" if mantissa.endswith(".") else f"{mantissa}e{int(exponent)}"
 
 
 def _exact_string(exact: list[tuple[int, int]], l: int) -> str:

@@ -43,3 +43,24 @@ def test_xyz_files_and_exact_names_need_neither_ase_io_nor_sympy(args):
     run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_float_names_and_small_cells_need_neither_sympy_nor_scipy(tmp_path):
+    """benzene → Kekulé names an L=4 feature with float coefficients (one of them 1.3e-5: sympy's
+    exponent form, printed here), and the 40-atom perovskite pair matches its atoms and labels its
+    order parameters without scipy's k-d tree (0.15 s of imports)."""
+    from ase.build import molecule
+    from ase.io import write
+
+    benzene = molecule("C6H6")
+    kekule = benzene.copy()
+    kekule.positions[[0, 2, 4]] *= 1.02
+    write(tmp_path / "benzene.xyz", benzene)
+    write(tmp_path / "kekule.xyz", kekule)
+    probe = PROBE + 'print(sorted(m for m in ("sympy", "scipy") if m in sys.modules))\n'
+    for args in (["analyze", str(tmp_path / "benzene.xyz"), str(tmp_path / "kekule.xyz"), "--json"],
+                 ["analyze", str(EXAMPLES / "perovskite_cubic_2x2x2.extxyz"),
+                  str(EXAMPLES / "perovskite_tilt_a0a0c-.extxyz"), "--json"]):
+        run = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip().splitlines()[-1] == "[]", (args, run.stdout.strip().splitlines()[-1])
