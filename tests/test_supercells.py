@@ -305,3 +305,8 @@ def test_small_cell_matching_equals_the_kd_tree(triclinic):
         d2, j2 = tree.query(points, k=k)
         np.testing.assert_allclose(d1, d2, atol=1e-12)
         assert np.array_equal(j1, j2)
+    if not triclinic:  # one atom, two neighbours asked for: inf and index n, as the k-d tree says
+        d1, j1 = Matcher(cell, frac[:1]).query(points[:5], k=2)
+        d2, j2 = Matcher(cell, frac[:1], small_cell=0).query(points[:5], k=2)
+        np.testing.assert_allclose(d1, d2, atol=1e-12)
+        assert np.array_equal(j1, j2)

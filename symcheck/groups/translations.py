@@ -19,8 +19,9 @@ class Matcher:
 
     Orthogonal cells use a periodic k-d tree on scaled fractional coordinates (exact Cartesian
     distances); other cells a Cartesian tree over the 27 neighbouring images of the wrapped atoms.
-    Cells of at most ``small_cell`` atoms compare every point with those 27 images directly (the
-    same answer without importing scipy, which costs more than such a search).
+    Cells of at most ``small_cell`` atoms compare every point with every atom directly (minimum
+    image by rounding when the cell is orthogonal, else the 27 images): the same answer without
+    importing scipy, which costs more than such a search.
     """
 
     def __init__(self, cell: np.ndarray, frac: np.ndarray, small_cell: int = 64):
@@ -29,7 +30,10 @@ class Matcher:
         lengths = np.sqrt(np.diag(metric))
         self.orthogonal = bool(np.all(np.abs(metric - np.diag(np.diag(metric))) <= 1e-9 * np.max(metric)))
         wrapped = frac % 1.0
-        self.images = self.tree = None
+        self.images = self.tree = self.wrapped = None
+        if self.n <= small_cell and self.orthogonal:  # minimum image by rounding is exact here
+            self.wrapped, self.lengths = wrapped, lengths
+            return
         if self.n <= small_cell:
             self.images = ((wrapped[None, :, :] + _SHIFTS[:, None, :]).reshape(-1, 3)) @ self.cell
             return
@@ -43,17 +47,23 @@ class Matcher:
 
     def query(self, points_frac: np.ndarray, k: int = 1):
         """Distances (Å) and indices of the k nearest atoms to each point (fractional coordinates)."""
-        if self.images is not None:
-            q = (np.asarray(points_frac, dtype=float).reshape(-1, 3) % 1.0) @ self.cell
-            d2 = np.sum((q[:, None, :] - self.images[None, :, :]) ** 2, axis=-1)
+        if self.images is not None or self.wrapped is not None:
+            q = np.asarray(points_frac, dtype=float).reshape(-1, 3) % 1.0
+            if self.wrapped is not None:
+                d = q[:, None, :] - self.wrapped[None, :, :]
+                d2 = np.sum(((d - np.rint(d)) * self.lengths) ** 2, axis=-1)
+            else:
+                d2 = np.sum((q[:, None, :] @ self.cell - self.images[None, :, :]) ** 2, axis=-1)
             if k == 1:
                 j = np.argmin(d2, axis=1)
                 dist = np.sqrt(d2[np.arange(len(q)), j])
-            else:
+            else:  # fewer candidates than k: inf and index n, as the k-d tree answers
+                d2 = np.pad(d2, ((0, 0), (0, max(0, k - d2.shape[1]))), constant_values=np.inf)
                 j = np.argsort(d2, axis=1, kind="stable")[:, :k]
                 dist = np.sqrt(np.take_along_axis(d2, j, axis=1))
+            j = np.where(np.isinf(dist), self.n, j % self.n)
             shape = np.shape(points_frac)[:-1] + ((k,) if k > 1 else ())
-            return dist.reshape(shape), (j % self.n).reshape(shape)
+            return dist.reshape(shape), j.reshape(shape)
         if self.orthogonal:
             dist, j = self.tree.query((points_frac % 1.0) * self.lengths % self.lengths, k=k)
         else:
