@@ -274,6 +274,20 @@ def test_i432_at_spglibs_own_symprec():
         assert ours == _op_set(ds.rotations, ds.translations)
 
 
+def test_i432_from_an_ase_written_cif(tmp_path):
+    """The same I432 cell written to CIF by ASE and read back: spglib's group at 1e-5 and 1e-4 (the old
+    reader turned the CIF's bookkeeping into features and said P1)."""
+    from ase.io import write
+
+    atoms = crystal(["H", "He"], basis=[(0.3, 0, 0.5), (0.1, 0.2, 0.35)], spacegroup=211,
+                    cellpar=[9.69, 9.69, 9.69, 90, 90, 90])
+    atoms.positions += np.random.default_rng(4).uniform(-1, 1, size=atoms.positions.shape) * 1e-6
+    write(tmp_path / "i432.cif", atoms)
+    for tol in (1e-5, 1e-4):
+        g = symmetry_group(sc.read(tmp_path / "i432.cif"), tol)
+        assert (g.name, g.number, g.order) == ("I432", 211, 48) == (_dataset(atoms, tol).international, 211, 48)
+
+
 def test_r3c_distorted_at_tol_0_1():
     """A distorted LiNbO3-type cell: R3c at tol 0.1 Å, as spglib at symprec 0.1, and lower at 1e-3."""
     atoms = crystal(["Li", "Nb", "O"], basis=[(0, 0, 0.2829), (0, 0, 0), (0.0492, 0.3446, 0.0647)], spacegroup=161,
