@@ -54,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..groups.group import affine
+from ..groups.group import affine, rotation_codes
 
 _CENTRINGS = {
     "P": ((0.0, 0.0, 0.0),),
@@ -183,9 +183,9 @@ def table_frame(number: int, Wc: np.ndarray, wc: np.ndarray) -> TableFrame | Non
     tab = table(number)
     if tab is None:
         return None
-    codes = _codes(tab.rotations)
+    codes = rotation_codes(tab.rotations)
     order = np.argsort(codes)
-    ours = _codes(Wc)
+    ours = rotation_codes(Wc)
     pos = np.minimum(np.searchsorted(codes[order], ours), len(order) - 1)
     if np.any(codes[order][pos] != ours):
         return None
@@ -200,7 +200,7 @@ def table_frame(number: int, Wc: np.ndarray, wc: np.ndarray) -> TableFrame | Non
 def _origin_shift(W: np.ndarray, w: np.ndarray, t: np.ndarray, centring: np.ndarray) -> np.ndarray | None:
     """The smallest p (conventional fractions, on a 1/24 grid) with w + (I − W) p ≡ t modulo the lattice for
     every operation; p = 0 first. None if there is none."""
-    _, first = np.unique(_codes(W), return_index=True)  # one operation per rotation is enough
+    _, first = np.unique(rotation_codes(W), return_index=True)  # one operation per rotation is enough
     W, d = W[first].astype(float), (w - t)[first]
     if _in_lattice(d, centring).all():  # the parent's origin is the table's (the usual case): no search
         return np.zeros(3)
@@ -222,18 +222,13 @@ def _in_lattice(r: np.ndarray, centring: np.ndarray, atol: float = 1e-5) -> np.n
     return np.all(np.abs(x - np.rint(x)) < atol, axis=-1).any(axis=1)
 
 
-def _codes(W: np.ndarray) -> np.ndarray:
-    flat = np.rint(W).astype(np.int64).reshape(len(W), 9) + 16
-    return flat @ (33 ** np.arange(9, dtype=np.int64))
-
-
 # ---------------------------------------------------------------------------------------------
 # labels by character matching
 
 
 def star_kpoint(frame: TableFrame, k: np.ndarray) -> TableKPoint | None:
     """The table's k-point in the star of k (conventional reciprocal basis) under F's rotations, if listed."""
-    rotations = frame.rotations[np.unique(_codes(frame.rotations), return_index=True)[1]]  # one per rotation
+    rotations = frame.rotations[np.unique(rotation_codes(frame.rotations), return_index=True)[1]]  # one per rotation
     arms = np.einsum("fba,b->fa", np.linalg.inv(rotations.astype(float)), np.asarray(k, dtype=float))  # W⁻ᵀ k
     for kp in frame.table.kpoints:
         if _k_equal(arms, kp.k, frame.table.centring).any():
@@ -264,7 +259,7 @@ def induced_characters(frame: TableFrame, kp: TableKPoint) -> np.ndarray:
     A = affine(W, w)
     # coset representatives: one operation of F per arm of the star
     arms_k, reps = [], []
-    for f in np.unique(_codes(frame.rotations), return_index=True)[1]:
+    for f in np.unique(rotation_codes(frame.rotations), return_index=True)[1]:
         kj = np.linalg.inv(W[f]).T @ kp.k
         if not arms_k or not _k_equal(np.array(arms_k), kj, tab.centring).any():
             arms_k.append(kj)
@@ -272,12 +267,12 @@ def induced_characters(frame: TableFrame, kp: TableKPoint) -> np.ndarray:
     in_little = np.full(len(tab.rotations), -1)
     in_little[kp.ops] = np.arange(len(kp.ops))
     out = np.zeros((len(kp.labels), len(W)), dtype=complex)
-    codes_tab = _codes(tab.rotations)
+    codes_tab = rotation_codes(tab.rotations)
     order = np.argsort(codes_tab)
     for s in reps:
         g = np.linalg.inv(A[s]) @ A @ A[s]
         Rg = np.rint(g[:, :3, :3])
-        j = order[np.minimum(np.searchsorted(codes_tab[order], _codes(Rg)), len(order) - 1)]
+        j = order[np.minimum(np.searchsorted(codes_tab[order], rotation_codes(Rg)), len(order) - 1)]
         col = in_little[j]
         keep = col >= 0
         L = g[keep, :3, 3] - tab.translations[j[keep]]

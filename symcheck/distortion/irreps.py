@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from spgrep import get_spacegroup_irreps_from_primitive_symmetry
 
-from ..groups.group import affine
+from ..groups.group import affine, rotation_codes
 from . import bcs_irreps, pm3m_irreps
 
 if TYPE_CHECKING:  # only the type: a direction is read from the group's operations and images
@@ -34,12 +34,6 @@ class CrystalIrrep:
     k_label: str | None
     iso_label: str | None  # key into pm3m_irreps when labelled
     pair: bool = False  # a complex irrep together with its conjugate
-
-
-def rotation_codes(W: np.ndarray) -> np.ndarray:
-    """One int64 per integer 3×3 matrix (entries within ±15), for vectorized look-ups."""
-    flat = np.rint(W).astype(np.int64).reshape(len(W), 9) + 16
-    return flat @ (33 ** np.arange(9, dtype=np.int64))
 
 
 def induced_irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[CrystalIrrep, ...]:

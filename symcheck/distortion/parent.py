@@ -15,12 +15,12 @@ from hsnf import row_style_hermite_normal_form
 from ..defaults import DEFAULT_TOL
 from ..errors import SymcheckError
 from ..fixed import affine_average, irrep_project
-from ..groups.group import element_keys
+from ..groups.group import element_keys, rotation_codes
 from ..groups.translations import Matcher
 from ..structure import Structure
 from . import pm3m_irreps
 from .cells import dataset, invariant_cell, name_of, space_group_of, spglib_cell, sqrtm
-from .irreps import CrystalIrrep, induced_irreps, rotation_codes
+from .irreps import CrystalIrrep, induced_irreps
 
 
 @dataclass(frozen=True)

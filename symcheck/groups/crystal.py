@@ -31,7 +31,7 @@ from ..defaults import DEFAULT_TOL, FEATURE_ATOL
 from ..errors import SymcheckError
 from ..fixed import stabilizer_pairs
 from ..structure import Structure
-from .group import Group, SymmetryOperation, close, element_keys, greedy_generators, orbits
+from .group import Group, SymmetryOperation, close, element_keys, greedy_generators, orbits, rotation_codes
 from .naming import classify, operation_kind
 from .pointgroup import HERMANN_MAUGUIN
 from .translations import Matcher, Translations, index_key, match_atoms
@@ -303,7 +303,7 @@ class _CellGroup:
         self.T = Translations(translations[pure], frac, matcher)
         # one representative per rotation: spglib's own operation (its translation, never rebuilt)
         # first occurrence of each rotation (a supercell's dataset repeats each one |T| times)
-        codes = (rotations.reshape(len(rotations), 9) + 8) @ (17 ** np.arange(9, dtype=np.int64))
+        codes = rotation_codes(rotations)
         _, first = np.unique(codes, return_index=True)
         order = sorted(first.tolist(), key=lambda i: (not pure[i], i))
         self.rot_frac = rotations[order]

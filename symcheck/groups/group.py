@@ -260,6 +260,13 @@ def idealize(R: np.ndarray, table: np.ndarray, iterations: int = 6) -> list[np.n
     return list(R)
 
 
+def rotation_codes(W: np.ndarray) -> np.ndarray:
+    """One int64 per integer 3×3 matrix (entries within ±15): the element key of integer rotations,
+    as numbers, for vectorised look-ups (sorting, searchsorted)."""
+    flat = np.rint(W).astype(np.int64).reshape(len(W), 9) + 16
+    return flat @ (33 ** np.arange(9, dtype=np.int64))
+
+
 def affine(W: np.ndarray, w: np.ndarray) -> np.ndarray:
     """(…, 4, 4) homogeneous matrices of the operations x → W x + w, so that products compose them."""
     A = np.zeros(W.shape[:-2] + (4, 4))
