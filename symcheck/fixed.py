@@ -74,7 +74,7 @@ def act(irreps: str | Irreps, R: np.ndarray, permutation: np.ndarray | None, y: 
 
 
 def mismatch(Ds: np.ndarray | None, y: np.ndarray, perms: np.ndarray | None = None, *, which=None, rows=None,
-             onto: np.ndarray | None = None) -> np.ndarray:
+             onto: np.ndarray | None = None, chunk: int = CHUNK) -> np.ndarray:
     """How far each element moves a field: max over sites i and components of |D(R_g) y[i] − y[σ_g(i)]|.
 
     g keeps y exactly when this is zero. Elements sharing a rotation share its D y, so a space
@@ -88,6 +88,7 @@ def mismatch(Ds: np.ndarray | None, y: np.ndarray, perms: np.ndarray | None = No
     which : (G,) row of ``Ds`` for each element; default element g uses Ds[g].
     rows : the sites i compared (default every site); ``perms[:, k]`` is then σ_g(rows[k]).
     onto : the field compared with, default ``y`` (t·z = y for a candidate translation t, say).
+    chunk : floats per temporary array (elements are compared in chunks of about this size).
 
     Returns
     -------
@@ -108,7 +109,7 @@ def mismatch(Ds: np.ndarray | None, y: np.ndarray, perms: np.ndarray | None = No
     perms = perms[None] if perms.ndim == 1 else perms
     src = y if rows is None else y[np.asarray(rows)]
     out = np.empty(len(perms))
-    step = max(1, CHUNK // max(src.size, 1))
+    step = max(1, chunk // max(src.size, 1))
     shared = None if which is None or Ds is None else np.einsum("uab,nb->una", Ds, src)
     for start in range(0, len(perms), step):
         part = slice(start, start + step)

@@ -54,14 +54,13 @@ def test_mismatch_on_some_rows_and_onto_another_field():
     assert mismatch(None, z, perms, onto=y_same)[2] == 0.0
 
 
-def test_mismatch_chunks_give_the_same_result(monkeypatch):
+def test_mismatch_chunks_give_the_same_result():
     rng = np.random.default_rng(2)
     Rs = np.stack([_rotation(rng) for _ in range(11)])
     perms = np.stack([rng.permutation(5) for _ in Rs])
     y = rng.normal(size=(5, 3))
     whole = mismatch(wigner_D("1o", Rs), y, perms)
-    monkeypatch.setattr("symcheck.fixed.CHUNK", 7)  # 1 element per chunk
-    assert np.array_equal(mismatch(wigner_D("1o", Rs), y, perms), whole)
+    assert np.array_equal(mismatch(wigner_D("1o", Rs), y, perms, chunk=7), whole)  # 1 element per chunk
 
 
 def test_threshold_is_absolute_or_relative_never_both():
