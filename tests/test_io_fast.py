@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import symcheck as sc
-from symcheck import io
+from symcheck import io, plainio
 from symcheck.errors import SymcheckError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def _same(a, b):
 
 def _fast_taken(path):
     heads = io._xyz_frames(str(path))
-    return io._plain_extxyz_frames(str(path), heads) is not None
+    return plainio.plain_extxyz_frames(str(path), heads) is not None
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
@@ -147,7 +147,7 @@ def test_unusual_files_are_left_to_ase(tmp_path, name):
         heads = io._xyz_frames(str(path))
     except SymcheckError:
         return  # refused before any reader runs
-    assert io._plain_extxyz_frames(str(path), heads) is None
+    assert plainio.plain_extxyz_frames(str(path), heads) is None
 
 
 def test_name_and_content_checks_cover_the_installed_ase():
@@ -211,13 +211,13 @@ def test_scan_frames_read_alike_without_ase_io(tmp_path):
     path = tmp_path / "train.extxyz"
     ase.io.write(path, frames, format="extxyz")
     text = path.read_text()
-    fast = io.parse_plain_extxyz(text)
+    fast = plainio.parse_plain_extxyz(text)
     assert fast is not None
     for f, a in zip(fast, ase.io.read(path, index=":"), strict=True):
         _same_atoms(f, a)
         _same_atoms(f, f.to_atoms())
     for body in HAND_WRITTEN.values():
-        got = io.parse_plain_extxyz(body)
+        got = plainio.parse_plain_extxyz(body)
         assert got is not None
         _same_atoms(got[0], ase.io.read(StringIO(body), index=0, format="extxyz"))
 
@@ -225,15 +225,15 @@ def test_scan_frames_read_alike_without_ase_io(tmp_path):
 def test_calculator_lists_are_ases():
     from ase.io.extxyz import per_atom_properties, per_config_properties
 
-    assert io._CALC_PER_ATOM == set(per_atom_properties)
-    assert io._CALC_PER_FRAME == set(per_config_properties)
+    assert plainio.CALC_PER_ATOM == set(per_atom_properties)
+    assert plainio.CALC_PER_FRAME == set(per_config_properties)
     assert io._PER_STRUCTURE_RESULTS == set(per_config_properties)
 
 
 @pytest.mark.parametrize("text", ["2\n\nH 0 0 0\n", "x\n\nH 0 0 0\n", "1\n\nH 0 0 0\nVEC1 1 0 0\n",
                                   "1\r\rH 0 0 0\r", "1\nProperties=Z:I:1:pos:R:3\n1 0 0 0\n"])
 def test_plain_text_parser_leaves_the_rest_to_ase(text):
-    assert io.parse_plain_extxyz(text) is None
+    assert plainio.parse_plain_extxyz(text) is None
 
 
 def _poscars(folder):
@@ -274,7 +274,7 @@ def test_poscars_read_alike_without_ase_io(tmp_path):
     import ase.io
 
     for path in _poscars(tmp_path):
-        assert io._plain_poscar(str(path)) is not None, path.name
+        assert plainio.plain_poscar(str(path)) is not None, path.name
         assert io._check_file(str(path), None) == "vasp"
         expected = io.from_ase(ase.io.read(path, format="vasp"), source=str(path))
         _same(sc.read(path), expected)
@@ -291,7 +291,7 @@ def test_poscars_read_alike_without_ase_io(tmp_path):
 def test_unusual_poscars_are_left_to_ase(tmp_path, text):
     path = tmp_path / "POSCAR"
     path.write_text(text)
-    assert io._plain_poscar(str(path)) is None
+    assert plainio.plain_poscar(str(path)) is None
 
 
 def test_poscar_names():

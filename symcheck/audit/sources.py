@@ -160,10 +160,10 @@ def plan(files: list[str], chunk_size: int) -> list[Chunk]:
 
 def read_chunk(chunk: Chunk) -> list:
     """The chunk's frames as ase.Atoms (calculator results and info attached), or for plain extxyz
-    text as the lighter frames of ``symcheck.io.parse_plain_extxyz``, which offer the same fields."""
+    text as the lighter frames of ``symcheck.plainio.parse_plain_extxyz``, which offer the same fields."""
     import ase.io
 
-    from ..io import parse_plain_extxyz
+    from ..plainio import parse_plain_extxyz
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
