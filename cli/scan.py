@@ -88,6 +88,8 @@ def _print(result, top: int) -> None:
         for d in result.duplicates[:top]:
             t.add_row(f"{d.indices[0]}, {d.indices[1]}", d.label, f"{d.conflict:.3e}")
         out.print(t)
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {warning}")
     if result.errors:
         out.print(f"[red]{len(result.errors)} failures in the group code[/] (group 'error'), first: "
                   f"frame {result.errors[0][0]}: {result.errors[0][1]}")

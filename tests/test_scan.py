@@ -500,3 +500,42 @@ def test_a_failure_in_the_group_code_is_recorded_not_fatal(data, monkeypatch):
     assert {f.label_group for f in result.flagged} == {"error"}
     assert sorted(i for i, _ in result.errors) == sorted(PERTURBED_FORCES + PERTURBED_STRESS)
     assert all("simulated" in msg for _, msg in result.errors)
+
+
+def test_exact_copies_are_paired_with_their_first_not_with_each_other(tmp_path):
+    """300 copies of one molecule (forces changed on three of them) give 299 candidate pairs, not
+    44,850, and exactly those three conflicts; a 100,000-copy set once needed 23 GB here."""
+    from ase.build import molecule
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    from symcheck.audit.duplicates import candidate_pairs
+
+    path = tmp_path / "copies.extxyz"
+    rng = np.random.default_rng(0)
+    base = rng.normal(scale=0.1, size=(3, 3))
+    with open(path, "w") as f:
+        for i in range(300):
+            atoms = molecule("H2O")
+            forces = base + (rng.normal(scale=0.5, size=(3, 3)) if i in (17, 150, 299) else 0.0)
+            atoms.calc = SinglePointCalculator(atoms, forces=forces)
+            write(f, atoms, format="extxyz")
+    keys = [("H2O", i, np.array([0.5, 0.6, 0.6])) for i in range(300)]
+    pairs = candidate_pairs(keys, 0.01)
+    assert pairs == [(0, i) for i in range(1, 300)]
+    result = sc.scan([str(path)], labels=["forces:1o"], workers=1)
+    assert result.duplicate_pairs == 299 and result.warnings == ()
+    assert sorted({d.indices[1] for d in result.duplicates}) == [17, 150, 299]
+
+
+def test_too_many_near_copies_are_refused_before_any_pair_is_listed():
+    """Thousands of distinct fingerprints all within reach of each other: the search says how many pairs
+    there would be and lists none (the scan then reports a warning instead of running out of memory)."""
+    from symcheck.audit.duplicates import TooManyCandidates, candidate_pairs
+
+    rng = np.random.default_rng(1)
+    keys = [("H2O", i, np.array([0.5, 0.6, 0.6]) + rng.uniform(0, 0.005, 3)) for i in range(3000)]
+    with pytest.raises(TooManyCandidates) as info:
+        candidate_pairs(keys, 0.01, max_pairs=100_000)
+    assert info.value.count == 3000 * 2999 // 2
+    assert len(candidate_pairs(keys[:200], 0.01, max_pairs=100_000)) == 200 * 199 // 2

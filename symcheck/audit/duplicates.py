@@ -34,28 +34,67 @@ class Alignment:
     max_deviation: float
 
 
-def candidate_pairs(keys: list[tuple[str, int, np.ndarray]], tol: float) -> list[tuple[int, int]]:
-    """Pairs (i, j), i < j, of frames whose fingerprints agree within 2·tol.
+class TooManyCandidates(Exception):
+    """The fingerprints put more pairs within reach than a duplicate search may list (``count``)."""
+
+    def __init__(self, count: int):
+        super().__init__(count)
+        self.count = count
+
+
+MAX_CANDIDATE_PAIRS = 2_000_000  # pairs of distinct fingerprints; beyond, the search is skipped and says so
+
+
+def candidate_pairs(keys: list[tuple[str, int, np.ndarray]], tol: float,
+                    max_pairs: int = MAX_CANDIDATE_PAIRS) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of frames whose fingerprints agree within 2·tol (see :func:`candidates`);
+    TooManyCandidates when the distinct fingerprints would give more than ``max_pairs``."""
+    pairs, skipped = candidates(keys, tol, max_pairs)
+    if skipped:
+        raise TooManyCandidates(skipped)
+    return pairs
+
+
+def candidates(keys: list[tuple[str, int, np.ndarray]], tol: float,
+               max_pairs: int = MAX_CANDIDATE_PAIRS) -> tuple[list[tuple[int, int]], int]:
+    """(pairs (i, j), i < j, of frames whose fingerprints agree within 2·tol; pairs not listed).
 
     keys : (formula, frame index, fingerprint in Å — see ``analysis.fingerprint``) of every finite frame.
     Equal structures (each atom within tol) have centroids within tol, so each sorted radius differs by
     at most 2·tol, and so does each sorted nearest-neighbour distance.
+    Frames with bit-for-bit equal fingerprints (copies of one structure) are paired with the first of
+    them only, not with each other: n copies give n − 1 pairs, not n²/2. Distinct fingerprints are
+    paired through a k-d tree; when they would give more than ``max_pairs`` pairs (thousands of
+    near-identical frames), those are counted (the second number) and not listed; the copies' pairs
+    still are.
     """
     by_formula: dict[str, list[tuple[int, np.ndarray]]] = {}
     for f, idx, radii in keys:
         by_formula.setdefault(f, []).append((idx, np.asarray(radii, dtype=float)))
     from scipy.spatial import cKDTree
 
-    pairs = []
+    pairs, plans = [], []
     for items in by_formula.values():
         if len(items) < 2:
             continue
         idx = np.array([i for i, _ in items])
         R = np.stack([r for _, r in items])
+        _, first, copy_of = np.unique(R, axis=0, return_index=True, return_inverse=True)
+        copy_of = copy_of.reshape(-1)
+        leaders = idx[first]  # np.unique keeps the first occurrence: the smallest frame index of each copy
+        pairs.extend((int(leaders[c]), int(i)) for i, c in zip(idx, copy_of) if i != leaders[c])
+        if len(first) > 1:
+            tree = cKDTree(R[first])
+            reach = 2 * tol + 1e-5
+            plans.append((tree, leaders, reach, (tree.count_neighbors(tree, reach, p=np.inf) - len(first)) // 2))
+    total = int(sum(plan[3] for plan in plans))
+    if total > max_pairs:
+        return sorted(set(pairs)), total
+    for tree, leaders, reach, _ in plans:
         # all pairs within 2·tol in every entry: a k-d tree in the max-norm, never all n² pairs
-        for a, b in cKDTree(R).query_pairs(2 * tol + 1e-5, p=np.inf, output_type="ndarray"):
-            pairs.append((int(min(idx[a], idx[b])), int(max(idx[a], idx[b]))))
-    return sorted(set(pairs))
+        for a, b in tree.query_pairs(reach, p=np.inf, output_type="ndarray"):
+            pairs.append((int(min(leaders[a], leaders[b])), int(max(leaders[a], leaders[b]))))
+    return sorted(set(pairs)), 0
 
 
 def _kabsch(P: np.ndarray, Q: np.ndarray, proper: bool) -> np.ndarray:

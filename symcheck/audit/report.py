@@ -73,6 +73,7 @@ class ScanResult:
     out : the output folder, if any; files : name -> path of what was written there.
     errors : (frame index, message) where the group code failed: on the frame's group (the frame is
         counted as group "error") or on a label's stabilizer (its label_group is "error", its floor stands).
+    warnings : what the scan could not do and says so (e.g. a duplicate search skipped).
     """
 
     frames: int
@@ -85,6 +86,7 @@ class ScanResult:
     out: str | None = None
     files: dict | None = None
     errors: tuple = ()
+    warnings: tuple = ()
 
     def as_dict(self) -> dict:
         return {
@@ -96,6 +98,7 @@ class ScanResult:
             "duplicates": [{"indices": list(d.indices), "label": d.label, "conflict": d.conflict}
                            for d in self.duplicates],
             "seconds": self.seconds,
+            "warnings": list(self.warnings),
         }
 
 
@@ -107,12 +110,17 @@ def summarize(chunk_ids, load, settings, seconds_since: float, check=None) -> Sc
     check : ``check(pairs, where, settings) -> (equal pairs, conflicts)`` for the duplicate candidates, e.g. on
         a process pool; None checks them here with ``duplicates.find_conflicts``.
     """
-    from .duplicates import candidate_pairs, find_conflicts
+    from .duplicates import candidates, find_conflicts
 
     tally = _Tally(settings.label_rtol ** 2)
     for cid in chunk_ids:
         tally.add_table(load(cid).to_pydict())
-    pairs = candidate_pairs(tally.keys, settings.tol)
+    warnings: list[str] = []
+    pairs, skipped = candidates(tally.keys, settings.tol)
+    if skipped:
+        warnings.append(f"near-duplicates not searched: {skipped:,} pairs of distinct frames within reach "
+                        f"(fingerprints within 2·tol = {2 * settings.tol:g} Å) are more than the search lists; "
+                        "exact copies were searched")
     equal, conflicts = (check or find_conflicts)(pairs, tally.where, settings) if pairs else ([], [])
     labels = _label_summaries(tally.sums, conflicts)
     flags = sorted(tally.flags, key=lambda f: (-f.floor, f.index, f.label))
@@ -120,7 +128,7 @@ def summarize(chunk_ids, load, settings, seconds_since: float, check=None) -> Sc
                   key=lambda d: (-d.conflict, d.indices, d.label))
     groups = dict(sorted(tally.groups.items(), key=lambda kv: (-kv[1], kv[0])))
     return ScanResult(tally.frames, groups, labels, tuple(flags), tuple(dups), len(equal),
-                      time.perf_counter() - seconds_since, errors=tuple(tally.errors))
+                      time.perf_counter() - seconds_since, errors=tuple(tally.errors), warnings=tuple(warnings))
 
 
 class _Tally:
