@@ -123,17 +123,12 @@ def candidate_space(G: PointGroup, H: PointGroup, irreps: str, per_point: bool, 
 
     ``sub`` restricts a per-point field to a set of atoms that both groups map onto itself.
     """
-    return _spaces(G, H, irreps, per_point, sub)[0]
-
-
-def _spaces(G, H, irreps: str, per_point: bool, sub=None) -> tuple[np.ndarray, np.ndarray]:
-    """(W, Fix_G(V)): the candidate space and the invariant space it is the complement of."""
     if sub is not None:
         FG, FH = field_fixed_space(G, irreps, sub), field_fixed_space(H, irreps, sub)
     else:
         FG = fixed_space(G.generators, irreps, per_point)
         FH = fixed_space(H.generators, irreps, per_point)
-    return complement(FH, FG), FG
+    return complement(FH, FG)
 
 
 def _polynomial(v: np.ndarray, l: int, p: int) -> str:
@@ -371,12 +366,6 @@ def _pattern(field: np.ndarray, sites, ref: int, structure: Structure) -> str:
         if np.all(np.sign(c) == (-1.0) ** index[:, axes].sum(axis=1)):
             return "alternating along " + ", ".join("xyz"[k] for k in axes)
     return "with signs alternating between sites"
-
-
-def _smaller(A: PointGroup, B: PointGroup) -> bool:
-    if A.infinite:
-        return False
-    return B.infinite or A.order < B.order
 
 
 def _embed(v: np.ndarray, sites, n: int) -> np.ndarray:
