@@ -10,7 +10,7 @@ import numpy as np
 
 from ..o3 import spherical_harmonics
 from ..sphere import sphere_grid
-from .figure import PANEL_INCHES, equal_aspect_3d, new_figure, save
+from .figure import PANEL_INCHES, SURFACE_STYLE, equal_aspect_3d, new_figure, save
 
 
 def feature_figure(
@@ -88,12 +88,8 @@ def _draw_surface(fig: Any, f_of) -> None:
         xyz[..., 1],
         xyz[..., 2],
         facecolors=cmap(cnorm(f)),
-        rstride=1,
-        cstride=1,
-        linewidth=0,
-        antialiased=False,
-        shade=False,
         zorder=1,
+        **SURFACE_STYLE,
     )
     reach = 1.3 * max(float(np.abs(xyz).max()), 1e-12)
     for k, name in enumerate("xyz"):

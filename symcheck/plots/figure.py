@@ -21,6 +21,9 @@ DPI = 120
 #: Width and height of one panel, inches.
 PANEL_INCHES = 5.0
 
+#: ``plot_surface`` style of the sphere surfaces (features and signals): every grid sample, flat faces.
+SURFACE_STYLE = {"rstride": 1, "cstride": 1, "linewidth": 0, "antialiased": False, "shade": False}
+
 
 def new_figure(width: float, height: float) -> Figure:
     """A bare Agg-backed figure (no pyplot, no global backend switch).

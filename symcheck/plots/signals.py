@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..sphere import check_signals, peak_directions, signal_values, sphere_grid
-from .figure import PANEL_INCHES, as_points, equal_aspect_3d, new_figure, save, wrap
+from .figure import PANEL_INCHES, SURFACE_STYLE, as_points, equal_aspect_3d, new_figure, save, wrap
 
 #: Surface grid of the 3D plots: polar and azimuthal samples.
 _SURFACE_RES = (30, 60)
@@ -112,13 +112,9 @@ def _draw_lobes(ax: Any, positions: np.ndarray, surfaces: list, fmax: float, sca
             pts[..., 1],
             pts[..., 2],
             facecolors=cmap(norm(np.maximum(f, 0))),
-            rstride=1,
-            cstride=1,
-            linewidth=0,
-            antialiased=False,
-            shade=False,
             alpha=0.5,
             zorder=1,
+            **SURFACE_STYLE,
         )
     return drawn
 
