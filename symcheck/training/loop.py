@@ -20,7 +20,6 @@ from e3nn import o3
 
 from ..compat import renamed_keyword
 from ..errors import SymcheckError
-from ..groups import DEFAULT_TOL
 from .equivariance import N_ROTATIONS, default_dtype, rotated_outputs
 from .geometry import ALL_PAIRS_MAX_POINTS
 from .inputs import NetworkInput, network_input, resolve_breaking, tutorial_layout
@@ -152,8 +151,7 @@ def resolve_analysis(
         Å); analyze's defaults when omitted; with an analysis given, one that differs from it is
         an error (the run would not test the prediction shown).
     """
-    from ..near import NEAR_TOL
-    from ..predict import FEATURE_LMAX, Analysis, analyze
+    from ..predict import Analysis, analyze
 
     if isinstance(task, Analysis):
         if analysis is not None and analysis is not task:
@@ -162,11 +160,9 @@ def resolve_analysis(
 
     asked = {"tol": tol, "so3": so3, "feature_lmax": feature_lmax, "near_tol": near_tol, "setting": setting}
     if analysis is None:
-        kwargs = {"tol": tol if tol is not None else DEFAULT_TOL, "so3": bool(so3),
-                  "feature_lmax": FEATURE_LMAX if feature_lmax is None else feature_lmax,
-                  "near_tol": NEAR_TOL if near_tol is None else near_tol}
-        if setting is not None:
-            kwargs["setting"] = setting
+        kwargs = {name: value for name, value in asked.items() if value is not None}  # analyze's defaults
+        if so3 is not None:
+            kwargs["so3"] = bool(so3)
         return task, analyze(task, **kwargs)
     given = getattr(analysis, "task", None)
     if given is not None and given is not task and not _same_task(given, task):
