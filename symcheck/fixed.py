@@ -170,11 +170,6 @@ def representation_matrix(irreps: str | Irreps, R: np.ndarray, permutation: np.n
     return np.kron(P, D)
 
 
-def _factored(group) -> bool:
-    """A space group stored as point part × translations (its elements are never listed)."""
-    return group.periodic
-
-
 def fixed_space(generators, irreps: str | Irreps, per_point: bool) -> np.ndarray:
     """Orthonormal basis (columns) of Fix_G(V) = ∩_k ker(ρ(g_k) − I) over the group's generators.
 
@@ -198,10 +193,10 @@ def field_fixed_space(group, irreps: str | Irreps, sites: np.ndarray) -> np.ndar
     """
     sites = np.asarray(sites)
     d = Irreps(irreps).dim
-    local = {int(a): k for k, a in enumerate(sites)}
-    if _factored(group):
+    if group.periodic:
         return _factored_fixed_space(group, irreps, sites, d)
     if group.infinite:
+        local = {int(a): k for k, a in enumerate(sites)}
         gens = [_Restricted(g, sites, local) for g in group.generators]
         return fixed_space(gens, irreps, per_point=True)
     Ds = wigner_D(irreps, np.stack([op.matrix for op in group.operations]))
@@ -228,7 +223,7 @@ def _orbit_plan(group, sites: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, 
     local = np.full(int(np.max(sites)) + 1, -1)
     local[sites] = np.arange(len(sites))
     plan, done = [], np.zeros(len(sites), dtype=bool)
-    if _factored(group):
+    if group.periodic:
         T = group.cell_group.T
         in_t = np.zeros(len(T), dtype=bool)
         in_t[group.translation_indices] = True
@@ -240,7 +235,7 @@ def _orbit_plan(group, sites: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, 
             continue
         a = int(sites[i])
         images = perms[:, a]
-        if _factored(group):
+        if group.periodic:
             stab = (T.sublattice[images] == T.sublattice[a]) & in_t[T.add(T.position[images], T.neg(T.position[a]))]
             reached = T.sites[T.sublattice[images][:, None],
                               T.add(T.position[images][:, None], group.translation_indices[None, :])]
@@ -295,7 +290,7 @@ def project(group, irreps: str | Irreps, y: np.ndarray, per_point: bool) -> np.n
     groups project onto the fixed space built from their generators.
     """
     y = np.asarray(y, dtype=float)
-    if _factored(group):
+    if group.periodic:
         ops = group.coset_representatives
         y = group.cell_group.T.average(y, group.translation_indices) if per_point else y
     elif group.finite:
@@ -405,7 +400,7 @@ def symmetric_positions(structure, group) -> np.ndarray:
     first over the translations T (each atom's offset from its ideal translated position, averaged
     over its T-orbit), then over the coset representatives.
     """
-    if not _factored(group):
+    if not group.periodic:
         Y = structure.positions - group.center
         return project(group, "1o", Y, per_point=True) + group.center
     pos, cell = structure.positions, structure.cell

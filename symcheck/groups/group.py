@@ -349,8 +349,6 @@ def format_axis(axis: np.ndarray) -> str:
     return ",".join(f"{x:.3g}" if abs(x - round(x)) > 1e-6 else str(int(round(x))) for x in a)
 
 
-_fmt_axis = format_axis  # the name groups/linear.py and groups/characters.py import
-
 
 def operation_keys(ops: Sequence[SymmetryOperation], decimals: int = KEY_DECIMALS) -> np.ndarray:
     """:func:`element_keys` of operations: rotation and permutation.

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import SymcheckError
-from .group import _fmt_axis
+from .group import format_axis
 from .naming import check_setting
 
 if TYPE_CHECKING:  # only the type: a group is read through its name, frame and order
@@ -219,7 +219,7 @@ def _setting_text(pg: PointGroup, note: str) -> str:
         else:
             text += " (K = SO(3): no parity)"
     else:
-        text = (f"z = ({_fmt_axis(z)}), the molecular axis; no choice of setting; Σ, Π, Δ, Φ, Γ, … for "
+        text = (f"z = ({format_axis(z)}), the molecular axis; no choice of setting; Σ, Π, Δ, Φ, Γ, … for "
                 "|m| = 0, 1, 2, 3, 4, … (angular momentum about z)")
         if name in ("Cinfv", "Dinfh"):
             text += "; Σ+/Σ- symmetric/antisymmetric under σv (every plane containing z)"

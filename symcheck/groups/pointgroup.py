@@ -9,7 +9,6 @@ import numpy as np
 from .group import (
     Group,
     SymmetryOperation,
-    _fmt_axis,  # noqa: F401 (the private name others still import from here)
     close,
     element_keys,
     format_axis,

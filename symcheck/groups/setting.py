@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import SymcheckError
 from .elements import find_element, group_matrices
-from .group import _fmt_axis
+from .group import format_axis
 from .linear import linear_character_table
 from .mulliken import kind_order, principal_element, reference_element
 from .naming import (
@@ -171,7 +171,7 @@ def setting_description(pg: PointGroup, setting: str | None = None) -> str:
 
 
 def _fmt_dir(u) -> str:
-    return f"({_fmt_axis(u)})"
+    return f"({format_axis(u)})"
 
 
 def _atoms_text(atoms: list[int]) -> str:
