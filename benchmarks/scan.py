@@ -14,7 +14,8 @@ other symmetry finders on the same frames, in the same run, and the scaling from
   (the wall ratio says little on a machine that other jobs keep busy).
 
 symcheck's numbers include reading the file and computing every label's floor; the others only find the
-group. torch/e3nn are imported and warmed up before timing (a worker process does that once).
+group. The Wigner-D code is warmed up before timing (scan imports neither torch nor e3nn; a worker
+process warms up once).
 Optional comparisons are skipped cleanly when the package is missing.
 
 Usage::
@@ -139,7 +140,7 @@ def main() -> None:
     import symcheck as sc
     from symcheck.fixed import wigner_D
 
-    wigner_D("1o+2e", np.eye(3))  # import torch/e3nn before timing
+    wigner_D("1o+2e", np.eye(3))  # warm symcheck.o3 before timing (numpy only: no torch/e3nn)
     out = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
            "load_average": os.getloadavg()[0], "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory() as tmp:
