@@ -21,7 +21,7 @@ from ..o3 import Irreps
 from .characters import CharacterTable, character_table
 from .elements import group_matrices
 from .linear import SPHERICAL, LinearCharacterTable, axial_label, l_letter, linear_character_table
-from .naming import _rotation_about, rotation_axis_angle
+from .naming import rotation, rotation_axis_angle
 
 if TYPE_CHECKING:  # only the type: a group is read through its name, frame, order and operations
     from .pointgroup import PointGroup
@@ -190,7 +190,7 @@ def linear_irrep_weights(pg: PointGroup, vector, irreps: str | Irreps, per_point
     # |m| parts by a discrete Fourier transform over K > 2·lmax rotations about z (exact for l ≤ lmax)
     K = 2 * lmax + 2
     angles = 2 * np.pi * np.arange(K) / K
-    turned = [apply((_rotation_about(z, a), ident), v) for a in angles]
+    turned = [apply((rotation(z, a), ident), v) for a in angles]
     for m in range(lmax + 1):
         c = np.ones(K) if m == 0 else 2 * np.cos(m * angles)
         part = sum(ck * w for ck, w in zip(c, turned)) / K

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .elements import find_element
-from .naming import CUBIC, _is_parallel, _reflection, _rotation_about, element_kind, operation_kind
+from .naming import CUBIC, _is_parallel, _reflection, element_kind, operation_kind, rotation
 
 LETTERS = {1: "A", 2: "E", 3: "T", 4: "G", 5: "H"}  # by dimension
 _LETTER_ORDER = {"A": 0, "B": 1, "E": 2, "T": 3, "G": 4, "H": 5}
@@ -127,10 +127,10 @@ def principal_element(name: str, mats: np.ndarray, F: np.ndarray) -> tuple[int |
             n = max(n, kind_order(kind))
     if n == 1:
         return None, 1
-    s2n = find_element(mats, _reflection(z) @ _rotation_about(z, np.pi / n))
+    s2n = find_element(mats, _reflection(z) @ rotation(z, np.pi / n))
     if s2n is not None and find_element(mats, -np.eye(3)) is None and find_element(mats, _reflection(z)) is None:
         return s2n, 2 * n
-    return find_element(mats, _rotation_about(z, 2 * np.pi / n)), n
+    return find_element(mats, rotation(z, 2 * np.pi / n)), n
 
 
 def reference_element(name: str, mats: np.ndarray, F: np.ndarray) -> tuple[int | None, str | None]:
@@ -144,7 +144,7 @@ def reference_element(name: str, mats: np.ndarray, F: np.ndarray) -> tuple[int |
     """
     if name in CUBIC or name in ("D2", "D2h"):
         return None, None
-    c2x = find_element(mats, _rotation_about(F[0], np.pi))
+    c2x = find_element(mats, rotation(F[0], np.pi))
     if c2x is not None and not _is_parallel(F[0], F[2]):
         return c2x, "C2'"
     sv = find_element(mats, _reflection(F[1]))
@@ -158,7 +158,7 @@ def _named_elements(name: str, mats: np.ndarray, F: np.ndarray, principal: int |
     i_el = find_element(mats, -np.eye(3))
     sigma_h = None if name in CUBIC or i_el is not None else find_element(mats, _reflection(F[2]))
     named = {"i": i_el, "σh": sigma_h, "principal": principal, "reference": reference}
-    named.update({f"C2{ax}": find_element(mats, _rotation_about(u, np.pi)) for ax, u in zip("xyz", F)})
+    named.update({f"C2{ax}": find_element(mats, rotation(u, np.pi)) for ax, u in zip("xyz", F)})
     return {key: k for key, k in named.items() if k is not None}
 
 

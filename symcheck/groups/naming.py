@@ -443,7 +443,7 @@ def setting_frame(name: str, mats, perms, frame: np.ndarray, setting: str | None
     perms = np.asarray(perms)
     z = F[2]
     n = _n_of(name)
-    principal = _find_matrix(mats, _rotation_about(z, 2 * np.pi / max(n, 2)))
+    principal = _find_matrix(mats, rotation(z, 2 * np.pi / max(n, 2)))
     moved = perms[principal] != np.arange(perms.shape[1]) if principal is not None else np.ones(perms.shape[1], bool)
     lines = []  # (direction ⟂ z, class in the current frame, off-axis atoms the element fixes)
     for R, p in zip(mats, perms):
@@ -483,13 +483,6 @@ def setting_frame(name: str, mats, perms, frame: np.ndarray, setting: str | None
         what = "C2' axes" if ref == "C2" else "σv planes"
         note = f"{name} has one class of {what}: the setting does not change its labels"
     return np.array([x, np.cross(z, x), z]), note
-
-
-def _rotation_about(u: np.ndarray, angle: float) -> np.ndarray:
-    """Rotation about the unit axis u by angle (Rodrigues)."""
-    u = u / np.linalg.norm(u)
-    K = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-    return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * (K @ K)
 
 
 def kind_family(kind: str) -> str:

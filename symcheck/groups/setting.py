@@ -28,7 +28,6 @@ from .naming import (
     _is_parallel,
     _n_of,
     _reflection,
-    _rotation_about,
     canonical_axis,
     check_setting,
     cube_frame,
@@ -36,6 +35,7 @@ from .naming import (
     element_kind,
     operation_kind,
     perpendicular_kind,
+    rotation,
     setting_frame,
     two_classes,
 )
@@ -112,7 +112,7 @@ def resolve_frame(pg: PointGroup, mats: np.ndarray, setting: str | None, frame) 
         F = _check_frame(frame)
         # z must be a principal axis: it must carry a rotation of the group's highest order
         top = max([kind_order(k) for k, _ in map(operation_kind, mats) if k.startswith("C")] or [1])
-        if top > 1 and find_element(mats, _rotation_about(F[2], 2 * np.pi / top)) is None:
+        if top > 1 and find_element(mats, rotation(F[2], 2 * np.pi / top)) is None:
             raise SymcheckError(f"frame z {np.round(F[2], 4).tolist()} is not a principal ({top}-fold) axis of {name}")
         if not is_setting_frame(name, mats, F):
             what = "a C2 axis" if perpendicular_kind(name) == "C2" else "in a mirror"
@@ -134,7 +134,7 @@ def is_setting_frame(name: str, mats: np.ndarray, F: np.ndarray) -> bool:
     """
     ref = perpendicular_kind(name)
     if ref == "C2":
-        return find_element(mats, _rotation_about(F[0], np.pi)) is not None
+        return find_element(mats, rotation(F[0], np.pi)) is not None
     if ref == "σ":
         return find_element(mats, _reflection(F[1])) is not None
     return True
