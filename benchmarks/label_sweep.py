@@ -14,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -61,7 +62,9 @@ def structure(n: int, hall: int) -> sc.Structure:
 
 
 def main() -> int:
-    numbers = [int(a) for a in sys.argv[1:]] or list(range(1, 231))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("numbers", nargs="*", type=int, help="space-group numbers (default: all 230)")
+    numbers = parser.parse_args().numbers or list(range(1, 231))
     hall = _hall_numbers()
     bad = []
     for n in numbers:
