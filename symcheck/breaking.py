@@ -14,7 +14,7 @@ import numpy as np
 from .errors import SymcheckError
 from .fixed import field_fixed_space, fixed_space
 from .groups.pointgroup import PointGroup
-from .groups.stabilizer import stabilizer
+from .groups.stabilizer import same_group, stabilizer
 from .o3 import Irreps
 from .search import Action, Elements, complement, pointwise_fixers, projections, representative, sparser
 from .structure import Structure
@@ -172,7 +172,7 @@ def suggest(
         (features are unit vectors, so it is also the absolute change passed to ``stabilizer``).
     setting : which axes and planes the irrep labels name C2′ / σv (see ``groups.characters``).
     """
-    if _same_group(G, H):
+    if same_group(G, H):
         return []
     found: list[tuple[Suggestion, np.ndarray | None]] = []
     elements = Elements(G, H) if G.finite else None
@@ -249,13 +249,6 @@ def _with_space_group_labels(G, suggestions: list[Suggestion], structure: Struct
 ORDER_PARAMETERS = 4  # a field carrying more irreps than this is described by its sites, not labelled
 
 
-def _same_group(A: PointGroup, B: PointGroup) -> bool:
-    """The same subgroup of G (not merely the same name: D4h has two D2h subgroups)."""
-    from .groups.stabilizer import same_group
-
-    return same_group(A, B)
-
-
 def _suggestion(G, H, structure, W, l, p, scope, sites, rtol, elements=None,
                 background=None) -> tuple[Suggestion, np.ndarray | None]:
     """The feature of span(W) with the smallest stabilizer, which is exactly H whenever any is.
@@ -279,7 +272,7 @@ def _suggestion(G, H, structure, W, l, p, scope, sites, rtol, elements=None,
         v, keep, exact = _infinite_representative(G, H, structure, W, l, p, shape, sites, rtol), None, None
     field = v if scope == "global" else _embed(v, sites, n)
     S = H if exact else stabilizer(G, structure, field, irr, scope != "global", atol=rtol)  # unit features
-    exact = _same_group(S, H) if exact is None else exact
+    exact = same_group(S, H) if exact is None else exact
     if scope == "global":
         text = _polynomial(field, l, p)
     else:
@@ -313,7 +306,7 @@ def _infinite_representative(G, H, structure, W, l, p, shape, sites, rtol) -> np
     tries += [(W @ c / np.linalg.norm(W @ c)).reshape(shape) for c in rng.normal(size=(8, k))]
     for v in tries:
         S = stabilizer(G, structure, as_field(v.reshape(-1, 1), 1), irr, per_point, atol=rtol)
-        if _same_group(S, whole):
+        if same_group(S, whole):
             return v
     return tries[-1]
 
@@ -451,7 +444,7 @@ def _pairs(G, H, structure, singles, rtol, elements=None) -> list[tuple[Suggesti
                 S = H
             else:
                 S = stabilizer(G, structure, v, irreps, False, atol=rtol)
-                if not _same_group(S, H):
+                if not same_group(S, H):
                     continue
             out.append((Suggestion(irreps, "global", v, f"{a.polynomial} and {b.polynomial}", S.name,
                                    S.order, True, a.candidate_dim + b.candidate_dim), None))
@@ -499,5 +492,5 @@ def parse_breaking(spec: str, analysis) -> Suggestion | None:
     G, H = analysis.input_group, analysis.target_group
     S = stabilizer(G, analysis.task.structure, v, irrep_name(l, p), False, 1e-6)
     W = candidate_space(G, H, irrep_name(l, p), per_point=False)
-    return Suggestion(irrep_name(l, p), "global", v, _polynomial(v, l, p), S.name, S.order, _same_group(S, H),
+    return Suggestion(irrep_name(l, p), "global", v, _polynomial(v, l, p), S.name, S.order, same_group(S, H),
                       W.shape[1])
