@@ -7,6 +7,7 @@ from math import atan2, gcd, sqrt
 import numpy as np
 
 from ..errors import SymcheckError
+from .elements import find_element
 
 AXIS_TOL = 1e-5  # angle-scale tolerance for comparing axes of already idealized (exact) operations
 
@@ -360,13 +361,6 @@ def _is_parallel(u, v) -> bool:
     return u is not None and abs(abs(float(np.dot(u, v))) - 1) < AXIS_TOL
 
 
-def _find_matrix(mats: np.ndarray, R: np.ndarray) -> int | None:
-    """Index of the element equal to R, or None when R is not in the group."""
-    d = np.max(np.abs(np.asarray(mats) - R[None]), axis=(1, 2))
-    k = int(np.argmin(d))
-    return k if d[k] < 1e-6 else None
-
-
 def _half_turn(u: np.ndarray) -> np.ndarray:
     u = u / np.linalg.norm(u)
     return 2 * np.outer(u, u) - np.eye(3)
@@ -393,7 +387,7 @@ def default_setting_frame(name: str, mats, frame: np.ndarray) -> np.ndarray:
     F = np.asarray(frame, dtype=float)
     eye = np.eye(3)
     if name in ("D2", "D2h"):
-        if all(_find_matrix(mats, _half_turn(e)) is not None for e in eye):
+        if all(find_element(mats, _half_turn(e)) is not None for e in eye):
             return eye.copy()
         return F.copy()
     ref = perpendicular_kind(name)
@@ -404,7 +398,7 @@ def default_setting_frame(name: str, mats, frame: np.ndarray) -> np.ndarray:
         if abs(np.dot(e, z)) > AXIS_TOL:
             continue
         M = _half_turn(e) if ref == "C2" else _reflection(np.cross(z, e))
-        k = _find_matrix(mats, M)
+        k = find_element(mats, M)
         if k is not None:
             # the element's own axis (exact to ~1e-13), not the file axis it matches within 1e-6
             u = rotation_axis_angle(mats[k])[0] if ref == "C2" else np.cross(z, rotation_axis_angle(-mats[k])[0])
@@ -443,7 +437,7 @@ def setting_frame(name: str, mats, perms, frame: np.ndarray, setting: str | None
     perms = np.asarray(perms)
     z = F[2]
     n = _n_of(name)
-    principal = _find_matrix(mats, rotation(z, 2 * np.pi / max(n, 2)))
+    principal = find_element(mats, rotation(z, 2 * np.pi / max(n, 2)))
     moved = perms[principal] != np.arange(perms.shape[1]) if principal is not None else np.ones(perms.shape[1], bool)
     lines = []  # (direction ⟂ z, class in the current frame, off-axis atoms the element fixes)
     for R, p in zip(mats, perms):
