@@ -42,7 +42,6 @@ def spglib_call(name: str, *args, **kwargs):
 
 
 def dataset(cell, symprec: float, what: str):
-
     ds = spglib_call("get_symmetry_dataset", cell, symprec=symprec)
     if ds is None:
         raise SymcheckError(f"{what}: spglib finds no space group at tol {symprec} Å")
@@ -50,7 +49,6 @@ def dataset(cell, symprec: float, what: str):
 
 
 def space_group_of(cell, symprec: float) -> tuple[str, int]:
-
     ds = spglib_call("get_symmetry_dataset", cell, symprec=symprec)
     if ds is None:
         return "?", 0
@@ -58,7 +56,6 @@ def space_group_of(cell, symprec: float) -> tuple[str, int]:
 
 
 def n_operations(s: Structure, tol: float) -> int:
-
     ds = spglib_call("get_symmetry_dataset", spglib_cell(s), symprec=tol)
     return 0 if ds is None else len(ds.rotations)
 
