@@ -239,12 +239,14 @@ def _shared_rotations(A, B, matrix_atol: float = 0.02) -> int:
     """
     if A.infinite or B.infinite:
         return 0
-    mats_a = _distinct(np.array([op.matrix for op in (A.coset_representatives if A.periodic else A.operations)]),
-                       matrix_atol)
-    mats_b = _distinct(np.array([op.matrix for op in (B.coset_representatives if B.periodic else B.operations)]),
-                       matrix_atol)
+    mats_a, mats_b = _distinct(_matrices(A), matrix_atol), _distinct(_matrices(B), matrix_atol)
     diff = np.abs(mats_a[:, None] - mats_b[None]).max(axis=(2, 3))
     return int(np.sum(diff.min(axis=1) < matrix_atol))
+
+
+def _matrices(G) -> np.ndarray:
+    """The operations' matrices (a crystal's coset representatives: one per rotation)."""
+    return np.array([op.matrix for op in (G.coset_representatives if G.periodic else G.operations)])
 
 
 def _distinct(mats: np.ndarray, matrix_atol: float) -> np.ndarray:
