@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import SymcheckError
 from .o3 import Irreps
-from .plainio import floats, plain_extxyz_frames, plain_poscar
+from .plainio import CALC_PER_FRAME, floats, plain_extxyz_frames, plain_poscar
 from .structure import Structure
 
 # Per-atom polar vectors (1o): velocities and momenta (ASE stores velocities as momenta), forces,
@@ -71,10 +71,8 @@ BOOKKEEPING_ARRAYS = frozenset(
 )
 
 # ASE calculator results of the whole structure (ase.calculators.calculator.all_properties less
-# the per-atom ones): never per-atom arrays, whatever their length.
-_PER_STRUCTURE_RESULTS = frozenset(
-    {"energy", "free_energy", "stress", "dipole", "magmom", "dielectric_tensor", "polarization"}
-)
+# the per-atom ones, the same list as ASE's extxyz per-frame keys): never per-atom arrays, whatever their length.
+_PER_STRUCTURE_RESULTS = CALC_PER_FRAME
 
 # Per-atom calculator results left out: per-atom stresses and Born effective charges are
 # tensors computed from the structure itself, so they carry its symmetry and add nothing.
@@ -354,7 +352,7 @@ def _check_file(path: str, format: str | None) -> str:
     if (format is None and _plain_extxyz_name(path, head)) or format == "extxyz":
         # the common case without importing ase.io (0.1-0.3 s: it pulls in scipy through ase.constraints)
         format = "extxyz"
-        if not path.endswith((".gz", ".bz2", ".xz")):
+        if not _compressed(path):
             _check_text(path, head, format)
         return format
     if (format is None and _plain_poscar_name(path, head)) or (format == "vasp" and not _compressed(path)):
@@ -374,8 +372,7 @@ def _check_file(path: str, format: str | None) -> str:
     io = ioformats[format]
     if not io.can_read:
         raise SymcheckError(f"{path}: ASE cannot read the {format} format")
-    compressed = path.endswith((".gz", ".bz2", ".xz"))
-    if not io.isbinary and not compressed:
+    if not io.isbinary and not _compressed(path):
         _check_text(path, head, format)
     return format
 
@@ -405,6 +402,7 @@ _OTHER_MAGIC = (b"znucl", b"ABINIT", b"FHI-aims", b"&&&&", b"Geometry", b"&syste
 
 
 def _compressed(path: str) -> bool:
+    """True for a name ASE decompresses (.gz, .bz2, .xz)."""
     return path.endswith((".gz", ".bz2", ".xz"))
 
 
@@ -620,7 +618,7 @@ def _xyz_frames(path: str) -> list[tuple[int, int]]:
 
 def _open_binary(path: str):
     """The file opened for reading bytes, decompressed when its name ends in .gz, .bz2 or .xz."""
-    if path.endswith((".gz", ".bz2", ".xz")):
+    if _compressed(path):
         from ase.io.formats import open_with_compression
 
         return open_with_compression(path, "rb")

@@ -22,8 +22,6 @@ _PAIR = re.compile(r'\s*([^\s="\\{}\[\]\']+)(?:\s*=\s*("[^"\\{}\[\]\']*"|[^\s"\\
 _BOOLS = {"T": True, "F": False, "true": True, "false": False, "True": True, "False": False,
           "TRUE": True, "FALSE": False}
 _ASE_NAMES = {"pos": "positions", "Z": "numbers", "charge": "charges", "species": "symbols"}
-# Per-atom results that ASE's extxyz reader puts in a calculator rather than in Atoms.arrays; for
-# a Structure both end up in the same place (see from_ase), so only the name matters.
 _PLAIN_TYPES = {"R": float, "I": int, "S": str}
 
 
