@@ -348,6 +348,8 @@ def plain_poscar(path: str) -> Frame | None:
         pos = np.empty((natoms, 3))
         for i in range(natoms):
             words = lines[k + 1 + i].split()
+            if selective and len(words) < 6:
+                raise _NotPlain("selective dynamics flags")  # ASE refuses the file
             pos[i] = [float(w) for w in words[0:3]]
         velocities = _poscar_velocities(lines, k + 1 + natoms, natoms, selective)
     except (ValueError, IndexError, _NotPlain):
@@ -392,9 +394,10 @@ def _poscar_cell(lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
     cell = np.array([lines[k].split()[:3] for k in (2, 3, 4)], dtype=float)
     if cell.shape != (3, 3):
         raise _NotPlain("lattice lines")
-    if scale[0] < 0.0:
-        scale = np.cbrt(-1.0 * scale / np.linalg.det(cell))
-    cell *= scale
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero cell: NaN, refused by the caller as ASE's is
+        if scale[0] < 0.0:
+            scale = np.cbrt(-1.0 * scale / np.linalg.det(cell))
+        cell *= scale
     return scale, cell
 
 

@@ -1,6 +1,7 @@
 """symcheck.io reads common extxyz files without ase.io (issue 14): the same Structures as through ASE."""
 
 import fnmatch
+import warnings
 from io import StringIO
 from pathlib import Path
 
@@ -287,11 +288,20 @@ def test_poscars_read_alike_without_ase_io(tmp_path):
     "H\n1.0\n5 0 0\n0 5 0\n0 0 5\nH\n1\nSelective dynamics\nDirect\n0 0 0 F F F\n\n0.1 0 0\n",
     "H\n1.0\n5 0 0\n0 5 0\n0 0 5\nH\n1\nDirect\n0 0 0\nLattice velocities and vectors\n1\n",
     "H\n1.0\n5 0 0\n0 5 0\n0 0 5\nH\n1\nDirect\n0 0\n",
+    "H\n1.0\n5 0 0\n0 5 0\n0 0 5\nH\n1\nSelective\nDirect\n0 0 0\n",  # no flags: ASE refuses it
 ])
 def test_unusual_poscars_are_left_to_ase(tmp_path, text):
     path = tmp_path / "POSCAR"
     path.write_text(text)
     assert plainio.plain_poscar(str(path)) is None
+
+
+def test_zero_cell_poscar_gives_no_warning(tmp_path):
+    path = tmp_path / "POSCAR"
+    path.write_text("H\n-10\n0 0 0\n0 0 0\n0 0 0\nH\n1\nDirect\n0 0 0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not np.isfinite(plainio.plain_poscar(str(path)).cell).all()
 
 
 def test_poscar_names():
