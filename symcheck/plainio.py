@@ -256,11 +256,8 @@ def _numbers(value, count: int) -> list[float] | None:
     """``count`` numbers from a raw comment value, or None."""
     if not isinstance(value, str):
         return None
-    try:
-        out = [float(t) for t in re.findall(r"[^\s,]+", value)]
-    except ValueError:
-        return None
-    return out if len(out) == count else None
+    out = floats(re.findall(r"[^\s,]+", value))
+    return out if out is not None and len(out) == count else None
 
 
 def parse_plain_extxyz(text: str) -> list | None:
@@ -461,6 +458,7 @@ def _poscar_velocities(lines: list[str], k: int, natoms: int, selective: bool) -
 
 
 def floats(tokens: list[str]) -> list[float] | None:
+    """The tokens as floats, or None when one is not a number."""
     try:
         return [float(t) for t in tokens]
     except ValueError:
