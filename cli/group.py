@@ -75,9 +75,13 @@ def _print_group(file: Path, structure, pg) -> None:
     if pg.periodic:
         out.print(f"[bold]{file}[/]: {len(structure)} atoms in the cell, space group [bold]{pg.pretty_name}[/], "
                   f"crystal class {pg.point_group}; {order} operations of the cell (translations included)")
-        sites = [f"{structure.species[o[0]]}: {pg.wyckoffs[o[0]]} ({pg.site_symmetry[o[0]]}) ×{len(o)}"
-                 for o in pg.equivalent_atoms]
-        out.print("Wyckoff sites: " + "; ".join(sites))
+        # orbits of one species on one Wyckoff position are listed once (a distorted supercell has hundreds)
+        sites: dict[tuple, list[int]] = {}
+        for o in pg.equivalent_atoms:
+            sites.setdefault((structure.species[o[0]], pg.wyckoffs[o[0]], pg.site_symmetry[o[0]]), []).append(len(o))
+        out.print("Wyckoff sites: " + "; ".join(
+            f"{species}: {letter} ({symmetry}) ×{sum(sizes)}" + (f" in {len(sizes)} orbits" if len(sizes) > 1 else "")
+            for (species, letter, symmetry), sizes in sites.items()))
     else:
         hm = f" ({pg.hermann_mauguin})" if pg.hermann_mauguin else ""
         out.print(f"[bold]{file}[/]: {len(structure)} atoms, point group [bold]{pg.pretty_name}[/]{hm}, order {order}")

@@ -163,6 +163,24 @@ def test_crystal_ladder_and_symmetrize(perovskite):
     assert moved[1] == pytest.approx(0.1) and np.all(moved[[0, 2, 3, 4]] < 1e-9)
 
 
+def test_cli_lists_each_wyckoff_position_once(tmp_path):
+    """A distorted supercell has many orbits on one Wyckoff position: `group` names each position once,
+    with its atoms and orbits counted (it used to print one entry per orbit, hundreds of them)."""
+    from ase.build import bulk
+    from ase.io import write
+    from symcheck_cli.main import app
+    from typer.testing import CliRunner
+
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True) * (2, 2, 2)
+    atoms.positions[0] += [0.0, 0.0, 0.05]
+    write(tmp_path / "si.cif", atoms)
+    r = CliRunner().invoke(app, ["group", str(tmp_path / "si.cif"), "--tol", "1e-3"])
+    line = next(x for x in r.stdout.splitlines() if x.startswith("Wyckoff sites"))
+    entries = [e.split(" ×")[0] for e in line.removeprefix("Wyckoff sites: ").split("; ")]
+    assert r.exit_code == 0 and len(entries) == len(set(entries)) and "orbits" in line
+    assert sum(int(e.split(" ×")[1].split()[0]) for e in line.removeprefix("Wyckoff sites: ").split("; ")) == 64
+
+
 def test_cli_prints_space_groups(examples):
     import json
 
