@@ -249,7 +249,20 @@ def read(path: str | os.PathLike, index=None, format: str | None = None, *,
 
     Every problem with the file raises SymcheckError with one line that starts with the path.
     """
-    path = str(path)
+    structures, _ = _read_counted(str(path), index, format, features)
+    return structures
+
+
+def read_frame(path: str | os.PathLike, index: int = -1, format: str | None = None, *,
+               features: Mapping[str, str] | None = None) -> tuple[Structure, int]:
+    """One frame of a structure file and the file's frame count, the file parsed once.
+
+    Parameters are those of :func:`read` (``index`` an int, negative counting from the end).
+    """
+    return _read_counted(str(path), int(index), format, features)
+
+
+def _read_counted(path: str, index, format: str | None, features) -> tuple[Structure | list[Structure], int]:
     fmt = _check_file(path, format)
     if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
         one, want = True, int(index)
@@ -274,8 +287,8 @@ def read(path: str | os.PathLike, index=None, format: str | None = None, *,
                 msg = f"{path}: frame {k}: {msg[len(path) + 2:]}"
             raise SymcheckError(msg if msg.startswith(path) else f"{path}: {msg}") from None
     if one:
-        return structures[0]
-    return structures
+        return structures[0], count
+    return structures, count
 
 
 def frame_count(path: str | os.PathLike, format: str | None = None) -> int:

@@ -158,24 +158,24 @@ class Task:
 
         The task's ``notes`` name each multi-frame file and the frame used.
         """
-        from .io import frame_count, read
+        from .io import frame_count, read_frame
 
         signal_lmax = renamed_keyword("Task.from_files", "lmax", "signal_lmax", lmax, signal_lmax, SIGNAL_LMAX)
         if frame is not None and (not isinstance(frame, (int, np.integer)) or isinstance(frame, bool)):
             raise SymcheckError(f"frame must be an integer, got {frame!r}")
         structures, notes = [], []
-        counts = [frame_count(path) for path in (start_path, end_path)]
+        # Without a frame the last one is wanted whatever the count: each file is parsed once.
+        counts = [None, None] if frame is None else [frame_count(path) for path in (start_path, end_path)]
         if frame is not None and max(counts) < 2:
             raise SymcheckError(f"frame {frame} asked for, but {start_path} and {end_path} hold one frame each")
         for path, count in zip((start_path, end_path), counts):
+            k = -1 if frame is None or count < 2 else int(frame)
+            structure, count = read_frame(path, k)
+            structures.append(structure)
             if count > 1:
-                k = -1 if frame is None else int(frame)
                 used = k % count if -count <= k < count else k
                 how = "the last; --frame N (frame=N) picks another" if frame is None else "as asked"
-                structures.append(read(path, index=k))
                 notes.append(f"{path} holds {count} frames; used frame {used} ({how})")
-            else:
-                structures.append(read(path))
         task = cls.displacement(structures[0], structures[1], encoding=encoding, signal_lmax=signal_lmax,
                                 match=match)
         return replace(task, notes=tuple(notes)) if notes else task

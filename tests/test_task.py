@@ -270,3 +270,22 @@ def test_from_files_notes_the_frame(tmp_path, square, rectangle):
         sc.Task.from_files(end, end, frame=0)
     with pytest.raises(SymcheckError, match="frame 5"):
         sc.Task.from_files(path, end, frame=5)
+
+
+def test_from_files_parses_a_cif_once(tmp_path, monkeypatch):
+    """A CIF goes through ASE's parser once per file (it was parsed a second time to count its frames)."""
+    import ase.io
+    from ase.build import bulk
+
+    start, end = tmp_path / "start.cif", tmp_path / "end.cif"
+    si = bulk("Si", "diamond", a=5.43, cubic=True)
+    ase.io.write(start, si)
+    moved = si.copy()
+    moved.positions[0, 2] += 0.1
+    ase.io.write(end, moved)
+    calls = []
+    real = ase.io.read
+    monkeypatch.setattr(ase.io, "read", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    task = sc.Task.from_files(start, end, encoding="vector")
+    assert sorted(map(str, calls)) == sorted([str(start), str(end)])
+    assert task.notes == () and np.allclose(task.displacements[0], [0, 0, 0.1], atol=1e-6)
