@@ -198,6 +198,10 @@ def _explicit_features(per_atom: dict, features: Mapping[str, str], n: int, wher
     return chosen
 
 
+#: Longest periodic cell vector accepted (Å): spglib's tolerances fail long before float overflow does.
+_MAX_CELL_LENGTH = 1e6
+
+
 def _cell(atoms, where: str):
     """(cell, pbc) for a periodic Atoms, (None, None) for a molecule; bad periodic cells raise."""
     pbc = np.asarray(atoms.pbc, dtype=bool)
@@ -208,10 +212,14 @@ def _cell(atoms, where: str):
         raise SymcheckError(f"{where}the cell contains NaN or inf")
     if not np.any(cell):
         raise SymcheckError(f"{where}periodic boundaries (pbc) are declared but the cell is zero")
-    lengths = np.linalg.norm(cell, axis=1)
+    big = np.max(np.abs(cell), axis=1)
+    lengths = big * np.linalg.norm(cell / np.where(big > 0, big, 1.0)[:, None], axis=1)  # 1e300 does not overflow
     for k in np.flatnonzero(pbc):
         if lengths[k] == 0:
             raise SymcheckError(f"{where}cell vector {'abc'[k]} is zero along a periodic direction")
+        if lengths[k] > _MAX_CELL_LENGTH:
+            raise SymcheckError(f"{where}cell vector {'abc'[k]} is {lengths[k]:.3g} Å long; a periodic cell longer "
+                                f"than {_MAX_CELL_LENGTH:g} Å is no crystal (declare that direction non-periodic)")
     if abs(np.linalg.det(cell)) <= 1e-9 * max(float(np.prod(lengths)), 1e-300):
         raise SymcheckError(f"{where}the cell has zero volume")
     return cell, pbc
