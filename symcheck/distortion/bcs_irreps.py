@@ -21,8 +21,9 @@ How an irrep of F (the parent supercell's group, :mod:`.irreps`) gets its name:
    star the tables do not list (K and KA of P3, CDML's notation), the pair takes the name of its member at the
    listed k alone (e.g. "K2").
 
-Irreps at k-points the tables do not list (lines and planes of symmetry, general points, e.g. Pm-3m's DT in a
-4×4×4 supercell) are not named here: :mod:`.irreps` names them by k-point and dimension ("k=(1/2,0,0)(4-dim)").
+Irreps at k-points the tables do not list (lines and planes of symmetry, general points) are named with the same
+induction from ISO-IR's small-irrep characters for Pm-3m (:data:`.pm3m_irreps.LINES`, through :func:`label_at`);
+for every other group :mod:`.irreps` names them by k-point and dimension ("k=(0,0,1/4)(4-dim)"), with the reason.
 
 Origin. The labels depend on which point is the origin (Pm-3m: R4+ with the B site at 1a is R5− with the A
 site there). The parent's own origin is used when it is a standard one (:func:`.parent.parent_group`). For
@@ -295,15 +296,27 @@ def label(frame: TableFrame, k: np.ndarray, chars: np.ndarray, pair: bool,
         kp, across = star_kpoint(frame, -np.asarray(k, dtype=float)), True
     if kp is None:
         return None
-    if kp.name not in cache:
-        cache[kp.name] = induced_characters(frame, kp)
-    ind = cache[kp.name]
+    return label_at(frame, kp, chars, pair, cache, across), kp
+
+
+def label_at(frame: TableFrame, kp: TableKPoint, chars: np.ndarray, pair: bool, cache: dict,
+             across: bool = False) -> str:
+    """The name, among ``kp``'s small irreps induced to F, of the irrep of F with characters ``chars``.
+
+    ``kp`` is a k-point of k's star (``across``: of −k's star, the pair then named by its member there);
+    ``cache``: per-parent memo of induced characters, by k-point name and k. Raises if none matches (a
+    failure of the tables' frame, never a reason to guess a name).
+    """
+    key = (kp.name, tuple(np.round(np.asarray(kp.k, dtype=float), 9)))
+    if key not in cache:
+        cache[key] = induced_characters(frame, kp)
+    ind = cache[key]
     for i, chi in enumerate(ind):
         if not pair and np.allclose(chi, chars, atol=ATOL):
-            return kp.labels[i], kp
+            return kp.labels[i]
         if pair and np.abs(chi.imag).max() > ATOL and np.allclose(chi + chi.conj(), chars, atol=ATOL):
             if across:  # named by its member at the tabulated k
-                return kp.labels[i], kp
+                return kp.labels[i]
             j = next(j for j, c in enumerate(ind) if np.allclose(c, chi.conj(), atol=ATOL))
-            return "".join(kp.labels[m] for m in sorted((i, j))), kp
+            return "".join(kp.labels[m] for m in sorted((i, j)))
     raise AssertionError(f"no irrep of the table of space group {frame.table.number} at {kp.name} matches F's")

@@ -43,8 +43,8 @@ class Mode:
 
     Parameters
     ----------
-    irrep : ISOTROPY label (e.g. ``"R4+"``) where checked, else k-point and dimension
-        (e.g. ``"DT(6-dim)"``).
+    irrep : ISOTROPY label (e.g. ``"R4+"``, ``"DT5"``) where checked, else k-point and dimension
+        (e.g. ``"k=(0,0,1/4)(4-dim)"``).
     labelled : whether ``irrep`` is a checked CDML/ISOTROPY label.
     k : (3,) the first arm of the star, fractions of the parent's conventional reciprocal basis.
     k_label : CDML name of the k-point type (GM, X, M, R, DT, …) or None.
@@ -64,6 +64,7 @@ class Mode:
     displacements : (N, 3) Å, the component itself, on the atoms of the cell the decomposition ran
         on (the parent's, or an n×n×n conventional supercell when the given cell is not invariant
         under the parent's point group, e.g. a √2×√2×2 perovskite cell).
+    note : why ``irrep`` is not a CDML label (None when it is); ``label_note`` in the JSON.
     """
 
     irrep: str
@@ -80,11 +81,13 @@ class Mode:
     isotropy_subgroup_number: int
     learnable: bool
     displacements: np.ndarray = field(repr=False)
+    note: str | None = None
 
     def as_dict(self) -> dict:
         return {
             "irrep": self.irrep,
             "labelled": self.labelled,
+            "label_note": self.note,
             "k": [fraction_text(x) for x in self.k],
             "k_label": self.k_label,
             "dimension": self.dimension,
@@ -304,13 +307,13 @@ def _displacement_modes(group: ParentGroup, comps: list, masks: list, primary: l
         name, number = named[key]
         trivial = bool(np.allclose(ir.chars, 1.0, atol=1e-9))
         out.append(Mode(ir.label, ir.labelled, ir.k, ir.k_label, ir.dim, _multiplicity(group, ir), direction_, label,
-                        a, bool(is_primary), name, number, trivial, c))
+                        a, bool(is_primary), name, number, trivial, c, ir.note))
     return out
 
 
 LABELS = (
-    "ISOTROPY (Miller–Love/CDML) labels for Pm-3m (No. 221) at GM, X, M, R, from ISO-IR; "
-    "CDML labels of the Bilbao tables (irreptables) for every other space group at its maximal k-points; "
+    "ISOTROPY (Miller–Love/CDML) labels for Pm-3m (No. 221) at every k-point (GM, X, M, R, lines, planes), from "
+    "ISO-IR; CDML labels of the Bilbao tables (irreptables) for every other space group at its maximal k-points; "
     "every other irrep is named by its k-point and dimension"
 )
 

@@ -34,6 +34,7 @@ class CrystalIrrep:
     k_label: str | None
     iso_label: str | None  # key into pm3m_irreps when labelled
     pair: bool = False  # a complex irrep together with its conjugate
+    note: str | None = None  # why an irrep has no CDML label (None when labelled)
 
 
 def induced_irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[CrystalIrrep, ...]:
@@ -56,8 +57,8 @@ def induced_irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[CrystalIrrep, ...]:
         for chi in _induced_characters(cosets, Wp, wp, k0):
             out.append(CrystalIrrep(chi, int(round(chi[0].real)), k_conv, "", False, None, None))  # f = 0 is E
     idx = pm3m_irreps.rotation_indices(Wc) if number == 221 else None
-    cache: dict[str, np.ndarray] = {}
-    frame = bcs_irreps.table_frame(number, Wc, wc) if number != 221 else None
+    cache: dict = {}
+    frame = bcs_irreps.table_frame(number, Wc, wc)  # Pm-3m too: its lines are induced in the table's frame
     return _number_alike([_name_irrep(ir, idx, wc, number, cache, frame) for ir in _pair_conjugates(out)])
 
 
@@ -176,7 +177,8 @@ def _number_alike(named: list[CrystalIrrep]) -> tuple[CrystalIrrep, ...]:
     for ir in named:
         if not ir.labelled and counts[ir.label] > 1:
             seen[ir.label] = seen.get(ir.label, 0) + 1
-            ir = CrystalIrrep(ir.chars, ir.dim, ir.k, f"{ir.label}#{seen[ir.label]}", False, ir.k_label, None, ir.pair)
+            ir = CrystalIrrep(ir.chars, ir.dim, ir.k, f"{ir.label}#{seen[ir.label]}", False, ir.k_label, None, ir.pair,
+                              ir.note)
         out.append(ir)
     return tuple(out)
 
@@ -192,10 +194,11 @@ def _fold(k: np.ndarray) -> np.ndarray:
 
 
 def _name_irrep(ir: CrystalIrrep, idx, wc, number, cache: dict, frame=None) -> CrystalIrrep:
-    """ISO-IR label for Pm-3m at GM, X, M, R (by character match on F); the Bilbao table's CDML label for any
-    other space group at its maximal k-points (``frame``: :func:`.bcs_irreps.table_frame`); otherwise k-point
-    and dimension."""
-    if frame is not None:
+    """ISO-IR label for Pm-3m at GM, X, M, R (by character match on F) and on its lines, planes and general
+    point (ISO-IR's small-irrep characters induced to F, :data:`.pm3m_irreps.LINES`); the Bilbao table's CDML
+    label for any other space group at its maximal k-points (``frame``: :func:`.bcs_irreps.table_frame`);
+    otherwise k-point and dimension, with the reason in ``note``."""
+    if number != 221 and frame is not None:
         named = bcs_irreps.label(frame, ir.k, ir.chars, ir.pair, cache)
         if named is not None:
             label, kp = named
@@ -214,8 +217,57 @@ def _name_irrep(ir: CrystalIrrep, idx, wc, number, cache: dict, frame=None) -> C
                     k = np.array(pm3m_irreps.ARMS[k_label][0])
                     return CrystalIrrep(ir.chars, ir.dim, k, label, True, k_label, label, ir.pair)
             raise AssertionError(f"no ISO-IR irrep of Pm-3m at {k_label} matches a computed character")
+    if number == 221 and frame is not None:
+        named = _pm3m_line(frame, ir, cache)
+        if named is not None:
+            return named
     name = k_label if k_label else "k=(" + ",".join(fraction_text(x) for x in ir.k) + ")"
-    return CrystalIrrep(ir.chars, ir.dim, ir.k, f"{name}({ir.dim}-dim)", False, k_label, None, ir.pair)
+    return CrystalIrrep(ir.chars, ir.dim, ir.k, f"{name}({ir.dim}-dim)", False, k_label, None, ir.pair,
+                        _unlabelled_reason(number, frame))
+
+
+def _unlabelled_reason(number: int, frame) -> str:
+    """Why an irrep keeps the descriptive name "k=(…)(d-dim)" instead of a CDML label."""
+    if frame is None and bcs_irreps.tables_dir() is None:
+        return "no CDML label: the Bilbao tables (package irreptables) are not installed"
+    if frame is None:
+        return (f"no CDML label: space group {number}'s operations are not in the Bilbao table's setting "
+                "(no origin shift maps them)")
+    return (f"no CDML label: k lies on a line, plane or general point of space group {number}; symcheck has "
+            "checked labels there for Pm-3m only (ISO-IR), the Bilbao tables list the maximal k-points")
+
+
+def _pm3m_line(frame, ir: CrystalIrrep, cache: dict) -> CrystalIrrep | None:
+    """ISO-IR's name of an irrep of Pm-3m at a k on a line, a plane or the general point (None at GM, X, M, R or
+    if k is on none of ISO-IR's types, which cannot happen for Pm-3m: the types cover the zone)."""
+    key = ("line", _kkey(ir.k))
+    if key not in cache:  # the k-point (type, arm, small irreps) once per star: every irrep there shares it
+        cache[key] = _pm3m_line_kpoint(frame, np.asarray(ir.k, dtype=float))
+    kp = cache[key]
+    if kp is None:
+        return None
+    label = bcs_irreps.label_at(frame, kp, ir.chars, ir.pair, cache)
+    return CrystalIrrep(ir.chars, ir.dim, kp.k.copy(), label, True, kp.name, None, ir.pair)
+
+
+def _pm3m_line_kpoint(frame, k: np.ndarray):
+    """The ISO-IR k-vector type of Pm-3m whose first arm (at the smallest parameters, positive first) is in k's
+    star, as a :class:`.bcs_irreps.TableKPoint` in the Bilbao table's numbering of rotations; None if none."""
+    W = frame.rotations[np.unique(rotation_codes(frame.rotations), return_index=True)[1]].astype(float)
+    arms = np.einsum("fba,b->fa", np.linalg.inv(W), k)  # W⁻ᵀ k: the star
+    little = int(bcs_irreps._k_equal(arms, k, frame.table.centring).sum())
+    arms = arms[np.unique(np.round(arms, 9), axis=0, return_index=True)[1]]
+    for kind, (const, dirs, ops, chars) in pm3m_irreps.LINES.items():
+        found = [p for p in (pm3m_irreps.line_arm(kind, arm, little) for arm in arms) if p is not None]
+        if not found:
+            continue
+        p = min(found, key=lambda q: (round(float(q @ q), 9), tuple(-np.round(q, 9))))  # (0,1/3,0), not (0,−1/3,0)
+        kvec = np.round(np.array(const, dtype=float) + p @ np.array(dirs, dtype=float), 12) + 0.0
+        tab_codes = rotation_codes(frame.table.rotations)
+        index = np.array([int(np.flatnonzero(tab_codes == c)[0])
+                          for c in rotation_codes(np.array([pm3m_irreps.line_rotation(c) for c in ops]))])
+        return bcs_irreps.TableKPoint(kind, kvec, index, tuple(chars), np.array(list(chars.values()), dtype=complex))
+    return None
 
 
 def _is_primitive_cubic(number: int) -> bool:

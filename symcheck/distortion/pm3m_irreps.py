@@ -15,9 +15,18 @@ mode GM4−, the A-site antipolar mode X5+ of Pnma, with the B site at 1a) alway
 Why these four points: they are the k-points of a 2×2×2 supercell of a cubic perovskite, the
 setting of the Glazer tilt systems, and the only irreps whose matrices (hence order-parameter
 directions) symcheck stores. Other parent groups are named from the Bilbao tables at their
-maximal k-points (:mod:`.bcs_irreps`, characters only: no directions); irreps anywhere else
-(Pm-3m at Δ, Σ, Λ … in a 4×4×4 supercell, lines and planes of any group) are named by their
-k-point and dimension only, e.g. "DT(6-dim)": symcheck never invents a label it has not checked.
+maximal k-points (:mod:`.bcs_irreps`, characters only: no directions).
+
+Lines, planes and the general point of Pm-3m (``LINES``): ISO-IR's irreps DT1–DT5 (Δ, (0,a,0)),
+LD1–LD3 (Λ, (a,a,a)), SM1–SM4 (Σ, (a,a,0)), S1–S4 ((a,½,a)), T1–T5 ((½,½,a)), Z1–Z4 ((a,½,0)), the
+planes A (a,b,0), B (a,½,b), C (a,a,b) and GP1, stored as the characters of the small irrep at
+ISO-IR's first arm on that arm's little co-group (Pm-3m is symmorphic and ISO-IR's coset
+representatives have t = 0, so a small irrep there is a point-group irrep times exp(2πi k·t), the
+same for every value of the parameter). With these every irrep of every Pm-3m supercell is named;
+``tests/test_labels.py`` checks the stored characters against ISO-IR's ``CIR_data`` (when CrystOD,
+which bundles it, is installed) and the names against compatibility relations always. Irreps at
+lines and planes of other groups are named by their k-point and dimension only, e.g.
+"k=(0,0,1/4)(4-dim)", with the reason: symcheck never invents a label it has not checked.
 
 The representation of a translation t (conventional basis) is the block diagonal
 exp(±2πi k_j·t) on the arms k_j; at Γ, X, M, R these are ±1 so both sign conventions agree.
@@ -441,3 +450,77 @@ def cubic_k_label(k: np.ndarray) -> str | None:
         ("Z", zero(v0) and half(v2)), ("S", v0 == v1 and half(v2)), ("T", half(v1)),
     )
     return next((name for name, hit in table if hit), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# lines, planes and the general point (ISO-IR, CIR_data.txt, space group 221)
+
+# type: (first arm's constant part, its parameter directions (rows), the rotations of its little
+# co-group as 9 signs row by row ('+' 1, '-' −1, '0' 0; cubic fractional basis), and for each irrep its
+# characters on those rotations). The arm is const + Σ_i p_i · direction_i.
+LINES = {
+    "DT": (
+        (0, 0, 0), ((0, 1, 0),),
+        ("+000+000+", "-000+000-", "00+0+0-00", "00-0+0+00", "-000+000+", "+000+000-", "00-0+0-00", "00+0+0+00"),
+        {"DT1": (1, 1, 1, 1, 1, 1, 1, 1), "DT2": (1, 1, -1, -1, 1, 1, -1, -1), "DT3": (1, 1, -1, -1, -1, -1, 1, 1),
+         "DT4": (1, 1, 1, 1, -1, -1, -1, -1), "DT5": (2, -2, 0, 0, 0, 0, 0, 0)},
+    ),
+    "LD": (
+        (0, 0, 0), ((1, 1, 1),),
+        ("+000+000+", "00++000+0", "0+000++00", "0+0+0000+", "00+0+0+00", "+0000+0+0"),
+        {"LD1": (1, 1, 1, 1, 1, 1), "LD2": (1, 1, 1, -1, -1, -1), "LD3": (2, -1, -1, 0, 0, 0)},
+    ),
+    "SM": (
+        (0, 0, 0), ((1, 1, 0),),
+        ("+000+000+", "0+0+0000-", "+000+000-", "0+0+0000+"),
+        {"SM1": (1, 1, 1, 1), "SM2": (1, -1, 1, -1), "SM3": (1, -1, -1, 1), "SM4": (1, 1, -1, -1)},
+    ),
+    "S": (
+        (0, 0.5, 0), ((1, 0, 1),),
+        ("+000+000+", "00+0-0+00", "+000-000+", "00+0+0+00"),
+        {"S1": (1, 1, 1, 1), "S2": (1, -1, 1, -1), "S3": (1, -1, -1, 1), "S4": (1, 1, -1, -1)},
+    ),
+    "T": (
+        (0.5, 0.5, 0), ((0, 0, 1),),
+        ("+000+000+", "-000-000+", "0-0+0000+", "0+0-0000+", "-000+000+", "+000-000+", "0-0-0000+", "0+0+0000+"),
+        {"T1": (1, 1, 1, 1, 1, 1, 1, 1), "T2": (1, 1, -1, -1, 1, 1, -1, -1), "T3": (1, 1, -1, -1, -1, -1, 1, 1),
+         "T4": (1, 1, 1, 1, -1, -1, -1, -1), "T5": (2, -2, 0, 0, 0, 0, 0, 0)},
+    ),
+    "Z": (
+        (0, 0.5, 0), ((1, 0, 0),),
+        ("+000+000+", "+000-000-", "+000-000+", "+000+000-"),
+        {"Z1": (1, 1, 1, 1), "Z2": (1, 1, -1, -1), "Z3": (1, -1, 1, -1), "Z4": (1, -1, -1, 1)},
+    ),
+    "C": ((0, 0, 0), ((1, 1, 0), (0, 0, 1)), ("+000+000+", "0+0+0000+"), {"C1": (1, 1), "C2": (1, -1)}),
+    "A": ((0, 0, 0), ((1, 0, 0), (0, 1, 0)), ("+000+000+", "+000+000-"), {"A1": (1, 1), "A2": (1, -1)}),
+    "B": ((0, 0.5, 0), ((1, 0, 0), (0, 0, 1)), ("+000+000+", "+000-000+"), {"B1": (1, 1), "B2": (1, -1)}),
+    "GP": ((0, 0, 0), ((1, 0, 0), (0, 1, 0), (0, 0, 1)), ("+000+000+",), {"GP1": (1,)}),
+}
+
+
+def line_rotation(code: str) -> np.ndarray:
+    """'+000+000-' → the integer matrix diag(1, 1, −1) (rows in order)."""
+    return np.array([{"+": 1, "-": -1, "0": 0}[c] for c in code]).reshape(3, 3)
+
+
+def line_arm(kind: str, k: np.ndarray, little_order: int) -> np.ndarray | None:
+    """The parameters p with k ≡ const + Σ p_i d_i (mod the reciprocal lattice) of ISO-IR's first arm of
+    ``kind``, if k lies there at a point whose little co-group has ``little_order`` rotations (the type's
+    generic order: a k where a line meets a point of higher symmetry is that point, not the line).
+
+    Solved over the reciprocal lattice vectors G in {−1, 0, 1}³ (k folded to (−½, ½]); the smallest |p|,
+    positive first (for Pm-3m the characters do not depend on p, so the choice only fixes the k shown).
+    """
+    const, dirs, ops, _ = LINES[kind]
+    if len(ops) != little_order:
+        return None
+    A = np.array(dirs, dtype=float).T  # (3, n_params)
+    rhs = (np.asarray(k, dtype=float) - np.array(const, dtype=float))[None] + _G_BOX  # (27, 3)
+    p = rhs @ np.linalg.pinv(A).T
+    ok = np.all(np.abs(p @ A.T - rhs) < 1e-9, axis=1)
+    if not ok.any():
+        return None
+    return min(p[ok], key=lambda q: (round(float(q @ q), 9), tuple(-np.round(q, 9))))
+
+
+_G_BOX = np.stack(np.meshgrid(*[np.arange(-1, 2)] * 3, indexing="ij"), -1).reshape(-1, 3).astype(float)
