@@ -16,9 +16,10 @@ import math
 import warnings
 
 import torch
-from e3nn import o3
 
+from .. import o3
 from .geometry import DenseLayer, Geometry
+from .spec import wigner_3j
 
 
 def dense_size(tps, n: int) -> int:
@@ -26,7 +27,7 @@ def dense_size(tps, n: int) -> int:
 
     Parameters
     ----------
-    tps : the network's tensor products, one per layer.
+    tps : the paths of the network's tensor products (:class:`~symcheck.training.spec.PathSpec`), one per layer.
     n : number of points.
     """
     d = n * (n - 1) // 2 + 1
@@ -52,7 +53,7 @@ def build_dense_layers(net, geo: Geometry, sh, dst, src, inv, d_count: int, x: t
     """
     dtype, device = net.radial_in.dtype, net.radial_in.device
     edges = (sh.to(torch.float64), dst, src, inv, d_count)
-    for layer, tp in enumerate(net.tps):
+    for layer, tp in enumerate(net.paths):
         gate = net.gates[layer]
         in_index, in_size = _input_layout(net, layer, geo.n)
         # Where each e3nn output column goes: (copy, component).
@@ -92,7 +93,7 @@ def _input_layout(net, layer: int, n: int):
     in copy layout (copies, N, mmax).
     """
     if layer == 0:
-        a_dim = net.tps[0].irreps_in1.dim
+        a_dim = net.paths[0].irreps_in1.dim
         return (lambda j, a: j * a_dim + a), n * a_dim
     _, c_of, m_of, mm = output_copies(net.gates[layer - 1].irreps_out)
     return (lambda j, a: (c_of[a] * n + j) * mm + m_of[a]), (int(c_of.max()) + 1) * n * mm
@@ -157,10 +158,10 @@ _W3J: dict[tuple[int, int, int], torch.Tensor] = {}
 
 
 def _wigner_3j(l1: int, l2: int, l3: int) -> torch.Tensor:
-    """e3nn's Wigner 3j symbol in float64 (cached)."""
+    """e3nn's Wigner 3j symbol in float64 (cached; :func:`symcheck.training.spec.wigner_3j`)."""
     key = (l1, l2, l3)
     if key not in _W3J:
-        _W3J[key] = o3.wigner_3j(l1, l2, l3, dtype=torch.float64)
+        _W3J[key] = torch.from_numpy(wigner_3j(l1, l2, l3).copy())
     return _W3J[key]
 
 

@@ -6,7 +6,8 @@ import contextlib
 
 import numpy as np
 import torch
-from e3nn import o3
+
+from .spec import Irreps
 
 #: Random rotations (the last one improper) for the equivariance check after training.
 N_ROTATIONS = 4
@@ -37,12 +38,13 @@ def equivariance_error(
     n_rotations : number of rotations.
     """
     with default_dtype(torch.float64), torch.no_grad():
-        return rotated_outputs(net, x, pos, o3.Irreps(irreps_in), graph, cell, pbc, seed, pool, n_rotations)[0]
+        return rotated_outputs(net, x, pos, Irreps(irreps_in), graph, cell, pbc, seed, pool, n_rotations)[0]
 
 
 def rotated_outputs(net, x, pos, irreps_in, graph, cell, pbc, seed, pool, n_rotations):
     """``(max error, (first rotation, output on the input rotated by it))``; arguments as :func:`equivariance_error`."""
     gen = np.random.default_rng(seed + 12345)
+    irreps_in = Irreps(irreps_in)
     pos64 = pos.detach().to(torch.float64).cpu()
 
     def run(p: torch.Tensor, feats: torch.Tensor, c) -> torch.Tensor:

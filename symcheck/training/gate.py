@@ -1,15 +1,18 @@
 """The tutorial's gated nonlinearity: e3nn's Gate, and its column bookkeeping for the fast network.
 
-:func:`make_gate` builds the e3nn module (the tutorial's activations); :class:`GateLayout`
-records where e3nn's Gate reads and writes each column, so that :mod:`symcheck.training.network`
-and :mod:`symcheck.training.fused` can apply the same gate without the module.
+:func:`make_gate` builds the e3nn module (the tutorial's activations; the reference network
+uses it); :class:`GateLayout` records where e3nn's Gate reads and writes each column, so that
+:mod:`symcheck.training.network` and :mod:`symcheck.training.fused` can apply the same gate
+without the module. The layout is computed without importing e3nn
+(:func:`symcheck.training.spec.gate_irreps`; tests check it against e3nn's Gate).
 """
 
 from __future__ import annotations
 
 import torch
-from e3nn import nn, o3
-from e3nn.math import normalize2mom
+
+from .. import o3
+from .spec import act_constant, gate_irreps, simplify
 
 
 def softplus_beta5(x: torch.Tensor) -> torch.Tensor:
@@ -17,27 +20,21 @@ def softplus_beta5(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.softplus(x, beta=5)
 
 
-def make_gate(hidden: o3.Irreps) -> nn.Gate:
-    """The tutorial's gated nonlinearity for ``hidden`` irreps.
+def make_gate(hidden):
+    """The tutorial's gated nonlinearity for ``hidden`` irreps, as an e3nn ``nn.Gate`` module.
 
     Even scalars go through softplus(β=5), odd scalars through tanh (softplus has no parity, so
     e3nn refuses it on 0o), and every l > 0 irrep is multiplied by a sigmoid of its own 0e gate.
+    Imports e3nn (the fast network does not call this; :class:`GateLayout` describes the same gate).
     """
-    scalars = o3.Irreps([(m, ir) for m, ir in hidden if ir.l == 0])
-    gated = o3.Irreps([(m, ir) for m, ir in hidden if ir.l > 0])
+    from e3nn import nn
+    from e3nn import o3 as e3nn_o3
+
+    hidden = e3nn_o3.Irreps(hidden)
+    scalars = e3nn_o3.Irreps([(m, ir) for m, ir in hidden if ir.l == 0])
+    gated = e3nn_o3.Irreps([(m, ir) for m, ir in hidden if ir.l > 0])
     acts = [softplus_beta5 if ir.p == 1 else torch.tanh for _, ir in scalars]
-    return nn.Gate(scalars, acts, o3.Irreps(f"{gated.num_irreps}x0e"), [torch.sigmoid], gated)
-
-
-_ACT_CONSTANTS: dict = {}
-
-
-def act_constant(f) -> float:
-    """e3nn's second-moment normalisation constant of an activation (1.0 where e3nn leaves it as is); cached."""
-    if f not in _ACT_CONSTANTS:
-        norm = normalize2mom(f)
-        _ACT_CONSTANTS[f] = 1.0 if norm._is_id else float(norm.cst)
-    return _ACT_CONSTANTS[f]
+    return nn.Gate(scalars, acts, e3nn_o3.Irreps(f"{gated.num_irreps}x0e"), [torch.sigmoid], gated)
 
 
 class GateLayout:
@@ -62,16 +59,17 @@ class GateLayout:
     """
 
     def __init__(self, hidden: o3.Irreps):
-        gate = make_gate(hidden)
+        gate = gate_irreps(hidden)
         self.irreps_in, self.irreps_out = gate.irreps_in, gate.irreps_out
-        probe = torch.arange(gate.irreps_in.dim, dtype=torch.float64)
-        scal, gates, gated = (t.long().tolist() for t in gate.sc(probe))
-        parities = [ir.p for mul, ir in gate.irreps_scalars for _ in range(mul)]
+        scal, gates, gated = gate.scalars, gate.gates, gate.gated
+        hidden = o3.Irreps(hidden)
+        # the scalars and gated irreps as e3nn's cut hands them out: the hidden terms, simplified
+        parities = [ir.p for mul, ir in simplify([(m, ir) for m, ir in hidden if ir.l == 0]) for _ in range(mul)]
         even = [c for c, p in zip(scal, parities, strict=True) if p == 1]
         odd = [c for c, p in zip(scal, parities, strict=True) if p == -1]
         if scal != even + odd:  # make_gate lists 0e before 0o, so e3nn keeps this order
             raise AssertionError("unexpected scalar order in e3nn's Gate")
-        gated_dims = [ir.dim for mul, ir in gate.irreps_gated for _ in range(mul)]
+        gated_dims = [ir.dim for mul, ir in simplify([(m, ir) for m, ir in hidden if ir.l > 0]) for _ in range(mul)]
         self.n_even, self.n_odd, self.n_gated = len(even), len(odd), len(gated_dims)
         self.n_gated_cols = len(gated)
 
@@ -119,7 +117,7 @@ _GATE_LAYOUTS: dict[str, GateLayout] = {}
 
 
 def gate_layout(hidden: o3.Irreps) -> GateLayout:
-    """Cached :class:`GateLayout` (building e3nn's Gate samples 10^6 points per activation constant)."""
+    """Cached :class:`GateLayout` (the activation constants sample 10^6 points each)."""
     key = str(hidden)
     if key not in _GATE_LAYOUTS:
         _GATE_LAYOUTS[key] = GateLayout(hidden)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from e3nn import o3
 
+from .. import o3
 from ..errors import SymcheckError
 from ..groups import DEFAULT_TOL
 

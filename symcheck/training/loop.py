@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from e3nn import o3
 
+from .. import o3
 from ..compat import renamed_keyword
 from ..errors import SymcheckError
 from .equivariance import N_ROTATIONS, default_dtype, rotated_outputs

@@ -26,34 +26,34 @@ import warnings
 
 import numpy as np
 import torch
-from e3nn import o3
-from e3nn.math import soft_one_hot_linspace
 
+from .. import o3 as np_o3
 from ..compat import renamed_keyword
 from .dense import build_dense_layers, dense_size
 from .fused import DenseNetFunction, dense_backward, dense_forward
-from .gate import GateLayout, act_constant, gate_layout
+from .gate import GateLayout, gate_layout
 from .geometry import Geometry, choose_graph, edge_list, unique_first
+from .spec import Irreps, PathSpec, act_constant, soft_one_hot_cosine
 
 
 def natural_parity(irreps) -> bool:
     """True when every irrep in ``irreps`` has parity (-1)^l (0e, 1o, 2e, ...)."""
-    return all(ir.p == (-1) ** ir.l for _, ir in o3.Irreps(irreps))
+    return all(ir.p == (-1) ** ir.l for _, ir in Irreps(irreps))
 
 
-def default_hidden(network_lmax: int, irreps_in, irreps_out) -> o3.Irreps:
+def default_hidden(network_lmax: int, irreps_in, irreps_out) -> Irreps:
     """Hidden irreps: the tutorial's ``0e+1o+...`` up to ``network_lmax``, or both parities for every l.
 
     A network whose hidden features all have parity (-1)^l can neither read nor produce a
     pseudotensor (e.g. 1e), so when the input or output contains one, each l gets both parities.
     """
     if natural_parity(irreps_in) and natural_parity(irreps_out):
-        return o3.Irreps.spherical_harmonics(network_lmax)
+        return Irreps.spherical_harmonics(network_lmax)
     terms = []
     for l in range(network_lmax + 1):
         nat, other = ("e", "o") if l % 2 == 0 else ("o", "e")
         terms += [f"{l}{nat}", f"{l}{other}"]
-    return o3.Irreps("+".join(terms))
+    return Irreps("+".join(terms))
 
 
 class SeedNet(torch.nn.Module):
@@ -94,32 +94,53 @@ class SeedNet(torch.nn.Module):
         network_lmax = renamed_keyword("SeedNet", "lmax", "network_lmax", lmax, network_lmax, 5)
         if n_layers < 1 or radial_layers < 1:
             raise ValueError("n_layers and radial_layers must be at least 1")
-        self.irreps_in = o3.Irreps(irreps_in)
-        self.irreps_out = o3.Irreps(irreps_out)
-        self.hidden = o3.Irreps(hidden) if hidden is not None else default_hidden(network_lmax, irreps_in, irreps_out)
+        self.irreps_in = Irreps(irreps_in)
+        self.irreps_out = Irreps(irreps_out)
+        self.hidden = Irreps(hidden) if hidden is not None else default_hidden(network_lmax, irreps_in, irreps_out)
         self.network_lmax, self.n_layers = network_lmax, n_layers
         self.max_radius, self.n_basis = float(max_radius), n_basis
-        self.irreps_sh = o3.Irreps.spherical_harmonics(network_lmax)
+        self.irreps_sh = Irreps.spherical_harmonics(network_lmax)
 
-        # Layers exactly as the reference builds them (tensor products without weights of their own).
-        self.tps = torch.nn.ModuleList()
+        # Layers exactly as the reference builds them: the paths of each layer's fully connected
+        # tensor product (no weights of its own), computed without e3nn (spec.PathSpec); e3nn's
+        # own modules are built only for the edge mode (self.tps).
+        self.paths: list[PathSpec] = []
         self.gates: list[GateLayout | None] = []
         current = self.irreps_in
         for layer in range(n_layers):
             gate = gate_layout(self.hidden) if layer < n_layers - 1 else None
             out = gate.irreps_in if gate is not None else self.irreps_out
-            # e3nn's einsum-path optimisation takes seconds to set up and makes the per-edge
-            # products slower here, not faster; the dense mode does not use them at all.
-            self.tps.append(o3.FullyConnectedTensorProduct(
-                current, self.irreps_sh, out, shared_weights=False, _optimize_einsums=False
-            ))
+            self.paths.append(PathSpec(current, self.irreps_sh, out))
             self.gates.append(gate)
             current = gate.irreps_out if gate is not None else current
-        self.weight_numel = [tp.weight_numel for tp in self.tps]
+        self._e3nn_tps: list | None = None
+        self.weight_numel = [p.weight_numel for p in self.paths]
         self.w_max = max(self.weight_numel)
         self.radial_hidden, self.radial_layers = radial_hidden, radial_layers
         self._draw_radial_weights()
         self._c_softplus = act_constant(torch.nn.functional.softplus)
+
+    @property
+    def tps(self) -> list:
+        """e3nn's ``FullyConnectedTensorProduct`` of every layer (edge mode); built, e3nn imported, on first use.
+
+        Not registered as submodules (they hold no parameters): :meth:`forward_edges` moves them
+        to the input's device and dtype.
+        """
+        if self._e3nn_tps is None:
+            from e3nn import o3
+
+            from .equivariance import default_dtype
+
+            with default_dtype(torch.float64):  # e3nn builds its constants in the default dtype
+                # e3nn's einsum-path optimisation takes seconds to set up and makes the per-edge
+                # products slower here, not faster.
+                self._e3nn_tps = [
+                    o3.FullyConnectedTensorProduct(str(p.irreps_in1), str(p.irreps_in2), str(p.irreps_out),
+                                                   shared_weights=False, _optimize_einsums=False)
+                    for p in self.paths
+                ]
+        return self._e3nn_tps
 
     @property
     def lmax(self) -> int:
@@ -167,7 +188,7 @@ class SeedNet(torch.nn.Module):
 
     def in_scale(self, layer: int, norm: float) -> torch.Tensor:
         """Per-input-column factor of a layer: 1/√norm, times the previous gate's activation constants."""
-        scale = torch.full((self.tps[layer].irreps_in1.dim,), 1.0 / math.sqrt(norm), dtype=torch.float64)
+        scale = torch.full((self.paths[layer].irreps_in1.dim,), 1.0 / math.sqrt(norm), dtype=torch.float64)
         if layer > 0:
             scale = scale * self.gates[layer - 1].out_scale
         return scale
@@ -198,12 +219,14 @@ class SeedNet(torch.nn.Module):
         dtype, device = self.radial_in.dtype, self.radial_in.device
         pos64 = pos.detach().to(device="cpu", dtype=torch.float64)
         n = pos64.shape[0]
-        graph = choose_graph(graph, n, lambda k: dense_size(self.tps, k))
+        graph = choose_graph(graph, n, lambda k: dense_size(self.paths, k))
         dst, src, vec, norm = edge_list(pos64, graph, self.max_radius, cell, pbc)
         length = vec.norm(dim=-1)
         _, first, inv = unique_first(torch.round(length * 1e12))
-        emb = soft_one_hot_linspace(length[first], 0.0, self.max_radius, self.n_basis, basis="cosine", cutoff=True)
-        sh = o3.spherical_harmonics(self.irreps_sh, vec, normalize=True, normalization="component")
+        emb = soft_one_hot_cosine(length[first], 0.0, self.max_radius, self.n_basis)
+        # e3nn's spherical harmonics, computed in numpy (symcheck.o3, tested against e3nn)
+        sh = torch.from_numpy(np_o3.spherical_harmonics(self.irreps_sh.ls, vec.numpy(), normalize=True,
+                                                        normalization="component"))
         emb = emb.to(device, dtype)
         geo = Geometry(
             n=n,
@@ -274,6 +297,7 @@ class SeedNet(torch.nn.Module):
         weights = self.radial_weights(geo.emb)
         n = geo.n
         for layer, tp in enumerate(self.tps):
+            tp.to(device=x.device, dtype=x.dtype)  # a no-op once there
             xs = x[geo.src] * self.in_scale(layer, geo.norm).to(x)
             msg = tp(xs, geo.sh, weights[layer][geo.inv])
             z = torch.zeros(n, msg.shape[1], dtype=msg.dtype, device=msg.device).index_add(0, geo.dst, msg)
