@@ -6,6 +6,9 @@ commands take are defined once in options.py; errors, consoles and path checks a
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import typer
 
 import symcheck as sc
@@ -48,6 +51,94 @@ def _switches_without_type() -> None:
 
 
 _switches_without_type()
+
+# a number as pydantic reads it from a string: ASCII digits, an optional sign, point and exponent (pydantic
+# also takes "1_000", " 1", "nan" …: those go through pydantic itself)
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_NOT_PLAIN = object()
+
+
+def _plain_value(annotation, value):
+    """``value`` as typer's pydantic adapter would return it, for the plain cases; else _NOT_PLAIN.
+
+    Each case gives exactly what pydantic gives (tests/test_speed_cli.py compares them).
+    """
+    kind = type(value)
+    if annotation is float:
+        if kind is float:
+            return value
+        if kind is int:
+            return float(value)
+        if kind is str and _FLOAT.fullmatch(value):
+            return float(value)
+    elif annotation is int:
+        if kind is int:
+            return value
+        if kind is str and _INT.fullmatch(value):
+            return int(value)
+    elif annotation is str or annotation is bool:
+        if kind is annotation:
+            return value
+    elif annotation is Path and kind is str:
+        return Path(value)
+    return _NOT_PLAIN
+
+
+def _values_without_pydantic() -> None:
+    """Read plain option values (numbers, strings, paths) without pydantic.
+
+    This typer version coerces every value, defaults included, through a pydantic TypeAdapter:
+    importing pydantic for it took 0.09 s of every command (about as long as importing numpy),
+    for values that are plain numbers, words and paths. Such values are converted here exactly
+    as pydantic would; anything else (a malformed number, an option with limits, a file, a
+    list) goes through typer's own pydantic coercion and its error messages. Skipped when typer
+    is not built this way.
+    """
+    try:
+        from dataclasses import dataclass
+        from functools import cached_property
+
+        from typer import _param_types, core
+        from typer._coercion import RuntimeParam
+    except ImportError:
+        return
+    original = getattr(core, "build_runtime_param", None)
+    coerce_path = getattr(_param_types, "coerce_cli_path", None)
+    if original is None or coerce_path is None or getattr(original, "_symcheck", False):
+        return
+
+    @dataclass(frozen=True)
+    class PlainRuntimeParam(RuntimeParam):
+        descriptor: object = None
+
+        @cached_property
+        def full(self):
+            """typer's own coercion, built (and pydantic imported) only when a value needs it."""
+            return original(self.descriptor)
+
+        def _coerce_value(self, value, param, ctx):
+            plain = _plain_value(self.annotation, value)
+            if plain is _NOT_PLAIN:
+                return self.full._coerce_value(value, param, ctx)
+            if self.annotation is Path:  # typer's checks of the path (exists, readable …, as configured)
+                return coerce_path(plain, self.parameter_info, path_type=Path, param=param, ctx=ctx)
+            return plain
+
+    def build_runtime_param(descriptor):
+        info = descriptor.parameter_info
+        plain = (descriptor.annotation in (float, int, str, bool, Path) and descriptor.file_annotation is None
+                 and info.parser is None and info.min is None and info.max is None and not info.clamp
+                 and getattr(info, "path_type", None) is None and getattr(info, "click_type", None) is None)
+        if not plain:
+            return original(descriptor)
+        return PlainRuntimeParam(parameter_info=info, annotation=descriptor.annotation, descriptor=descriptor)
+
+    build_runtime_param._symcheck = True
+    core.build_runtime_param = build_runtime_param
+
+
+_values_without_pydantic()
 
 
 def _version(value: bool) -> None:

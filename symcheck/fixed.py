@@ -270,8 +270,23 @@ def _fixed_from_plan(plan, Ds: np.ndarray, m: int, d: int) -> np.ndarray:
 
 def _factored_fixed_space(group, irreps: str | Irreps, sites: np.ndarray, d: int) -> np.ndarray:
     """Fix_G on ``sites`` for a factored space group, orbit by orbit, by cosets (see :func:`_orbit_plan`)."""
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in group.coset_representatives]))
-    return _fixed_from_plan(_orbit_plan(group, sites), Ds, len(sites), d)
+    return _fixed_from_plan(_orbit_plan(group, sites), coset_wigner(group, irreps), len(sites), d)
+
+
+# D(R) of a factored group's coset representatives, per irreps: the breaking search asks for the
+# same group's matrices on every orbit and in every stabilizer check
+_COSET_D: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def coset_wigner(group, irreps: str | Irreps) -> np.ndarray:
+    """(m, d, d) Wigner matrices of a space group's coset representatives on ``irreps`` (read-only, cached)."""
+    cached = _COSET_D.setdefault(group, {})
+    key = str(irreps)
+    if key not in cached:
+        Ds = wigner_D(irreps, np.stack([op.matrix for op in group.coset_representatives]))
+        Ds.flags.writeable = False  # shared between callers
+        cached[key] = Ds
+    return cached[key]
 
 
 class _Restricted:
@@ -293,13 +308,14 @@ def project(group, irreps: str | Irreps, y: np.ndarray, per_point: bool) -> np.n
     if group.periodic:
         ops = group.coset_representatives
         y = group.cell_group.T.average(y, group.translation_indices) if per_point else y
+        Ds = coset_wigner(group, irreps)
     elif group.finite:
         ops = group.operations
+        Ds = wigner_D(irreps, np.stack([op.matrix for op in ops]))
     else:
         basis = fixed_space(group.generators, irreps, per_point)
         flat = y.reshape(-1)
         return (basis @ (basis.T @ flat)).reshape(y.shape)
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in ops]))
     total = np.zeros_like(y)
     for op, D in zip(ops, Ds):
         total += act(irreps, op.matrix, op.permutation if per_point else None, y, D=D)
@@ -346,7 +362,7 @@ def stabilizer_pairs(group, field: np.ndarray, irreps: str | Irreps, per_point: 
     cg = group.cell_group
     field = np.asarray(field, dtype=float)
     reps = group.coset_representatives
-    Ds = wigner_D(irreps, np.stack([op.matrix for op in reps]))
+    Ds = coset_wigner(group, irreps)
     ks, shifts = group.point_indices.tolist(), group.rep_shifts.tolist()
     translations = [(cg.identity, int(v)) for v in group.translation_indices]
     if not per_point:

@@ -109,9 +109,10 @@ def tolerance_ladder(structure: Structure, tols=LADDER_TOLS) -> list[LadderStep]
     Tolerances at which two atoms would count as one point end the ladder.
     """
     steps = []
+    reuse: dict = {}  # crystals: spglib often returns the same operations at neighbouring tolerances
     for tol in sorted(tols):
         try:
-            g = symmetry_group(structure, tol)
+            g = symmetry_group(structure, tol, reuse=reuse)
         except SymcheckError as exc:
             if "closer than the tolerance" in str(exc) or "overlap through the periodic images" in str(exc):
                 break

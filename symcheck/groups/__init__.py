@@ -12,17 +12,19 @@ from .naming import expected_order, operation_kind, rotation
 from .pointgroup import HERMANN_MAUGUIN, PointGroup, SymmetryOperation
 
 
-def symmetry_group(structure, tol: float = DEFAULT_TOL) -> Group:
+def symmetry_group(structure, tol: float = DEFAULT_TOL, reuse: dict | None = None) -> Group:
     """The symmetry group of any structure: its space group (cell operations) when periodic, else its point group.
 
     Parameters
     ----------
     structure : a Structure.
     tol : distance tolerance in Å for every decision.
+    reuse : for crystals, a dictionary kept across calls on the same structure at several
+        tolerances (see :func:`space_group`); ignored for molecules.
     """
     if structure.periodic:
         where = f"{structure.source}: " if structure.source else ""
-        return space_group(structure, check_tolerance(tol, where))
+        return space_group(structure, check_tolerance(tol, where), reuse=reuse)
     return point_group(structure, tol)
 
 

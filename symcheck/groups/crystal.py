@@ -22,8 +22,10 @@ with spglib's own operations (never rebuilt from generators, which drifts).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -216,7 +218,7 @@ class SpaceGroup(Group):
         return self.crystal_space_group_number != 0 and (
             self.crystal_space_group_number != self.number or self.crystal_space_group != self.international)
 
-    @property
+    @cached_property  # read by every projection, fixed space and stabilizer: built once per group
     def coset_representatives(self) -> tuple[CrystalOperation, ...]:
         """One element per point operation (≤ 48): G is the union of r·T over these r."""
         cg = self.cell_group
@@ -313,7 +315,7 @@ class _CellGroup:
         m = len(self.rot_frac)
         products = np.einsum("aij,bjk->abik", self.rot_frac, self.rot_frac)
         self.mult = np.array([self.index[k] for k in _rotation_keys(products.reshape(-1, 3, 3))]).reshape(m, m)
-        self.rot_T = np.array([self.T.rotate(R) for R in self.rot_frac])
+        self.rot_T = self.T.rotate(self.rot_frac)  # (m, |T|): R_k τ_v for every k and v at once
         if np.any(self.rot_T < 0):
             raise SymcheckError(f"{where}spglib's operations do not preserve the cell's translations")
         shift = (self.rot_frac[:, None] @ self.rep_frac[None, :, :, None])[..., 0] + self.rep_frac[:, None, :]
@@ -324,6 +326,12 @@ class _CellGroup:
         assert m and np.array_equal(self.rot_frac[0], np.eye(3, dtype=np.int64))
         self.rep_perm = self._permutations(matcher, frac, numbers, where)
         self.reps = [_operation(R, t, p, self.cell) for R, t, p in zip(self.rot_frac, self.rep_frac, self.rep_perm)]
+
+    def with_tol(self, tol: float) -> _CellGroup:
+        """The same cell group (the same operations and arrays) read at another tolerance."""
+        other = copy.copy(self)
+        other.tol = tol
+        return other
 
     def _permutations(self, matcher: Matcher, frac, numbers, where: str) -> list[np.ndarray]:
         """σ_k of every representative: matched by the k-d tree for a few generators, composed for the rest.
@@ -437,13 +445,18 @@ def _canonical_shifts(cg: _CellGroup, ks, shifts, t_sub) -> np.ndarray:
     return np.min(coset, axis=1)
 
 
-def space_group(structure: Structure, tol: float = DEFAULT_TOL) -> SpaceGroup:
+def space_group(structure: Structure, tol: float = DEFAULT_TOL, reuse: dict | None = None) -> SpaceGroup:
     """The space group of a periodic structure at distance tolerance ``tol`` (Å), via spglib.
 
     ``tol`` is spglib's ``symprec``: the group is the one spglib finds at that number, with
     spglib's own operations. When the cell's lattice is lower than the crystal's, the cell keeps
     only a subgroup: that subgroup is the group (its elements act on the cell), and the crystal's
     own group is in ``crystal_space_group``.
+
+    ``reuse``: a dictionary the caller keeps while it asks for the same structure's group at
+    several tolerances (a tolerance ladder). When spglib returns exactly the operations it returned
+    at an earlier tolerance, the cell group built then is reused with this ``tol`` (the same
+    arrays, so the same group), instead of being built again.
     """
     import spglib
 
@@ -458,18 +471,33 @@ def space_group(structure: Structure, tol: float = DEFAULT_TOL) -> SpaceGroup:
         ds = _spglib_call(spglib.get_symmetry_dataset, (lattice, frac, numbers), symprec=tol)
     except spglib.SpglibError as exc:
         raise SymcheckError(f"{where}spglib found no symmetry ({exc})") from None
-    cg = _CellGroup(structure, frac, numbers, ds.rotations, ds.translations, tol, where, matcher)
+    key = None if reuse is None else _dataset_key(ds)
+    earlier = None if reuse is None else reuse.get(key)
+    if earlier is None:
+        cg = _CellGroup(structure, frac, numbers, ds.rotations, ds.translations, tol, where, matcher)
+    else:
+        cg = earlier[0].with_tol(tol)
     crystal_pg = _HM_TO_SCHOENFLIES.get(ds.pointgroup, ds.pointgroup)
     ks = np.arange(len(cg.rot_frac))
+    shifts = np.zeros(len(ks), dtype=np.int64)
     full = np.arange(len(cg.T))
-    G = _make(cg, ks, np.zeros(len(ks), dtype=np.int64), full, wyckoffs=tuple(ds.wyckoffs),
+    gens = _generators(cg, ks, shifts, full) if earlier is None else earlier[1]
+    if reuse is not None and earlier is None:
+        reuse[key] = (cg, gens)
+    G = _make(cg, ks, shifts, full, wyckoffs=tuple(ds.wyckoffs),
               site_symmetry=tuple(ds.site_symmetry_symbols),
               name=None if len(ks) < _POINT_ORDER.get(crystal_pg, len(ks)) else
               (ds.international, int(ds.number), crystal_pg),
-              crystal=(ds.international, int(ds.number)))
+              crystal=(ds.international, int(ds.number)), gens=gens)
     if structure.features is not None:
         G = feature_stabilizer(G, structure.features, structure.feature_irreps, FEATURE_ATOL)
     return G
+
+
+def _dataset_key(ds) -> tuple:
+    """Everything of a spglib dataset that :func:`space_group` reads, as a comparable key."""
+    return (np.asarray(ds.rotations).tobytes(), np.asarray(ds.translations, dtype=float).tobytes(), ds.pointgroup,
+            tuple(ds.wyckoffs), tuple(ds.site_symmetry_symbols), ds.international, int(ds.number))
 
 
 def _make(cg: _CellGroup, ks, shifts, t_sub, wyckoffs=(), site_symmetry=(), name=None, crystal=("", 0),

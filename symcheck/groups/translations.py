@@ -123,9 +123,17 @@ class Translations:
         self.frac = z / self.q
         self._lookup = None
         self._table = None
+        self._neg = None
         codes = self._code(z)
         self._order = np.argsort(codes)
         self._sorted = codes[self._order]
+        # a code → index array when the grid is small: a look-up instead of a binary search (the
+        # group code asks for thousands of small sums)
+        size = int(np.prod(self.q))
+        self._dense = None
+        if size <= DENSE_GRID:
+            self._dense = np.full(size, -1, dtype=np.int64)
+            self._dense[codes] = np.arange(len(z))
         n = len(frac)
         if n % len(z):
             raise SymcheckError("internal error: the cell's pure translations do not act freely on its atoms")
@@ -153,6 +161,8 @@ class Translations:
         """Indices of integer vectors (…, 3) (taken modulo q); −1 for vectors not in T."""
         z = np.asarray(z, dtype=np.int64) % self.q
         codes = self._code(z)
+        if self._dense is not None:
+            return self._dense[codes]
         pos = np.clip(np.searchsorted(self._sorted, codes), 0, len(self._sorted) - 1)
         return np.where(self._sorted[pos] == codes, self._order[pos], -1)
 
@@ -173,7 +183,16 @@ class Translations:
 
     def add(self, u, v) -> np.ndarray:
         """Index of t_u + t_v (broadcasting index arrays)."""
+        if self._table is not None or len(self) <= SMALL_TABLE:
+            return self._addition_table()[u, v]
         return self.index_of_z(self.z[u] + self.z[v])
+
+    def _addition_table(self) -> np.ndarray:
+        """(|T|, |T|) index of t_u + t_v, built on first use."""
+        if self._table is None:
+            n = len(self)
+            self._table = self.index_of_z(self.z[:, None, :] + self.z[None, :, :]).reshape(n, n)
+        return self._table
 
     def add_one(self, u: int, v: int) -> int:
         """Index of t_u + t_v for two single indices (a dictionary lookup, for the many scalar products)."""
@@ -186,11 +205,13 @@ class Translations:
 
     def neg(self, u) -> np.ndarray:
         """Index of −t_u."""
-        return self.index_of_z(-self.z[u])
+        if self._neg is None:
+            self._neg = self.index_of_z(-self.z)
+        return self._neg[u]
 
     def rotate(self, R_frac: np.ndarray) -> np.ndarray:
-        """Index of R t_v for every v (R an integer matrix of the cell's group)."""
-        return self.index_of_frac(self.frac @ np.asarray(R_frac, dtype=float).T, snap=True)
+        """Index of R t_v for every v (R an integer matrix of the cell's group; a stack (m, 3, 3) gives (m, |T|))."""
+        return self.index_of_frac(self.frac @ np.swapaxes(np.asarray(R_frac, dtype=float), -1, -2), snap=True)
 
     def perm(self, v: int) -> np.ndarray:
         """σ of the translation t_v: atom i goes to atom ``perm[i]``."""
@@ -200,9 +221,7 @@ class Translations:
         """σ of several translations at once: (len(vs), N)."""
         vs = np.asarray(vs, dtype=np.int64).reshape(-1)
         if len(self) <= ADDITION_TABLE:  # |T|² sums once, then every permutation is a look-up
-            if self._table is None:
-                self._table = self.add(np.arange(len(self))[:, None], np.arange(len(self))[None, :])
-            return self.sites[self.sublattice[None, :], self._table[vs][:, self.position]]
+            return self.sites[self.sublattice[None, :], self._addition_table()[vs][:, self.position]]
         return self.sites[self.sublattice[None, :], self.add(self.position[None, :], vs[:, None])]
 
     def closure(self, gens) -> np.ndarray:
@@ -232,7 +251,9 @@ class Translations:
         return total / len(subgroup)
 
 
-ADDITION_TABLE = 2048  # translation groups up to this size keep their addition table (|T|² indices)
+ADDITION_TABLE = 2048  # translation groups up to this size keep their addition table (|T|² indices) for perms()
+SMALL_TABLE = 256  # up to this size every sum is read from that table (built at the first sum)
+DENSE_GRID = 1 << 20  # translation grids (q₀q₁q₂ points) up to this size find indices by a direct look-up
 
 
 def _modulus(x: np.ndarray, limit: int) -> int:
