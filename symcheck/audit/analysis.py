@@ -116,6 +116,41 @@ def obviously_trivial(structure, tol: float) -> bool:
 PROFILE_ATOMS = 400  # the distance profiles take N² memory and time
 
 
+def obviously_trivial_batch(X: np.ndarray, species: np.ndarray, tol: float) -> np.ndarray:
+    """:func:`obviously_trivial` for F finite structures of N atoms at once (the same tests, vectorized).
+
+    X : (F, N, 3) positions, Å; species : (F, N) integer codes, ordered as the sorted species names
+    (as ``np.unique`` orders them); tol in Å. Returns (F,) bools.
+    """
+    F, N, _ = X.shape
+    if N < 4:
+        return np.zeros(F, dtype=bool)
+    centered = X - X.mean(axis=1, keepdims=True)
+    w = np.linalg.eigvalsh(centered.transpose(0, 2, 1) @ centered / N)
+    thick = np.sqrt(np.maximum(w[:, 0], 0.0)) > 2 * tol
+    r = np.linalg.norm(centered, axis=-1)
+    order = np.lexsort((r, species), axis=-1)
+    rs, ss = np.take_along_axis(r, order, 1), np.take_along_axis(species, order, 1)
+    gaps = np.where(ss[:, 1:] == ss[:, :-1], np.diff(rs, axis=1), np.inf)
+    out = thick & np.all(gaps > 4 * tol, axis=1)
+    rest = np.flatnonzero(thick & ~out)
+    if len(rest) == 0 or N > PROFILE_ATOMS:
+        return out
+    step = max(1, 4_000_000 // N**3)
+    for start in range(0, len(rest), step):
+        idx = rest[start:start + step]
+        pos, sp = X[idx], species[idx]
+        d = np.linalg.norm(pos[:, :, None, :] - pos[:, None, :, :], axis=-1)  # (f, N, N)
+        # each atom's distances sorted within each species, species in order: _swappable's profile
+        cols = np.lexsort((d, np.broadcast_to(sp[:, None, :], d.shape)), axis=-1)
+        profile = np.take_along_axis(d, cols, -1)
+        gap = np.max(np.abs(profile[:, :, None, :] - profile[:, None, :, :]), axis=-1)  # (f, N, N)
+        pairs = (sp[:, :, None] == sp[:, None, :]) & ~np.eye(N, dtype=bool)
+        swappable = np.any(pairs & (gap <= 4 * tol), axis=(1, 2))
+        out[idx] = ~swappable
+    return out
+
+
 def _swappable(pos: np.ndarray, species: np.ndarray, tol: float) -> bool:
     """Whether some operation could map an atom to another one (of its species), judged by distances.
 
@@ -147,16 +182,32 @@ class _Trivial:
     order: int = 1
 
 
-def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings: Settings) -> list[dict]:
-    """The rows of one frame (ase.Atoms): its group, and per label floor, group H and flag."""
-    from ..groups import symmetry_group
+def frame_structure(atoms, where: str):
+    """The input of a frame (ase.Atoms or a plain extxyz frame): positions + species (+ cell) as a Structure.
+
+    ``features={}`` keeps every array out of it: labels are targets, never features."""
     from ..io import from_ase
 
-    # positions + species (+ cell): the input. features={} keeps every array out of it.
-    structure = from_ase(atoms, source=where, features={})
+    return from_ase(atoms, source=where, features={})
+
+
+def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings: Settings,
+               structure=None, group=None) -> list[dict]:
+    """The rows of one frame (ase.Atoms): its group, and per label floor, group H and flag.
+
+    structure : the frame's Structure when already made (``frame_structure``); group : its point group
+    when already found (by ``symcheck.groups.batched``), else it is searched here.
+    """
+    from ..groups import symmetry_group
+
+    structure = frame_structure(atoms, where) if structure is None else structure
     tol = settings.tol
-    trivial = not structure.periodic and obviously_trivial(structure, tol)
-    G = _Trivial() if trivial else symmetry_group(structure, tol)
+    trivial = False
+    if group is not None:
+        G = group
+    else:
+        trivial = not structure.periodic and obviously_trivial(structure, tol)
+        G = _Trivial() if trivial else symmetry_group(structure, tol)
     base = {
         "index": index, "source": source, "frame": frame, "atoms": len(structure),
         "formula": formula(structure.species), "periodic": bool(structure.periodic),
@@ -197,6 +248,10 @@ def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool
     if flagged:
         # H: the elements that move no entry of y by more than label_rtol · max|y|
         try:
+            if not hasattr(G, "generators"):  # a batched group: the stabilizer search needs the full Group
+                from ..groups import symmetry_group
+
+                G = symmetry_group(structure, settings.tol)
             H = stabilizer(G, structure, y, spec.irreps, spec.per_point,
                            settings.label_rtol * float(np.max(np.abs(y))))
             label_group = H.name
@@ -266,6 +321,41 @@ def one_blas_thread():
             set_threads(n)
 
 
+def _batched_groups(chunk: Chunk, frames: list, settings: Settings) -> tuple[list, list]:
+    """(Structure or None, batched group or None) per frame of a chunk.
+
+    The groups of clear asymmetric tops (nearly every MD frame) are found for the whole chunk at once
+    (``symcheck.groups.batched``): the same groups as the search frame by frame. A frame whose
+    structure cannot be made gets None and is made again (and reported) in ``frame_rows``.
+    """
+    from ..groups.batched import point_groups
+
+    structures: list = []
+    for k, atoms in enumerate(frames):
+        try:
+            structures.append(frame_structure(atoms, f"{chunk.path}: frame {chunk.start + k}"))
+        except Exception:  # reported with its frame by frame_rows
+            structures.append(None)
+    finite = [k for k, s in enumerate(structures) if s is not None and not s.periodic]
+    groups: list = [None] * len(frames)
+    found = point_groups([structures[k].positions for k in finite], [structures[k].species for k in finite],
+                         settings.tol)
+    by_size: dict[int, list[int]] = {}
+    for k, g in zip(finite, found, strict=True):
+        groups[k] = g
+        if g is None and len(structures[k]) <= PROFILE_ATOMS:
+            by_size.setdefault(len(structures[k]), []).append(k)
+    # the others (symmetric tops, rattled ones among them): the trivial precheck, for all of one size at once
+    for idx in by_size.values():
+        X = np.stack([structures[k].positions for k in idx])
+        codes = np.stack([np.unique(np.asarray(structures[k].species), return_inverse=True)[1].reshape(-1)
+                          for k in idx])
+        for k, trivial in zip(idx, obviously_trivial_batch(X, codes, settings.tol), strict=True):
+            if trivial:
+                groups[k] = _Trivial()
+    return structures, groups
+
+
 def analyze_chunk(chunk: Chunk, settings: Settings):
     """Read and analyse one chunk; returns (chunk id, pyarrow Table with ``schema()``)."""
     import pyarrow as pa
@@ -275,11 +365,13 @@ def analyze_chunk(chunk: Chunk, settings: Settings):
     rows: list[dict] = []
     frames = read_chunk(chunk)
     with one_torch_thread(), one_blas_thread():  # tiny matrices: threads only cost, and workers run side by side
+        structures, groups = _batched_groups(chunk, frames, settings)
         for k, atoms in enumerate(frames):
             frame = chunk.start + k
             where = f"{chunk.path}: frame {frame}"
             try:
-                rows.extend(frame_rows(atoms, where, chunk.first + k, chunk.path, frame, settings))
+                rows.extend(frame_rows(atoms, where, chunk.first + k, chunk.path, frame, settings,
+                                       structures[k], groups[k]))
             except SymcheckError as exc:
                 msg = str(exc)
                 raise SymcheckError(msg if msg.startswith(chunk.path) else f"{where}: {msg}") from None
