@@ -302,9 +302,19 @@ def representative(action: Action, W: np.ndarray, shape, goal: np.ndarray, rtol:
     list, and one that happens to keep an element for a special value is skipped.
     """
     simple = list(projections(W, shape, limit=SIMPLE_CANDIDATES))
-    masks = action.fixers_each(simple, rtol)
-    start = min(range(len(simple)), key=lambda k: int(masks[k].sum()))  # first of the least symmetric
-    v, fixed = simple[start], masks[start]
+    # the first of the least symmetric: every vector of span(W) keeps at least the elements of goal,
+    # so the first candidate kept by no more than those is that one, and the rest need no check
+    fewest = int(np.sum(goal))
+    start = fixed = None
+    batch = len(simple) if action.sites is None else 1  # global vectors are checked all at once
+    for k in range(0, len(simple), batch):
+        masks = action.fixers_each(simple[k:k + batch], rtol)
+        for j, mask in enumerate(masks):
+            if fixed is None or int(mask.sum()) < int(fixed.sum()):
+                start, fixed = k + j, mask
+        if int(fixed.sum()) <= fewest:
+            break
+    v = simple[start]
     # every element outside goal moves some basis vector of W (that is what goal means)
     pool = simple + [W[:, k].reshape(shape) for k in range(W.shape[1])]
     while np.any(fixed & ~goal):
