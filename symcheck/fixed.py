@@ -159,9 +159,13 @@ def null_space(A: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
     return V[:, w <= (rtol**2) * scale].copy()
 
 
-def representation_matrix(irreps: str | Irreps, R: np.ndarray, permutation: np.ndarray | None) -> np.ndarray:
-    """The full matrix of g on the flattened field (N·d for per-point fields, d for global ones)."""
-    D = wigner_D(irreps, R)
+def representation_matrix(irreps: str | Irreps, R: np.ndarray, permutation: np.ndarray | None,
+                          D: np.ndarray | None = None) -> np.ndarray:
+    """The full matrix of g on the flattened field (N·d for per-point fields, d for global ones).
+
+    ``D``: R's Wigner matrix on ``irreps`` when the caller has it already.
+    """
+    D = wigner_D(irreps, R) if D is None else D
     if permutation is None:
         return D
     n = len(permutation)
@@ -176,9 +180,12 @@ def fixed_space(generators, irreps: str | Irreps, per_point: bool) -> np.ndarray
     Built on generators, so infinite groups (given by an irrational rotation) are exact.
     ``generators`` are SymmetryOperation-like objects with ``.matrix`` and ``.permutation``.
     """
-    rhos = [representation_matrix(irreps, g.matrix, g.permutation if per_point else None) for g in generators]
-    if not rhos:  # the trivial group fixes everything (global fields; per-point ones need a generator)
+    generators = list(generators)
+    if not generators:  # the trivial group fixes everything (global fields; per-point ones need a generator)
         return np.eye(Irreps(irreps).dim)
+    Ds = wigner_D(irreps, np.stack([g.matrix for g in generators]))  # one call for all generators
+    rhos = [representation_matrix(irreps, g.matrix, g.permutation if per_point else None, D=D)
+            for g, D in zip(generators, Ds)]
     return null_space(np.vstack([rho - np.eye(len(rho)) for rho in rhos]))
 
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
-from typer.testing import CliRunner
-
 from symcheck_cli.main import _NOT_PLAIN, _plain_value, app
+from typer.testing import CliRunner
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -62,9 +62,10 @@ class CrystalOperation(SymmetryOperation):
     def label(self) -> str:
         """Kind with axis and the translation in fractions of the cell, e.g. ``C4 (axis 0,0,1) + (0,0,1/2)``."""
         base = super().label()
-        if np.allclose(self.translation_frac, 0, atol=1e-6):
+        t = np.asarray(self.translation_frac, dtype=float)
+        if np.all(np.abs(t) <= 1e-6):  # np.allclose(t, 0, atol=1e-6), without its overhead (reports label hundreds)
             return base
-        return f"{base} + ({','.join(_frac(x) for x in self.translation_frac)})"
+        return f"{base} + ({','.join(_frac(float(x)) for x in t)})"
 
     def as_dict(self) -> dict:
         """Plain-JSON form, with the translation in Å and in fractions."""
@@ -101,6 +102,7 @@ class _LazyElement(CrystalOperation):
         object.__setattr__(self, "_perm", value)
 
 
+@lru_cache(maxsize=4096)  # translations take few distinct values
 def _frac(x: float) -> str:
     from fractions import Fraction
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -344,6 +345,11 @@ class SymmetryOperation:
 def format_axis(axis: np.ndarray) -> str:
     """An axis or mirror normal as printed: scaled so that its largest entry is ±1, integers without decimals
     (``0,0,1``, ``1,1,1``, ``1,0.414,0``)."""
+    return _format_axis(tuple(float(x) for x in np.asarray(axis, dtype=float).reshape(-1)))
+
+
+@lru_cache(maxsize=4096)  # a report labels hundreds of operations along a few dozen axes
+def _format_axis(axis: tuple[float, ...]) -> str:
     a = np.asarray(axis, dtype=float)
     a = a / np.max(np.abs(a))  # integer-looking axes print as 0,0,1 and 1,1,1
     return ",".join(f"{x:.3g}" if abs(x - round(x)) > 1e-6 else str(int(round(x))) for x in a)
