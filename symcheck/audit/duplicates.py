@@ -64,16 +64,17 @@ def candidates(keys: list[tuple[str, int, np.ndarray]], tol: float,
     at most 2·tol, and so does each sorted nearest-neighbour distance.
     Frames with bit-for-bit equal fingerprints (copies of one structure) are paired with the first of
     them only, not with each other: n copies give n − 1 pairs, not n²/2. Distinct fingerprints are
-    paired through a k-d tree; when they would give more than ``max_pairs`` pairs (thousands of
+    paired by a sweep (``_close_pairs``); when they would give more than ``max_pairs`` pairs (thousands of
     near-identical frames), those are counted (the second number) and not listed; the copies' pairs
     still are.
     """
     by_formula: dict[str, list[tuple[int, np.ndarray]]] = {}
     for f, idx, radii in keys:
         by_formula.setdefault(f, []).append((idx, np.asarray(radii, dtype=float)))
-    from scipy.spatial import cKDTree
-
-    pairs, plans = [], []
+    pairs: list[tuple[int, int]] = []
+    close: list[tuple[np.ndarray, np.ndarray]] = []
+    total = 0
+    reach = 2 * tol + 1e-5
     for items in by_formula.values():
         if len(items) < 2:
             continue
@@ -84,17 +85,66 @@ def candidates(keys: list[tuple[str, int, np.ndarray]], tol: float,
         leaders = idx[first]  # np.unique keeps the first occurrence: the smallest frame index of each copy
         pairs.extend((int(leaders[c]), int(i)) for i, c in zip(idx, copy_of) if i != leaders[c])
         if len(first) > 1:
-            tree = cKDTree(R[first])
-            reach = 2 * tol + 1e-5
-            plans.append((tree, leaders, reach, (tree.count_neighbors(tree, reach, p=np.inf) - len(first)) // 2))
-    total = int(sum(plan[3] for plan in plans))
+            a, b, count = _close_pairs(R[first], reach, max_pairs - total)
+            total += count
+            if total <= max_pairs:
+                close.append((np.minimum(leaders[a], leaders[b]), np.maximum(leaders[a], leaders[b])))
     if total > max_pairs:
         return sorted(set(pairs)), total
-    for tree, leaders, reach, _ in plans:
-        # all pairs within 2·tol in every entry: a k-d tree in the max-norm, never all n² pairs
-        for a, b in tree.query_pairs(reach, p=np.inf, output_type="ndarray"):
-            pairs.append((int(min(leaders[a], leaders[b])), int(max(leaders[a], leaders[b]))))
+    for lo, hi in close:
+        pairs.extend(zip(lo.tolist(), hi.tolist()))
     return sorted(set(pairs)), 0
+
+
+PAIR_BLOCK = 1 << 20  # window pairs checked at once by _close_pairs (memory: a few times this many floats)
+
+
+def _close_pairs(R: np.ndarray, reach: float, budget: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """All pairs (a, b), a < b, of rows of R within ``reach`` in every entry (the max-norm), and their count.
+
+    A sweep along the entry that varies most: rows sorted by it, each row is compared with the rows
+    after it within ``reach`` there, in blocks, entry by entry (most varying first, so that most pairs
+    are dropped after a few). A k-d tree in the 45 dimensions of a 10-atom fingerprint compares nearly
+    all pairs and took 1.3 s for 2,000 MD frames of one molecule. Once more than ``budget`` pairs are
+    found, they are only counted, not returned.
+    """
+    m, d = R.shape
+    spread = R.max(axis=0) - R.min(axis=0)
+    cols = np.argsort(-spread)
+    order = np.argsort(R[:, cols[0]], kind="stable")
+    S = R[order][:, cols]
+    v = S[:, 0]
+    hi = np.searchsorted(v, v + reach, side="right")
+    width = hi - np.arange(m) - 1  # rows after i within reach in the first entry
+    ends = np.cumsum(width)
+    found_a, found_b, count, listed = [], [], 0, True
+    start = 0
+    while start < m:
+        # rows start..stop-1, whose windows hold about PAIR_BLOCK pairs together
+        stop = int(np.searchsorted(ends, (ends[start - 1] if start else 0) + PAIR_BLOCK, side="right"))
+        stop = max(stop, start + 1)
+        w = width[start:stop]
+        ii = np.repeat(np.arange(start, stop), w)
+        if len(ii):
+            offsets = np.arange(len(ii)) - np.repeat(np.cumsum(w) - w, w)
+            jj = ii + 1 + offsets
+            keep = np.ones(len(ii), dtype=bool)
+            for c in range(1, d):
+                sel = np.flatnonzero(keep)
+                if len(sel) == 0:
+                    break
+                keep[sel[np.abs(S[ii[sel], c] - S[jj[sel], c]) > reach]] = False
+            a, b = order[ii[keep]], order[jj[keep]]
+            count += len(a)
+            if listed and count <= budget:
+                found_a.append(np.minimum(a, b))
+                found_b.append(np.maximum(a, b))
+            else:
+                listed, found_a, found_b = False, [], []
+        start = stop
+    if not found_a:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), count
+    return np.concatenate(found_a), np.concatenate(found_b), count
 
 
 def _kabsch(P: np.ndarray, Q: np.ndarray, proper: bool) -> np.ndarray:
