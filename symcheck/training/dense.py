@@ -12,6 +12,7 @@ each irrep copy and each path weight.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -72,7 +73,7 @@ def build_dense_layers(net, geo: Geometry, sh, dst, src, inv, d_count: int, x: t
             gather = ((k_copy[None, :] * geo.n + torch.arange(geo.n)[:, None]) * mmax + k_comp[None, :]).reshape(-1)
         geo.layers.append(DenseLayer(
             m=_csr(rows, cols, vals, shape, device, dtype),
-            mt=_csr(cols, rows, vals, (shape[1], shape[0]), device, dtype),
+            make_mt=functools.partial(_csr, cols, rows, vals, (shape[1], shape[0]), device, dtype),
             copy_of_row=copy_of_w.repeat(d_count).to(device),
             n_copies=n_copies,
             rows=d_count * net.w_max,
@@ -112,6 +113,8 @@ def dense_operator(tp, edges, n, in_scale, in_index, in_size, k_comp, mmax, w_st
     """
     sh, dst, src, inv, d_count = edges
     in1, in2, out = tp.irreps_in1, tp.irreps_in2, tp.irreps_out
+    start1, start_out = [s.start for s in in1.slices()], [s.start for s in out.slices()]
+    sh_blocks = [sh[:, s] for s in in2.slices()]
     rows, cols, vals = [], [], []
     w_offset = 0
     for ins in tp.instructions:
@@ -120,19 +123,20 @@ def dense_operator(tp, edges, n, in_scale, in_index, in_size, k_comp, mmax, w_st
             raise ValueError(f"unsupported tensor-product instruction {ins}")
         (_, ir1), (_, ir2), (_, ir3) = in1[ins.i_in1], in2[ins.i_in2], out[ins.i_out]
         # b[e, i, k] = path_weight * sum_j w3j[i, j, k] sh_e[j]: the path's operator on x for pair e.
-        sh_block = sh[:, in2.slices()[ins.i_in2]].reshape(-1, ir2.dim)
-        w3j = _wigner_3j(ir1.l, ir2.l, ir3.l).transpose(0, 1).reshape(ir2.dim, ir1.dim * ir3.dim)
-        b = (ins.path_weight * (sh_block @ w3j)).reshape(-1, mul2, ir1.dim, ir3.dim)
+        sh_block = sh_blocks[ins.i_in2].reshape(-1, ir2.dim)
+        b = (ins.path_weight * (sh_block @ _w3j_matrix(ir1.l, ir2.l, ir3.l))).reshape(-1, mul2, ir1.dim, ir3.dim)
         e_idx, v_idx, i_idx, k_idx = torch.nonzero(b, as_tuple=True)
         val = b[e_idx, v_idx, i_idx, k_idx]
-        for u in range(mul1):
-            a = in1.slices()[ins.i_in1].start + u * ir1.dim + i_idx
-            for wo in range(mul3):
-                w = w_offset + (u * mul2 + v_idx) * mul3 + wo
-                k = out.slices()[ins.i_out].start + wo * ir3.dim + k_idx
-                rows.append(((inv[e_idx] * w_stride + w) * n + dst[e_idx]) * mmax + k_comp[k])
-                cols.append(in_index(src[e_idx], a))
-                vals.append(val * in_scale[a])
+        # every copy u of the input irrep and wo of the output irrep at once: (mul1, mul3, entries)
+        u = torch.arange(mul1)[:, None, None]
+        wo = torch.arange(mul3)[None, :, None]
+        a = start1[ins.i_in1] + u * ir1.dim + i_idx
+        w = w_offset + (u * mul2 + v_idx) * mul3 + wo
+        k = start_out[ins.i_out] + wo * ir3.dim + k_idx
+        shape = (mul1, mul3, len(val))
+        rows.append((((inv[e_idx] * w_stride + w) * n + dst[e_idx]) * mmax + k_comp[k]).expand(shape).reshape(-1))
+        cols.append(in_index(src[e_idx], a).expand(shape).reshape(-1))
+        vals.append((val * in_scale[a]).expand(shape).reshape(-1))
         w_offset += mul1 * mul2 * mul3
     shape = (d_count * w_stride * n * mmax, in_size)
     return torch.cat(rows), torch.cat(cols), torch.cat(vals), shape
@@ -157,11 +161,16 @@ def _csr(rows, cols, vals, shape, device, dtype) -> torch.Tensor:
 _W3J: dict[tuple[int, int, int], torch.Tensor] = {}
 
 
-def _wigner_3j(l1: int, l2: int, l3: int) -> torch.Tensor:
-    """e3nn's Wigner 3j symbol in float64 (cached; :func:`symcheck.training.spec.wigner_3j`)."""
+def _w3j_matrix(l1: int, l2: int, l3: int) -> torch.Tensor:
+    """e3nn's Wigner 3j symbol (:func:`symcheck.training.spec.wigner_3j`) as a (2l2+1, (2l1+1)(2l3+1)) float64 matrix.
+
+    Entry [j, i·(2l3+1) + k] is w3j[i, j, k]: a spherical-harmonics row times it gives the
+    path's (i, k) block. Cached.
+    """
     key = (l1, l2, l3)
     if key not in _W3J:
-        _W3J[key] = torch.from_numpy(wigner_3j(l1, l2, l3).copy())
+        w3j = torch.from_numpy(wigner_3j(l1, l2, l3).copy())
+        _W3J[key] = w3j.transpose(0, 1).reshape(2 * l2 + 1, (2 * l1 + 1) * (2 * l3 + 1)).contiguous()
     return _W3J[key]
 
 

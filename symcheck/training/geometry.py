@@ -27,13 +27,23 @@ class DenseLayer:
     """Precomputed operators of one convolution over all pairs (see :mod:`symcheck.training.dense`)."""
 
     m: torch.Tensor  # sparse CSR (rows * cols, input size): input features -> Y
-    mt: torch.Tensor  # its transpose, for the backward pass
+    make_mt: Callable[[], torch.Tensor] | None  # builds m's transpose (see mt)
     copy_of_row: torch.Tensor  # (rows,): output irrep copy fed by each (distance class, weight)
     n_copies: int
     rows: int  # D * w_max (distance classes × padded weight count)
     cols: int  # N * mmax
     mmax: int
     gather: torch.Tensor | None  # last layer: positions of the e3nn output columns in zp, (N * K,)
+    _mt: torch.Tensor | None = None
+
+    @property
+    def mt(self) -> torch.Tensor:
+        """m's transpose (sparse CSR), for the backward pass; built on first use, so that a geometry
+        only evaluated (the equivariance check's rotated copies) never pays for it."""
+        if self._mt is None:
+            self._mt = self.make_mt()
+            self.make_mt = None
+        return self._mt
 
 
 @dataclass

@@ -238,7 +238,7 @@ class _Run:
             output = (out.mean(0) if self.pool else out).detach().cpu().double().numpy()
             eq_err, (rotation, rotated) = rotated_outputs(
                 self.net, self.x, self.pos, self.layout, self.geo.graph, self.cell, self.pbc, seed, self.pool,
-                N_ROTATIONS,
+                N_ROTATIONS, geo=self.geo,
             )
         return output, eq_err, rotation, rotated
 
