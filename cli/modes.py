@@ -60,7 +60,14 @@ def _print(r) -> None:
         k = (f"{m.k_label} " if m.k_label else "") + "(" + ",".join(m.as_dict()["k"]) + ")"
         table.add_row(m.irrep, k, m.direction_label or "–", f"{m.amplitude:.5f}",
                       f"{m.isotropy_subgroup} ({m.isotropy_subgroup_number})", role)
-    out.print(table)
+    if r.modes:
+        out.print(table)
+    else:  # an empty table reads as a failure; say what the distortion is instead
+        out.print("no displacement modes: the child's atoms sit at the parent's fractional positions"
+                  + ("; the distortion is a homogeneous strain only" if r.strain else "; no strain either"))
+    for m in r.modes:
+        if m.note:  # why a mode has no CDML label (k on a line of a group symcheck has no checked labels for)
+            out.print(f"[dim]{m.irrep}: {m.note}[/]")
     if r.strain:
         strain = Table(title="homogeneous strain (amplitude: Frobenius norm of U − I)", title_justify="left",
                        header_style="bold", box=box.SIMPLE)
@@ -72,6 +79,10 @@ def _print(r) -> None:
         out.print(strain)
     out.print(f"total amplitude {r.total_amplitude:.5f} Å; residual {r.residual:.2g} Å (what the modes leave out)")
     breaking = [m.irrep for m in r.modes if not m.learnable]
+    strain_breaking = [s.irrep for s in r.strain if not s.learnable]
+    if not breaking and strain_breaking:
+        out.print(f"An equivariant network on the parent keeps its cell's symmetry: the {', '.join(strain_breaking)} "
+                  "strain needs symmetry breaking (or the child's cell as input).")
     if breaking:
         primaries = ", ".join(m.irrep for m in r.primary)
         verb = "needs" if len(breaking) == 1 else "need"

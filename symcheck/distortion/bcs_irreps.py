@@ -135,7 +135,7 @@ def parse(text: str, number: int) -> Table:
         elif line.split() and current is not None:
             fields = line.split()
             n = len(current["ops"])
-            mag = np.array(fields[2:2 + n], dtype=float)
+            mag = _snap_magnitudes(np.array(fields[2:2 + n], dtype=float))
             phase = _snap(fields[2 + n:2 + 2 * n]) if len(fields) >= 2 + 2 * n else np.zeros(n)
             current["labels"].append(fields[0])
             current["chars"].append(mag * np.exp(1j * np.pi * phase))
@@ -152,6 +152,20 @@ def _kpoint_fields(line: str) -> list[str]:
     """' kpoint  GM : 0.0 0.0 0.0  : 1 2 3' → ['', 'GM', '0.0 0.0 0.0', '1 2 3']."""
     head, coords, ops = line.split(":")
     return ["", head.split()[1], coords, ops]
+
+
+# The magnitudes a small irrep's character takes in the tables (all 230 groups): printed to five decimals
+# (1.73205, 1.41421, and 1.99999 or 1e-05 for 2 and 0). F's irreps are built from them, so they are put back
+# to the exact values: a projector with 1e-6 errors would leave a residual of that size.
+_MAGNITUDES = np.array([0.0, 1.0, np.sqrt(2.0), np.sqrt(3.0), 2.0, 3.0, 4.0, 6.0])
+
+
+def _snap_magnitudes(mag: np.ndarray) -> np.ndarray:
+    """The exact value nearest each printed one, sign kept (real characters are printed signed, without a
+    phase column): within 1e-4, otherwise left as printed."""
+    a = np.abs(mag)
+    nearest = _MAGNITUDES[np.argmin(np.abs(a[:, None] - _MAGNITUDES[None]), axis=1)]
+    return np.sign(mag) * np.where(np.abs(a - nearest) < 1e-4, nearest, a)
 
 
 def _snap(x) -> np.ndarray:

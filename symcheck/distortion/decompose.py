@@ -114,6 +114,8 @@ class StrainMode:
     primary : needed, with the primary displacement modes, to reach the child's group (a pure
         strain transition); secondary otherwise.
     tensor : (3, 3) the component, Cartesian axes of the parent's cell.
+    learnable : the totally symmetric component (a change of volume in a cubic parent): a network on the
+        parent keeps the cell's symmetry, so every other strain component needs symmetry breaking.
     """
 
     irrep: str
@@ -124,6 +126,7 @@ class StrainMode:
     amplitude: float
     primary: bool
     tensor: np.ndarray = field(repr=False)
+    learnable: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -133,6 +136,7 @@ class StrainMode:
             "direction": self.direction_label,
             "amplitude": round(float(self.amplitude), 8),
             "primary": self.primary,
+            "learnable": self.learnable,
         }
 
 
@@ -233,7 +237,7 @@ def modes(parent, child, tol: float = DEFAULT_TOL, group: ParentGroup | None = N
     for (ir, c, a, _), is_primary in zip(strain_parts, primary[len(comps):]):
         direction_, label = direction(group, c, ir, _strain_images(group, c.reshape(3, 3)))
         strain_modes.append(StrainMode(ir.label, ir.labelled, ir.dim, direction_, label, a, bool(is_primary),
-                                       c.reshape(3, 3)))
+                                       c.reshape(3, 3), bool(np.allclose(ir.chars, 1.0, atol=1e-9))))
 
     child_name, child_number = space_group_of(spglib_cell(child), tol)
     n_child_ops = n_operations(child, tol)
@@ -291,7 +295,9 @@ def _strain_components(group: ParentGroup, eps: np.ndarray) -> list | None:
     for ir, c in zip(group.irreps, group.project_all(s_images)):
         a = float(np.linalg.norm(c))
         if a >= MIN_STRAIN:
-            out.append((ir, c, a, stabilizer_mask(group, s_images, c, 1e-12 + 1e-6 * a)))
+            # the component's own stabilizer: f·c = c (not f·ε = c, which no f satisfies when ε has two parts)
+            out.append((ir, c, a, stabilizer_mask(group, _strain_images(group, c.reshape(3, 3)), c,
+                                                  1e-12 + 1e-6 * a)))
     return out
 
 

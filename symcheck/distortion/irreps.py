@@ -13,7 +13,6 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from spgrep import get_spacegroup_irreps_from_primitive_symmetry
 
 from ..groups.group import affine, rotation_codes
 from . import bcs_irreps, pm3m_irreps
@@ -45,21 +44,98 @@ def induced_irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[CrystalIrrep, ...]:
     C : primitive fractional → conventional fractional.
     Wc, wc : the same operations in the conventional frame (for ISO-IR's matrices).
     number : the space group's number.
+
+    A star whose k-point the tables hold (Bilbao's maximal k-points; for Pm-3m also ISO-IR's lines, planes
+    and general point) gets its irreps straight from the tables' small irreps induced to F, already named;
+    each is checked irreducible and together complete for the star (Σ dim² = |star|·|P|), else the star
+    falls back to spgrep. Only the other stars call spgrep (the cold analysis of a perovskite then never
+    imports it).
     """
     cosets = _cosets(Wp, wp)
     remaining = _supercell_kpoints(Q)
+    frame = bcs_irreps.table_frame(number, Wc, wc)  # Pm-3m too: its lines are induced in the table's frame
+    cache: dict = {}
+    named: list[CrystalIrrep] = []
     out: list[CrystalIrrep] = []
     while remaining:  # one star at a time, from its first k
         k0 = remaining[sorted(remaining)[0]]
+        tabulated = _tabulated_star(frame, number, cosets, C, k0, len(Wp), cache) if frame is not None else None
+        if tabulated is None and frame is not None:  # a pair whose tabulated member is at −k (KA and K of P3)
+            tabulated = _tabulated_star(frame, number, cosets, C, np.mod(-k0, 1.0), len(Wp), cache, minus=True)
+        if tabulated is not None:
+            irreps, stars = tabulated
+            for star in stars:
+                for key in star:
+                    remaining.pop(key, None)
+            named.extend(irreps)
+            continue
         for key in _star(cosets, k0):
             remaining.pop(key, None)
         k_conv = _conventional_k(C, k0)
         for chi in _induced_characters(cosets, Wp, wp, k0):
             out.append(CrystalIrrep(chi, int(round(chi[0].real)), k_conv, "", False, None, None))  # f = 0 is E
-    idx = pm3m_irreps.rotation_indices(Wc) if number == 221 else None
-    cache: dict = {}
-    frame = bcs_irreps.table_frame(number, Wc, wc)  # Pm-3m too: its lines are induced in the table's frame
-    return _number_alike([_name_irrep(ir, idx, wc, number, cache, frame) for ir in _pair_conjugates(out)])
+    idx = pm3m_irreps.rotation_indices(Wc) if number == 221 and out else None
+    irreps = named + [_name_irrep(ir, idx, wc, number, cache, frame) for ir in _pair_conjugates(out)]
+    if sum(ir.dim**2 // 2 if ir.pair else ir.dim**2 for ir in irreps) != len(Wp):  # a pair: two irreps of dim/2
+        raise AssertionError("the irreps of F are not a complete set")
+    return _number_alike(irreps)
+
+
+def _tabulated_star(frame, number: int, cosets: _Cosets, C: np.ndarray, k0: np.ndarray, order: int, cache: dict,
+                    minus: bool = False) -> tuple[list[CrystalIrrep], list[dict]] | None:
+    """The irreps of F at k0's star, from the tables (named), and the stars they cover; None if the star is not
+    tabulated or the tables' irreps fail the checks (irreducible, complete).
+
+    A complex irrep whose conjugate is not at this star has it at −k's star (CDML's K and KA): the pair is one
+    physically irreducible representation, named by its member at the tabulated k, and covers both stars.
+    ``minus``: k0 is −k of the star being processed; used only when it leads to such pairs.
+    """
+    k_conv = _conventional_k(C, k0)
+    if number == 221 and pm3m_irreps.cubic_k_label(k_conv) not in pm3m_irreps.ARMS:
+        key = ("line", _kkey(k_conv))
+        if key not in cache:
+            cache[key] = _pm3m_line_kpoint(frame, k_conv)
+        kp = cache[key]
+    else:
+        kp = bcs_irreps.star_kpoint(frame, k_conv)
+    if kp is None:
+        return None
+    key = (kp.name, tuple(np.round(np.asarray(kp.k, dtype=float), 9)))
+    if key not in cache:
+        cache[key] = bcs_irreps.induced_characters(frame, kp)
+    chis = cache[key]
+    star = _star(cosets, k0)
+    if np.any(np.abs(np.einsum("if,if->i", chis, chis.conj()).real / order - 1) > 1e-6):
+        return None  # not irreducible: the table's frame does not fit (never guess a name)
+    if abs(sum(round(chi[0].real) ** 2 for chi in chis) - len(star) * len(cosets.rotations)) > 0:
+        return None
+    complex_ = np.abs(chis.imag).max(axis=1) > bcs_irreps.ATOL
+    if minus and not complex_.any():
+        return None
+    out, stars, used = [], [star], set()
+    for i, chi in enumerate(chis):
+        if i in used:
+            continue
+        used.add(i)
+        dim = int(round(chi[0].real))
+        if not complex_[i]:
+            iso = kp.labels[i] if number == 221 and kp.name in pm3m_irreps.ARMS else None
+            out.append(CrystalIrrep(chi, dim, kp.k.copy(), kp.labels[i], True, kp.name, iso))
+            continue
+        j = next((j for j in range(len(chis)) if j not in used and np.allclose(chis[j], chi.conj(),
+                                                                               atol=bcs_irreps.ATOL)), None)
+        if j is not None:  # both members at this star: "W1W2"
+            used.add(j)
+            label = "".join(kp.labels[m] for m in sorted((i, j)))
+        else:  # the conjugate lives at −k's star: named by its member here, covers that star too
+            label = kp.labels[i]
+            minus_star = _star(cosets, np.mod(-k0, 1.0))
+            if minus_star.keys() != star.keys() and minus_star not in stars:
+                stars.append(minus_star)
+        out.append(CrystalIrrep(chi + chi.conj(), 2 * dim, kp.k.copy(), label, True, kp.name, None, True))
+    if minus and len(stars) == 1:
+        return None
+    return out, stars
 
 
 class _Cosets(NamedTuple):
@@ -113,6 +189,8 @@ def _star(cosets: _Cosets, k0: np.ndarray) -> dict[tuple, int]:
 def _induced_characters(cosets: _Cosets, Wp: np.ndarray, wp: np.ndarray, k0: np.ndarray) -> np.ndarray:
     """(n_irreps, |F|) complex characters of the irreps induced from spgrep's small representations at k0:
     χ_ind(f) = Σ_j χ(s_j⁻¹ f s_j) over the arms j whose little group holds s_j⁻¹ f s_j."""
+    from spgrep import get_spacegroup_irreps_from_primitive_symmetry  # only for stars the tables do not hold
+
     try:
         irr, little = get_spacegroup_irreps_from_primitive_symmetry(cosets.rotations, cosets.translations, k0)
     except np.linalg.LinAlgError:  # spgrep 0.8's default (Neto) method fails on some little groups (Fm-3m at X in

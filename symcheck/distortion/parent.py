@@ -8,6 +8,7 @@ projected through their factors. Built once per parent by :func:`parent_group`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from hsnf import row_style_hermite_normal_form
@@ -42,7 +43,6 @@ class ParentGroup:
     trans_of: np.ndarray  # (|F|,) ... and t = trans_ops[trans_of[f]]
     conv_rotations: np.ndarray  # (|F|, 3, 3) integer, conventional fractional basis
     conv_translations: np.ndarray  # (|F|, 3) conventional fractional basis, chosen origin
-    conv_index: np.ndarray | None  # (|F|,) rotations numbered as in pm3m_irreps (Pm-3m only)
     irreps: tuple[CrystalIrrep, ...]
     ideal_frac: np.ndarray  # (N, 3) parent positions symmetrized over F (fractional)
     ideal_lattice: np.ndarray  # (3, 3) rows, metric symmetrized over F, orientation kept
@@ -51,6 +51,12 @@ class ParentGroup:
     @property
     def order(self) -> int:
         return len(self.rotations)
+
+    @cached_property
+    def conv_index(self) -> np.ndarray | None:
+        """(|F|,) the rotations numbered as in :mod:`.pm3m_irreps` (Pm-3m only, for ISO-IR's matrices): built
+        when a direction is asked for, not for labels (the 48 matrices of 40 irreps cost 0.07 s)."""
+        return pm3m_irreps.rotation_indices(self.conv_rotations) if self.number == 221 else None
 
     def project_all(self, images: np.ndarray) -> np.ndarray:
         """Every irrep's component at once, (n_irreps, N, d): one matrix product over F."""
@@ -212,7 +218,7 @@ def parent_group(parent: Structure, tol: float = DEFAULT_TOL) -> ParentGroup:
         structure=parent, tol=tol, space_group=ds.international, number=int(ds.number), rotations=R,
         permutations=perms, point_ops=point_ops, trans_ops=trans_ops, point_of=point_of, trans_of=trans_of,
         conv_rotations=Wc, conv_translations=wc,
-        conv_index=pm3m_irreps.rotation_indices(Wc) if int(ds.number) == 221 else None, irreps=irreps,
+        irreps=irreps,
         ideal_frac=ideal_frac, ideal_lattice=ideal_lattice, origin=origin,
     )
 
