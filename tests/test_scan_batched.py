@@ -175,8 +175,7 @@ def _per_frame(monkeypatch):
     """Make the scan search every frame's group one by one (the path before batching)."""
     import symcheck.audit.analysis as analysis
 
-    monkeypatch.setattr(analysis, "_batched_groups", lambda chunk, frames, settings: ([None] * len(frames),
-                                                                                      [None] * len(frames)))
+    monkeypatch.setattr(analysis, "_batched_groups", lambda chunk, frames, settings: ([None] * len(frames),) * 3)
 
 
 def test_scan_batched_equals_per_frame(tmp_path, monkeypatch):

@@ -88,6 +88,16 @@ def fingerprint(positions: np.ndarray) -> np.ndarray:
 PAIRWISE_ATOMS = 16  # 120 distances: beyond that the fingerprint grows as N²
 
 
+def fingerprints(X: np.ndarray) -> np.ndarray:
+    """:func:`fingerprint` of F structures of N ≤ ``PAIRWISE_ATOMS`` atoms at once: X (F, N, 3) Å -> (F, length)."""
+    F, N, _ = X.shape
+    radii = np.sort(np.linalg.norm(X - X.mean(axis=1, keepdims=True), axis=-1), axis=1)
+    if N < 2:
+        return radii
+    i, j = np.triu_indices(N, 1)
+    return np.concatenate([radii, np.sort(np.linalg.norm(X[:, i] - X[:, j], axis=-1), axis=1)], axis=1)
+
+
 def obviously_trivial(structure, tol: float) -> bool:
     """True when a finite structure can only have the trivial group C1, decided without a group search.
 
@@ -192,11 +202,12 @@ def frame_structure(atoms, where: str):
 
 
 def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings: Settings,
-               structure=None, group=None) -> list[dict]:
+               structure=None, group=None, print_=None) -> list[dict]:
     """The rows of one frame (ase.Atoms): its group, and per label floor, group H and flag.
 
     structure : the frame's Structure when already made (``frame_structure``); group : its point group
-    when already found (by ``symcheck.groups.batched``), else it is searched here.
+    when already found (by ``symcheck.groups.batched``), else it is searched here; print_ : its
+    fingerprint (a float32 list) when already computed.
     """
     from ..groups import symmetry_group
 
@@ -213,7 +224,8 @@ def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings:
         "formula": formula(structure.species), "periodic": bool(structure.periodic),
         "group": G.name, "order": G.order,
         # duplicates are searched among finite structures by this fingerprint (float32: the search allows 1e-5 Å)
-        "fingerprint": None if structure.periodic else fingerprint(structure.positions).astype(np.float32).tolist(),
+        "fingerprint": None if structure.periodic else (
+            print_ if print_ is not None else fingerprint(structure.positions).astype(np.float32).tolist()),
     }
     labels = frame_labels(atoms, settings.labels, where)
     if not labels:
@@ -321,8 +333,8 @@ def one_blas_thread():
             set_threads(n)
 
 
-def _batched_groups(chunk: Chunk, frames: list, settings: Settings) -> tuple[list, list]:
-    """(Structure or None, batched group or None) per frame of a chunk.
+def _batched_groups(chunk: Chunk, frames: list, settings: Settings) -> tuple[list, list, list]:
+    """(Structure or None, batched group or None, fingerprint or None) per frame of a chunk.
 
     The groups of clear asymmetric tops (nearly every MD frame) are found for the whole chunk at once
     (``symcheck.groups.batched``): the same groups as the search frame by frame. A frame whose
@@ -338,22 +350,31 @@ def _batched_groups(chunk: Chunk, frames: list, settings: Settings) -> tuple[lis
             structures.append(None)
     finite = [k for k, s in enumerate(structures) if s is not None and not s.periodic]
     groups: list = [None] * len(frames)
+    prints: list = [None] * len(frames)
     found = point_groups([structures[k].positions for k in finite], [structures[k].species for k in finite],
                          settings.tol)
     by_size: dict[int, list[int]] = {}
+    rest: dict[int, list[int]] = {}
     for k, g in zip(finite, found, strict=True):
         groups[k] = g
-        if g is None and len(structures[k]) <= PROFILE_ATOMS:
-            by_size.setdefault(len(structures[k]), []).append(k)
+        n = len(structures[k])
+        by_size.setdefault(n, []).append(k)
+        if g is None and n <= PROFILE_ATOMS:
+            rest.setdefault(n, []).append(k)
+    for n, idx in by_size.items():
+        if n <= PAIRWISE_ATOMS:
+            X = np.stack([structures[k].positions for k in idx])
+            for k, fp in zip(idx, fingerprints(X).astype(np.float32).tolist(), strict=True):
+                prints[k] = fp
     # the others (symmetric tops, rattled ones among them): the trivial precheck, for all of one size at once
-    for idx in by_size.values():
+    for idx in rest.values():
         X = np.stack([structures[k].positions for k in idx])
         codes = np.stack([np.unique(np.asarray(structures[k].species), return_inverse=True)[1].reshape(-1)
                           for k in idx])
         for k, trivial in zip(idx, obviously_trivial_batch(X, codes, settings.tol), strict=True):
             if trivial:
                 groups[k] = _Trivial()
-    return structures, groups
+    return structures, groups, prints
 
 
 def analyze_chunk(chunk: Chunk, settings: Settings):
@@ -365,13 +386,13 @@ def analyze_chunk(chunk: Chunk, settings: Settings):
     rows: list[dict] = []
     frames = read_chunk(chunk)
     with one_torch_thread(), one_blas_thread():  # tiny matrices: threads only cost, and workers run side by side
-        structures, groups = _batched_groups(chunk, frames, settings)
+        structures, groups, prints = _batched_groups(chunk, frames, settings)
         for k, atoms in enumerate(frames):
             frame = chunk.start + k
             where = f"{chunk.path}: frame {frame}"
             try:
                 rows.extend(frame_rows(atoms, where, chunk.first + k, chunk.path, frame, settings,
-                                       structures[k], groups[k]))
+                                       structures[k], groups[k], prints[k]))
             except SymcheckError as exc:
                 msg = str(exc)
                 raise SymcheckError(msg if msg.startswith(chunk.path) else f"{where}: {msg}") from None
