@@ -19,6 +19,13 @@ Cold runs are interleaved in rounds (every command once per round) so that load 
 processes hits all of them alike; the load average is recorded before and after. The
 benchmark prints numbers only and asserts nothing about time.
 
+Bytecode: an installed package runs from compiled bytecode (pip compiles it at install, and
+Python writes it on first import), as numpy does in the baseline. Where bytecode writing is off
+(PYTHONDONTWRITEBYTECODE, as on some sandboxes) every cold symcheck run would compile its own
+sources again (about 0.15 s here) while numpy runs from its compiled files. ``--bytecode
+compile`` (the default) therefore byte-compiles the symcheck and symcheck_cli packages the
+commands import before timing; ``--bytecode as-is`` measures the tree as it is.
+
     python benchmarks/latency.py                      # a table
     python benchmarks/latency.py --json               # one JSON object
     python benchmarks/latency.py --repeats 3 --skip verdict
@@ -128,6 +135,20 @@ def _timed(cmd: list[str], cwd: Path, env: dict, cpu: list | None = None) -> tup
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return wall, proc
+
+
+def compile_packages(env: dict) -> list[str]:
+    """Byte-compile the symcheck and symcheck_cli packages that the timed commands import (with ``env``).
+
+    Returns the folders compiled. The bytecode goes where Python looks for it (``__pycache__``, or
+    PYTHONPYCACHEPREFIX when set), as an installation or a first import would put it.
+    """
+    where = subprocess.run(
+        [sys.executable, "-c", "import os, symcheck, symcheck_cli; "
+         "print(os.path.dirname(symcheck.__file__)); print(os.path.dirname(symcheck_cli.__file__))"],
+        cwd=tempfile.gettempdir(), env=env, capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *where], env=env, capture_output=True, check=True)
+    return where
 
 
 def _median(xs: list[float]) -> float:
@@ -250,6 +271,10 @@ def run_verdict(symcheck: str, tmp: Path, repeats: int, env: dict, baseline_thre
 
 def _print_table(result: dict) -> None:
     print(f"load average before {result['load_before']}, after {result['load_after']} on {result['cpus']} CPUs")
+    print(f"bytecode: {result['bytecode']}" + (" (symcheck's packages byte-compiled first)"
+                                               if result["bytecode"] == "compile" else "")
+          + (f", PYTHONDONTWRITEBYTECODE={result['PYTHONDONTWRITEBYTECODE']}"
+             if result["PYTHONDONTWRITEBYTECODE"] else ""))
     if "cold" in result:
         print("\ncold process (median wall s, ratio to `python -c 'import numpy'`; median CPU s, ratio; goal)")
         for name, row in result["cold"].items():
@@ -288,6 +313,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--baseline-threads", type=int, default=0,
                    help="--threads of seednet_baseline.py (0: torch's default, the script's own default)")
     p.add_argument("--skip", nargs="*", default=[], choices=SECTIONS, help="sections to leave out")
+    p.add_argument("--bytecode", choices=("compile", "as-is"), default="compile",
+                   help="compile: byte-compile symcheck's packages first, as installed (default); as-is: time "
+                        "the tree as it is (with PYTHONDONTWRITEBYTECODE every run compiles symcheck's sources)")
     a = p.parse_args(argv)
     symcheck = shutil.which("symcheck", path=str(Path(sys.executable).parent)) or shutil.which("symcheck")
     if symcheck is None:
@@ -297,6 +325,10 @@ def main(argv: list[str] | None = None) -> dict:
                     "repeats": a.repeats, "baseline_threads": a.baseline_threads}
     if os.environ.get("PYTHONPATH"):  # e.g. a patched tree measured against the installed one
         result["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    result["bytecode"] = a.bytecode
+    result["PYTHONDONTWRITEBYTECODE"] = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
+    if a.bytecode == "compile":
+        result["compiled"] = compile_packages(env)
     sections = {
         "cold": lambda tmp: run_cold(symcheck, tmp, a.repeats, env),
         "inprocess": lambda tmp: run_inprocess(tmp, a.inprocess_repeats, env),

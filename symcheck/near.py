@@ -103,13 +103,16 @@ def max_displacement(before: Structure, after: Structure) -> float:
     return float(np.max(np.linalg.norm(d, axis=1), initial=0.0))
 
 
-def tolerance_ladder(structure: Structure, tols=LADDER_TOLS) -> list[LadderStep]:
+def tolerance_ladder(structure: Structure, tols=LADDER_TOLS, reuse: dict | None = None) -> list[LadderStep]:
     """The group at each tolerance (Å), smallest first; each group is a subgroup of the next.
 
-    Tolerances at which two atoms would count as one point end the ladder.
+    Tolerances at which two atoms would count as one point end the ladder. ``reuse``: for
+    crystals, the dictionary of cell groups already built for this structure (see
+    ``groups.crystal.space_group``); spglib often returns the same operations at neighbouring
+    tolerances.
     """
     steps = []
-    reuse: dict = {}  # crystals: spglib often returns the same operations at neighbouring tolerances
+    reuse = {} if reuse is None else reuse
     for tol in sorted(tols):
         try:
             g = symmetry_group(structure, tol, reuse=reuse)
@@ -191,12 +194,16 @@ def _check_group_name(name: str, where: str) -> None:
             from None
 
 
-def near_symmetry(task, G: PointGroup, tol: float, near_tol: float = NEAR_TOL) -> NearSymmetry | None:
-    """A higher group than G within ``near_tol`` Å of the input that the target breaks, or None."""
+def near_symmetry(task, G: PointGroup, tol: float, near_tol: float = NEAR_TOL,
+                  reuse: dict | None = None) -> NearSymmetry | None:
+    """A higher group than G within ``near_tol`` Å of the input that the target breaks, or None.
+
+    ``reuse``: the cell groups built when G was found (see :func:`tolerance_ladder`).
+    """
     if near_tol <= tol:
         return None
     higher = None
-    for step in tolerance_ladder(task.structure, [t for t in LADDER_TOLS if tol < t <= near_tol]):
+    for step in tolerance_ladder(task.structure, [t for t in LADDER_TOLS if tol < t <= near_tol], reuse):
         if _larger(step.group, G):
             higher = step
     if higher is None:

@@ -260,7 +260,8 @@ def _distinct(mats: np.ndarray, matrix_atol: float) -> np.ndarray:
 def _analyze(task: Task, tol: float, so3: bool, feature_lmax: int, near_tol: float, target_rtol: float,
              setting: str | None = None) -> Analysis:
     s, y = task.structure, task.target
-    G = symmetry_group(s, tol)
+    reuse: dict = {}  # the input's cell groups, for the near-symmetry ladder over the same atoms
+    G = symmetry_group(s, tol, reuse=reuse)
     if so3:
         G = proper_part(G, s)
     G = G.in_setting(setting)  # operations named as the labels' setting names them (C2′/σv)
@@ -284,7 +285,7 @@ def _analyze(task: Task, tol: float, so3: bool, feature_lmax: int, near_tol: flo
         end_group = symmetry_group(task.end, tol)
         if so3:
             end_group = proper_part(end_group, task.end)
-    near = near_symmetry(task, G, tol, near_tol) if not so3 else None
+    near = near_symmetry(task, G, tol, near_tol, reuse) if not so3 else None
     warnings = (near.warning,) if near is not None else ()
     return Analysis(task, G, H, learnable, floor, task.mean_square, best, end_group, obstructions,
                     suggestions, neumann_table(G, feature_lmax), so3, tol, near, warnings)

@@ -95,3 +95,20 @@ def test_ladder_reusing_cell_groups_gives_the_groups_built_afresh(name):
         names.add(step.group.name)
     if name.startswith("perovskite_tilt"):
         assert len(names) > 1  # the ladder climbs from the tilted group to the cubic one
+
+
+def test_cell_groups_are_reused_only_for_the_same_atoms():
+    """A reuse dictionary shared by two orderings of the same crystal: each gets its own permutations."""
+    s = _perovskite("perovskite_cubic_2x2x2.extxyz")
+    oxygens = [i for i, x in enumerate(s.species) if x == s.species[-1]]
+    order = np.arange(len(s))
+    order[[oxygens[0], oxygens[5]]] = order[[oxygens[5], oxygens[0]]]
+    swapped = sc.Structure(s.positions[order], [s.species[i] for i in order], cell=s.cell, pbc=s.pbc)
+    reuse: dict = {}
+    first = crystal.space_group(s, 1e-3, reuse=reuse)
+    second = crystal.space_group(swapped, 1e-3, reuse=reuse)
+    assert len(reuse) == 2 and second.cell_group is not first.cell_group
+    assert _same_group(second, crystal.space_group(swapped, 1e-3))
+    # the input's group seeds the ladder of the same atoms (as analyze does)
+    for step in tolerance_ladder(s, [t for t in LADDER_TOLS if 1e-3 < t <= 0.1], reuse):
+        assert _same_group(step.group, symmetry_group(s, step.tol))

@@ -455,10 +455,10 @@ def space_group(structure: Structure, tol: float = DEFAULT_TOL, reuse: dict | No
     only a subgroup: that subgroup is the group (its elements act on the cell), and the crystal's
     own group is in ``crystal_space_group``.
 
-    ``reuse``: a dictionary the caller keeps while it asks for the same structure's group at
-    several tolerances (a tolerance ladder). When spglib returns exactly the operations it returned
-    at an earlier tolerance, the cell group built then is reused with this ``tol`` (the same
-    arrays, so the same group), instead of being built again.
+    ``reuse``: a dictionary the caller keeps while it asks for a structure's group at several
+    tolerances (a tolerance ladder). When spglib returns exactly the operations it returned for
+    the same atoms at an earlier tolerance, the cell group built then is reused with this ``tol``
+    (the same arrays, so the same group), instead of being built again.
     """
     import spglib
 
@@ -473,7 +473,8 @@ def space_group(structure: Structure, tol: float = DEFAULT_TOL, reuse: dict | No
         ds = _spglib_call(spglib.get_symmetry_dataset, (lattice, frac, numbers), symprec=tol)
     except spglib.SpglibError as exc:
         raise SymcheckError(f"{where}spglib found no symmetry ({exc})") from None
-    key = None if reuse is None else _dataset_key(ds)
+    # the structure is part of the key: a cell group holds the permutations of these very atoms
+    key = None if reuse is None else (lattice.tobytes(), frac.tobytes(), numbers.tobytes(), _dataset_key(ds))
     earlier = None if reuse is None else reuse.get(key)
     if earlier is None:
         cg = _CellGroup(structure, frac, numbers, ds.rotations, ds.translations, tol, where, matcher)
