@@ -58,7 +58,8 @@ def _print(r) -> None:
     for m in r.modes:
         role = "[bold]primary[/]" if m.primary else "secondary"
         k = (f"{m.k_label} " if m.k_label else "") + "(" + ",".join(m.as_dict()["k"]) + ")"
-        table.add_row(m.irrep, k, m.direction_label or "–", f"{m.amplitude:.5f}",
+        direction = m.direction_label or (f"{m.direction_parameters} param." if m.direction_parameters else "–")
+        table.add_row(m.irrep, k, direction, f"{m.amplitude:.5f}",
                       f"{m.isotropy_subgroup} ({m.isotropy_subgroup_number})", role)
     if r.modes:
         out.print(table)

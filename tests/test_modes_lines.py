@@ -139,3 +139,21 @@ def test_unlabelled_irreps_say_why():
     unnamed = [ir for ir in g.irreps if not ir.labelled]
     assert unnamed and all(ir.label.startswith("k=(") and "no CDML label" in ir.note for ir in unnamed)
     assert all(ir.note is None for ir in g.irreps if ir.labelled)
+
+
+def test_direction_parameters_count_the_letters_of_iso_ir_directions():
+    """The basis-free count of an order parameter's free parameters equals the number of distinct letters
+    of ISO-IR's direction wherever symcheck has the basis (Pm-3m at GM, X, M, R), and exists elsewhere."""
+    from glazer import cubic
+
+    parent = cubic()
+    rng = np.random.default_rng(3)
+    child = sc.Structure(parent.positions + rng.normal(scale=0.01, size=parent.positions.shape), parent.species,
+                         cell=parent.cell, pbc=[True] * 3)
+    r = modes(parent, child, tol=TOL)
+    assert len(r.modes) > 10
+    for m in r.modes:
+        letters = {c for c in m.direction_label if c.isalpha()}
+        assert m.direction_parameters == len(letters), (m.irrep, m.direction_label)
+    wave = modes(cubic_supercell(4), _wave(4, (0, 0, 1 / 4), (1, 0, 0)), tol=TOL, group=group(4)).modes[0]
+    assert wave.irrep == "DT5" and wave.direction is None and wave.direction_parameters >= 1

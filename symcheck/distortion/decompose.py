@@ -65,6 +65,10 @@ class Mode:
         on (the parent's, or an n×n×n conventional supercell when the given cell is not invariant
         under the parent's point group, e.g. a √2×√2×2 perovskite cell).
     note : why ``irrep`` is not a CDML label (None when it is); ``label_note`` in the JSON.
+    direction_parameters : how many free parameters an order parameter with this component's isotropy
+        subgroup has (the dimension of the irrep's subspace that subgroup fixes: 1 for ``(a,0,0)`` and
+        ``(a,a,a)``, 2 for ``(a,b,0)``). Basis-free, so given for every irrep of every group, also where
+        ``direction`` is None; ISO-IR's basis (hence ``direction``) is stored for Pm-3m's GM, X, M, R only.
     """
 
     irrep: str
@@ -82,6 +86,7 @@ class Mode:
     learnable: bool
     displacements: np.ndarray = field(repr=False)
     note: str | None = None
+    direction_parameters: int | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -94,6 +99,7 @@ class Mode:
             "multiplicity": self.multiplicity,
             "direction": self.direction_label,
             "direction_vector": None if self.direction is None else [round(float(x), 6) + 0.0 for x in self.direction],
+            "direction_parameters": self.direction_parameters,
             "amplitude": round(float(self.amplitude), 6),
             "primary": self.primary,
             "isotropy_subgroup": self.isotropy_subgroup,
@@ -313,8 +319,15 @@ def _displacement_modes(group: ParentGroup, comps: list, masks: list, primary: l
         name, number = named[key]
         trivial = bool(np.allclose(ir.chars, 1.0, atol=1e-9))
         out.append(Mode(ir.label, ir.labelled, ir.k, ir.k_label, ir.dim, _multiplicity(group, ir), direction_, label,
-                        a, bool(is_primary), name, number, trivial, c, ir.note))
+                        a, bool(is_primary), name, number, trivial, c, ir.note, _fixed_dimension(ir, mask)))
     return out
+
+
+def _fixed_dimension(ir, mask: np.ndarray) -> int:
+    """Dimension of the subspace of ``ir`` fixed by the subgroup H (``mask`` over F): (1/|H|) Σ_{h∈H} χ(h), the
+    multiplicity of H's trivial irrep in ``ir`` restricted to H. For a complex pair χ is the pair's (real)
+    character, so this counts real parameters."""
+    return int(round(float(np.sum(ir.chars[mask].real)) / max(int(mask.sum()), 1)))
 
 
 LABELS = (
