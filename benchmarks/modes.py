@@ -4,7 +4,9 @@
     python benchmarks/modes.py --no-crystod
 
 Cases: Glazer tilt systems of SrTiO3 (Howard & Stokes 1998, Ti at the origin; tests/glazer.py),
-Pnma with the A-site shifts Pnma allows, BaTiO3 Pm-3m → P4mm (with c/a = 1.01), Amm2, R3m.
+Pnma with the A-site shifts Pnma allows, BaTiO3 Pm-3m → P4mm (with c/a = 1.01), Amm2, R3m, and two
+displacement waves of the Sr sites at k-points on lines of the zone (Δ in a 3×3×3, Σ in a 4×4×4 supercell),
+whose labels (DT5, SM2) come from ISO-IR's line irreps.
 Both programs read the same files: the 5-atom cubic parent and the distorted child.
 
 Amplitudes: symcheck sums over the child file's cell (the supercell); CrystOD (like AMPLIMODES)
@@ -75,6 +77,19 @@ def batio3(polar, c_over_a=1.0, ti=0.12, o=-0.05, a=4.0) -> sc.Structure:
     return sc.Structure(frac @ cell + u, ["Ti", "Ba", "O", "O", "O"], cell=cell, pbc=[True] * 3)
 
 
+def line_wave(n: int, k, e, species: str = "Sr", amp: float = 0.05) -> sc.Structure:
+    """An n×n×n SrTiO3 supercell with one site's displacement wave amp·e·cos(2π k·x) (x in cubic cells): a
+    mode at a k on a line of the Brillouin zone (Δ, Σ), named from ISO-IR's line irreps."""
+    m = 5 * n**3
+    parent = _supercell(primitive_cubic(), sc.Structure(np.zeros((m, 3)), ["Ti"] * m, cell=np.eye(3) * n * A,
+                                                        pbc=[True] * 3), TOL)
+    x = parent.positions / A
+    u = np.zeros_like(x)
+    on = np.array(parent.species) == species
+    u[on] = amp * np.cos(2 * np.pi * x[on] @ np.asarray(k, dtype=float))[:, None] * np.asarray(e, dtype=float)
+    return sc.Structure(parent.positions + u, parent.species, cell=parent.cell, pbc=[True] * 3)
+
+
 def cases():
     out = [(f"SrTiO3 {s}", primitive_cubic(), glazer(s)) for s in ("a0a0c-", "a0a0c+", "a-a-a-", "a+a+a+", "a0b-b-",
                                                                      "a+b-b-", "a-b-c-")]
@@ -82,6 +97,9 @@ def cases():
     bto = primitive_cubic(4.0, ("Ti", "Ba", "O", "O", "O"))
     out += [("BaTiO3 P4mm c/a=1.01", bto, batio3((0, 0, 1), 1.01)), ("BaTiO3 Amm2", bto, batio3((1, 1, 0))),
             ("BaTiO3 R3m", bto, batio3((1, 1, 1)))]
+    out += [("SrTiO3 3×3×3, Sr wave k=(0,0,1/3) ⟂ (Δ)", primitive_cubic(), line_wave(3, (0, 0, 1 / 3), (1, 0, 0))),
+            ("SrTiO3 4×4×4, Sr wave k=(1/4,1/4,0) ∥ [1-10] (Σ)", primitive_cubic(),
+             line_wave(4, (0.25, 0.25, 0), (1, -1, 0)))]
     return out
 
 
@@ -127,7 +145,8 @@ def compare(use_crystod: bool) -> None:
             ours = modes(sc.read(pf), sc.read(cf), tol=TOL)
             t_ours = time.perf_counter() - t
             scale = np.sqrt(n_cells(child))
-            mine = {m.irrep: (m.amplitude / scale, m.direction_label, m.primary) for m in ours.modes}
+            mine = {m.irrep: (m.amplitude / scale, m.direction_label or f"({m.direction_parameters} param.)",
+                              m.primary) for m in ours.modes}
             theirs, t_theirs = crystod_modes(pf, cf) if have else ({}, float("nan"))
             theirs = {k: v for k, v in theirs.items() if v[0] > 1e-5}
             same = set(mine) == set(theirs) if have else None
