@@ -157,3 +157,10 @@ def test_direction_parameters_count_the_letters_of_iso_ir_directions():
         assert m.direction_parameters == len(letters), (m.irrep, m.direction_label)
     wave = modes(cubic_supercell(4), _wave(4, (0, 0, 1 / 4), (1, 0, 0)), tol=TOL, group=group(4)).modes[0]
     assert wave.irrep == "DT5" and wave.direction is None and wave.direction_parameters >= 1
+
+
+def test_a_third_of_the_zone_decomposes_exactly():
+    """k = (0,0,1/3): the characters use k unrounded (rounded to 9 digits they left a 7e-10 Å residual)."""
+    r = modes(cubic_supercell(3), _wave(3, (0, 0, 1 / 3), (1, 0, 0)), tol=TOL, group=group(3))
+    assert [m.irrep for m in r.modes] == ["DT5"] and r.residual < 1e-12
+    assert [float(x) for x in r.modes[0].k] == pytest.approx([0, 1 / 3, 0], abs=1e-15)

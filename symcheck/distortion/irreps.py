@@ -93,8 +93,8 @@ def _tabulated_star(frame, number: int, cosets: _Cosets, C: np.ndarray, k0: np.n
     k_conv = _conventional_k(C, k0)
     if number == 221 and pm3m_irreps.cubic_k_label(k_conv) not in pm3m_irreps.ARMS:
         key = ("line", _kkey(k_conv))
-        if key not in cache:
-            cache[key] = _pm3m_line_kpoint(frame, k_conv)
+        if key not in cache:  # k unrounded (1/3 to 9 digits would put 1e-9 errors into the characters)
+            cache[key] = _pm3m_line_kpoint(frame, np.linalg.inv(C).T @ k0)
         kp = cache[key]
     else:
         kp = bcs_irreps.star_kpoint(frame, k_conv)
@@ -336,11 +336,14 @@ def _pm3m_line_kpoint(frame, k: np.ndarray):
     little = int(bcs_irreps._k_equal(arms, k, frame.table.centring).sum())
     arms = arms[np.unique(np.round(arms, 9), axis=0, return_index=True)[1]]
     for kind, (const, dirs, ops, chars) in pm3m_irreps.LINES.items():
-        found = [p for p in (pm3m_irreps.line_arm(kind, arm, little) for arm in arms) if p is not None]
+        found = [(p, arm) for p, arm in ((pm3m_irreps.line_arm(kind, arm, little), arm) for arm in arms)
+                 if p is not None]
         if not found:
             continue
-        p = min(found, key=lambda q: (round(float(q @ q), 9), tuple(-np.round(q, 9))))  # (0,1/3,0), not (0,−1/3,0)
-        kvec = np.round(np.array(const, dtype=float) + p @ np.array(dirs, dtype=float), 12) + 0.0
+        # the smallest parameters, positive first: (0,1/3,0), not (0,−1/3,0)
+        p, arm = min(found, key=lambda t: (round(float(t[0] @ t[0]), 9), tuple(-np.round(t[0], 9))))
+        kvec = np.array(const, dtype=float) + p @ np.array(dirs, dtype=float)
+        kvec = arm - np.rint(arm - kvec) + 0.0  # that point, as the exact arm of the star (not re-summed)
         tab_codes = rotation_codes(frame.table.rotations)
         index = np.array([int(np.flatnonzero(tab_codes == c)[0])
                           for c in rotation_codes(np.array([pm3m_irreps.line_rotation(c) for c in ops]))])
