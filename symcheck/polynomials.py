@@ -27,7 +27,7 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -144,6 +144,7 @@ def _as_vector(v: Any, l: int) -> np.ndarray:
     return arr
 
 
+@lru_cache(maxsize=4096)  # coefficient ratios repeat (1, 2, 1/2 …) from vector to vector
 def _rationalize(r: float, atol: float) -> Fraction | None:
     """The fraction with a small denominator within atol of r, or None.
 
@@ -433,6 +434,13 @@ def describe(v: Any, l: int, p: int) -> str:
     if p not in (1, -1):
         raise SymcheckError(f"parity must be 1 or -1, got {p!r}")
     vec = _as_vector(v, l)
+    return _describe(vec.tobytes(), int(l), int(p))
+
+
+@lru_cache(maxsize=1024)  # a report names the same vector more than once (its sign, then its text)
+def _describe(data: bytes, l: int, p: int) -> str:
+    """:func:`describe` of the float64 vector with these bytes."""
+    vec = np.frombuffer(data, dtype=float)
     if not np.any(vec):
         return "zero"
     if p == (-1) ** l:

@@ -262,3 +262,42 @@ def _modulus(x: np.ndarray, limit: int) -> int:
         if np.all(np.abs(q * x - np.round(q * x)) < 1e-3 * q):
             return q
     return max(limit, 1)
+
+
+def hermite_normal_form(M) -> np.ndarray:
+    """The row-style Hermite normal form of an integer matrix: the unique basis of its rows' lattice that is
+    upper triangular, with positive pivots and every entry above a pivot in [0, pivot), then zero rows.
+
+    The same matrix as ``hsnf.row_style_hermite_normal_form(M)[0]`` (the form is unique), in plain
+    Python integers: importing hsnf reads package metadata at import time, a large part of a cold
+    command's labelling step.
+    """
+    A = [[int(x) for x in row] for row in np.asarray(M).tolist()]
+    m = len(A)
+    n = len(A[0]) if m else 0
+    si = 0
+    for sj in range(n):
+        if si == m:
+            break
+        while True:  # Euclid on the column: the smallest nonzero entry divides the others into remainders
+            rows = [i for i in range(si, m) if A[i][sj] != 0]
+            if not rows:
+                break
+            p = min(rows, key=lambda i: abs(A[i][sj]))
+            A[si], A[p] = A[p], A[si]
+            for i in range(si + 1, m):
+                if A[i][sj]:
+                    k = A[i][sj] // A[si][sj]
+                    A[i] = [a - k * b for a, b in zip(A[i], A[si])]
+            if not any(A[i][sj] for i in range(si + 1, m)):
+                break
+        if not A[si][sj]:
+            continue  # a column without a pivot
+        if A[si][sj] < 0:
+            A[si] = [-a for a in A[si]]
+        for i in range(si):  # entries above the pivot into [0, pivot)
+            k = A[i][sj] // A[si][sj]
+            if k:
+                A[i] = [a - k * b for a, b in zip(A[i], A[si])]
+        si += 1
+    return np.array(A, dtype=int).reshape(m, n)
