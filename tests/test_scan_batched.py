@@ -112,6 +112,17 @@ def test_random_d2h_subgroup_molecules(seed, which, atoms, noise):
     _check_same(frames)
 
 
+def test_planar_parallelogram_is_c2h_not_d2h():
+    """A planar N2C2 parallelogram: the refit of an in-plane C2 candidate lands on the C2 about the normal
+    (the same atom mapping); the batch once counted it twice and said D2h. It is C2h."""
+    pos = np.array([[0.0, -0.36, 2.56], [0.0, 0.36, -2.56], [0.0, 0.44, 2.07], [0.0, -0.44, -2.07]])
+    q, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(3, 3)))
+    frames = [(pos, ["N", "N", "C", "C"]), (pos @ q.T + 1.0, ["N", "N", "C", "C"])]
+    found = point_groups([p for p, _ in frames], [s for _, s in frames], TOL)
+    assert [g.name for g in found if g is not None] and all(g.name == "C2h" for g in found if g is not None)
+    _check_same(frames)
+
+
 def test_d2h_subgroup_molecules_are_mostly_answered_by_the_batch():
     """The batch answers most such molecules (the test above would pass vacuously if it answered none)."""
     rng = np.random.default_rng(11)

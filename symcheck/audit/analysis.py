@@ -101,12 +101,14 @@ def fingerprints(X: np.ndarray) -> np.ndarray:
 def obviously_trivial(structure, tol: float) -> bool:
     """True when a finite structure can only have the trivial group C1, decided without a group search.
 
-    Every operation of the group maps each atom to one of the same species at the same distance
-    from the centroid (within tol, and the centroid moves by at most tol). When no two atoms of a
-    species have distances within 4·tol, every operation moves no atom by more than ~tol: it is the
-    identity, unless all atoms lie within ~tol of a plane (a mirror), a line (a rotation axis) or
-    the centroid — those go to the full search. Where radii coincide, the atoms' interatomic
-    distances decide in the same way (``_swappable``). MD frames of molecules are nearly all C1.
+    Every operation (R, σ) of the group fixes the centroid and puts R·yᵢ within tol of y_σ(i), so it maps
+    each atom to one of the same species whose distance from the centroid differs by at most tol.
+    When no two atoms of a species have distances within tol (``SLACK`` added for rounding), σ is the
+    identity and every operation moves no atom by more than tol: it is the identity (the group
+    search identifies elements by their determinant and permutation), unless all atoms lie within
+    tol/2 of a plane (a mirror) or of a line — thin structures go to the full search. Where radii
+    coincide, the atoms' interatomic distances decide in the same way (``_swappable``). MD frames of
+    molecules are nearly all C1.
     """
     pos = structure.positions
     if len(pos) < 4:
@@ -118,12 +120,13 @@ def obviously_trivial(structure, tol: float) -> bool:
         return False
     r = np.linalg.norm(centered, axis=1)
     species = np.asarray(structure.species)
-    if all(np.min(np.diff(np.sort(r[species == s])), initial=np.inf) > 4 * tol for s in np.unique(species)):
+    if all(np.min(np.diff(np.sort(r[species == s])), initial=np.inf) > tol + SLACK for s in np.unique(species)):
         return True
     return len(pos) <= PROFILE_ATOMS and not _swappable(pos, species, tol)
 
 
 PROFILE_ATOMS = 400  # the distance profiles take N² memory and time
+SLACK = 1e-9  # Å added to the exact bounds of the trivial precheck, for rounding
 
 
 def obviously_trivial_batch(X: np.ndarray, species: np.ndarray, tol: float) -> np.ndarray:
@@ -142,7 +145,7 @@ def obviously_trivial_batch(X: np.ndarray, species: np.ndarray, tol: float) -> n
     order = np.lexsort((r, species), axis=-1)
     rs, ss = np.take_along_axis(r, order, 1), np.take_along_axis(species, order, 1)
     gaps = np.where(ss[:, 1:] == ss[:, :-1], np.diff(rs, axis=1), np.inf)
-    out = thick & np.all(gaps > 4 * tol, axis=1)
+    out = thick & np.all(gaps > tol + SLACK, axis=1)
     rest = np.flatnonzero(thick & ~out)
     if len(rest) == 0 or N > PROFILE_ATOMS:
         return out
@@ -156,7 +159,7 @@ def obviously_trivial_batch(X: np.ndarray, species: np.ndarray, tol: float) -> n
         profile = np.take_along_axis(d, cols, -1)
         gap = np.max(np.abs(profile[:, :, None, :] - profile[:, None, :, :]), axis=-1)  # (f, N, N)
         pairs = (sp[:, :, None] == sp[:, None, :]) & ~np.eye(N, dtype=bool)
-        swappable = np.any(pairs & (gap <= 4 * tol), axis=(1, 2))
+        swappable = np.any(pairs & (gap <= 2 * tol + SLACK), axis=(1, 2))
         out[idx] = ~swappable
     return out
 
@@ -166,8 +169,8 @@ def _swappable(pos: np.ndarray, species: np.ndarray, tol: float) -> bool:
 
     An operation (R, σ) puts every R·x_i within tol of x_σ(i), so the distances from σ(i) to the
     other atoms are those from i within 2·tol: sorted per species, the two profiles agree within
-    2·tol. When every atom's profile differs from those of the others of its species by more than
-    that (4·tol here, for margin), σ is the identity for every operation. Rattled MD frames, where
+    2·tol (sorting keeps that bound). When every atom's profile differs from those of the others of
+    its species by more than that, σ is the identity for every operation. Rattled MD frames, where
     many atoms share a radius from the centroid within tol, are told apart this way.
     """
     d = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
@@ -179,7 +182,7 @@ def _swappable(pos: np.ndarray, species: np.ndarray, tol: float) -> bool:
             continue
         gap = np.max(np.abs(p[:, None, :] - p[None, :, :]), axis=-1)
         np.fill_diagonal(gap, np.inf)
-        if np.min(gap) <= 4 * tol:
+        if np.min(gap) <= 2 * tol + SLACK:
             return True
     return False
 

@@ -191,8 +191,21 @@ def _batch(X: np.ndarray, labels: np.ndarray, tol: float) -> list[BatchedGroup |
     with np.errstate(invalid="ignore"):
         R = polar(H, np.broadcast_to(_DETS, (F, 8)))
     err = np.max(np.linalg.norm(Y[:, None] @ R.transpose(0, 1, 3, 2) - Ys, axis=-1), axis=-1)  # (F, 8)
-    passed = candidate & (err <= tol)
+    valid = candidate & (err <= tol)
     decided &= ~(candidate & (np.abs(err - tol) <= BOUNDARY))
+    # The refit may land on another candidate's element (the same σ: a planar frame's C2 about its normal
+    # and the in-plane C2 it is taken from, say); the detector identifies elements by (det, σ) and keeps
+    # one. A valid R lies within δ of exactly one diag(s) (distinct ones are ≥ 2 apart): it is that one's.
+    dev = np.linalg.norm(R - RD, axis=(-2, -1))  # (F, 8) Frobenius distance from the candidate's own R_D
+    own = dev <= delta[:, None] + BOUNDARY
+    passed = valid & own
+    decided &= ~(valid & (np.abs(dev - delta[:, None]) <= 2 * BOUNDARY))
+    # the candidate whose element a valid refit is must pass itself, or the frame goes to the detector
+    home = np.einsum("fik,fsij,fjk->fsk", V, R, V)  # R in the principal frame: its diagonal's signs
+    home_index = (home < 0).astype(np.int64) @ np.array([4, 2, 1])
+    sign_index = np.array([(s < 0).astype(int) @ np.array([4, 2, 1]) for s in SIGNS])
+    which = np.argsort(sign_index)[home_index]  # (F, 8) the candidate nearest each refit
+    decided &= ~(valid & ~own & ~np.take_along_axis(passed, which, axis=1))
     ok &= np.all(decided, axis=1) & passed[:, 0]
     masks = passed.astype(np.int64) @ (1 << np.arange(8))
     ok &= _CLOSED[masks]
@@ -223,13 +236,14 @@ def _well_conditioned(Y: np.ndarray, r: np.ndarray, labels: np.ndarray, d2: np.n
     """(F,) whether the detector's search surely finds every operation of the frame.
 
     The detector builds each candidate from the images of two reference atoms a, b (``_reference_atoms``)
-    and matches class by class within a radius ℓ (``_match_radius``). For an operation that moves no atom
-    by more than tol, the candidate from a, b differs from it by an angle of at most
-    φ ≈ 2 (tol / r_a + (tol + 2 r_b tol / r_a) / h_b) (h_b: b's distance from the line through a), so
-    every atom's image lands within tol + φ rᵢ of its partner; where that is at most ℓ/2 for every
-    atom (a factor 2 for the refits on the first classes), the matching cannot miss. Where b lies
-    almost on the line through a (a planar molecule's two central atoms, say) the detector can miss a
-    mirror; such frames go to it, so that the answer stays its answer.
+    and matches class by class within a radius ℓ (``_match_radius``). For an operation R that moves no
+    atom by more than tol, the candidate from a, b differs from it by an angle of at most
+    φ ≈ 2 (tol / r_a + (tol + 2 r_b tol / r_a) / h_b) (h_b: b's distance from the line through a); a
+    refit on matched atoms S ∋ a, b moves each of them by at most √|S| tol, so it differs from R by at
+    most φ (√N + 1) / 2. Every atom's image then lands within tol + φ′ rᵢ of its partner; where that is
+    within ℓ for every atom (ℓ ≤ 0.45 of the class's spacing: the partner is the nearest), the matching
+    cannot miss. Where b lies almost on the line through a (a planar molecule's two central atoms, say)
+    the detector can miss a mirror; such frames go to it, so that the answer stays its answer.
     Y (F, N, 3) centred positions, r (F, N) their norms, labels (F, N) species codes, d2 (F, N, N)
     squared distances with inf on the diagonal; tol in Å.
     """
@@ -254,10 +268,10 @@ def _well_conditioned(Y: np.ndarray, r: np.ndarray, labels: np.ndarray, d2: np.n
     b = np.lexsort((-h, np.where(off_line, size, big)), axis=-1)[:, 0]
     ra, rb, hb = r[rows, a], r[rows, b], h[rows, b]
     with np.errstate(divide="ignore", invalid="ignore"):
-        phi = 2 * (tol / ra + (tol + 2 * rb * tol / ra) / hb)
+        phi = 2 * (tol / ra + (tol + 2 * rb * tol / ra) / hb) * max(1.0, (np.sqrt(N) + 1) / 2)
         spacing = np.sqrt(np.min(np.where(same_class, d2, np.inf), axis=-1))  # inf for a class of one
         loose = np.where(size > 1, np.maximum(tol, 0.45 * spacing), np.maximum(tol, 0.45 * np.maximum(r, tol)))
-        fine = np.all(tol + 2 * phi[:, None] * r <= loose / 2, axis=1)
+        fine = np.all(tol + phi[:, None] * r <= loose, axis=1)
     return fine & np.any(off_line, axis=1) & np.isfinite(phi)
 
 
