@@ -127,3 +127,22 @@ def test_hermite_normal_form_is_hsnfs():
     for n in (2, 4, 6):
         M = np.vstack([n * np.eye(3, dtype=int), rng.integers(0, n, size=(20, 3))])
         assert np.array_equal(translations.hermite_normal_form(M), row_style_hermite_normal_form(M)[0])
+
+
+def test_closures_from_tables_are_the_generated_groups():
+    """Subgroups read from a multiplication table equal those close() builds product by product."""
+    from symcheck.groups.group import close
+
+    G = symmetry_group(_perovskite("perovskite_cubic_2x2x2.extxyz"), 1e-3)
+    cg = G.cell_group
+    T = cg.T
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        gens = rng.choice(len(T), size=int(rng.integers(0, 3)), replace=False)
+        reference = np.sort(close(np.unique(gens), T.add, translations.index_key, start=np.zeros(1, dtype=np.int64),
+                                  key_space=len(T)).keys)
+        assert np.array_equal(T.closure(gens), reference)
+        points = rng.choice(len(cg.rot_frac), size=int(rng.integers(0, 3)), replace=False)
+        reference = close(points, cg._point_product, translations.index_key, start=np.array([cg.identity]),
+                          key_space=len(cg.rot_frac)).keys
+        assert np.array_equal(translations.table_closure(cg.mult, points, cg.identity), np.sort(reference))

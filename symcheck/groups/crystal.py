@@ -36,7 +36,7 @@ from ..structure import Structure
 from .group import Group, SymmetryOperation, close, element_keys, greedy_generators, orbits, rotation_codes
 from .naming import classify, operation_kind
 from .pointgroup import HERMANN_MAUGUIN
-from .translations import Matcher, Translations, index_key, match_atoms
+from .translations import Matcher, Translations, index_key, match_atoms, table_closure
 
 # Schoenflies names of spglib's Hermann–Mauguin point-group symbols
 _HM_TO_SCHOENFLIES = {hm: name for name, hm in HERMANN_MAUGUIN.items()}
@@ -537,11 +537,9 @@ def _make(cg: _CellGroup, ks, shifts, t_sub, wyckoffs=(), site_symmetry=(), name
 
 def _generators(cg: _CellGroup, ks, shifts, t_sub) -> list[tuple[int, int]]:
     """A small generating set: point generators (greedy over the point part), then translations (greedy over T)."""
-    point_start = np.array([cg.identity])
-
     def point_reached(chosen: list[int]) -> np.ndarray:
-        found = close(ks[chosen], cg._point_product, index_key, start=point_start, key_space=len(cg.rot_frac))
-        return np.isin(ks, found.keys)
+        # the point group they generate, from the multiplication table (the set close() would find)
+        return np.isin(ks, table_closure(cg.mult, ks[chosen], cg.identity))
 
     gens = [(int(ks[i]), int(shifts[i])) for i in greedy_generators(len(ks), point_reached)]
 
