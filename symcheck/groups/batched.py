@@ -169,8 +169,8 @@ def _batch(X: np.ndarray, labels: np.ndarray, tol: float) -> list[BatchedGroup |
         return [None] * F
 
     # the eight candidates R_D = V diag(s) Vᵀ and the images of every atom under them
-    RD = np.einsum("fik,sk,fjk->fsij", V, SIGNS, V)  # (F, 8, 3, 3)
-    Z = np.einsum("fsij,fnj->fsni", RD, Y)  # (F, 8, N, 3)
+    RD = (V[:, None] * SIGNS[None, :, None, :]) @ V[:, None].transpose(0, 1, 3, 2)  # (F, 8, 3, 3) V diag(s) Vᵀ
+    Z = Y[:, None] @ RD.transpose(0, 1, 3, 2)  # (F, 8, N, 3) images R_D yᵢ
     dz = (np.sum(Z * Z, axis=-1)[..., None] + sq[:, None, None, :]
           - 2 * Z @ Y[:, None].transpose(0, 1, 3, 2))  # (F, 8, N, N) squared distances image -> atom
     dz = np.where(same[:, None], dz, np.inf)
@@ -187,10 +187,14 @@ def _batch(X: np.ndarray, labels: np.ndarray, tol: float) -> list[BatchedGroup |
 
     # the detector's refit and test on each candidate: R = polar(Σ y_σ(i) yᵢᵀ, det), max |R yᵢ − y_σ(i)| ≤ tol
     Ys = np.take_along_axis(Y[:, None], j[..., None], axis=2)  # (F, 8, N, 3) y_σ(i)
-    H = np.einsum("fsni,fnj->fsij", Ys, Y)
-    with np.errstate(invalid="ignore"):
-        R = polar(H, np.broadcast_to(_DETS, (F, 8)))
-    err = np.max(np.linalg.norm(Y[:, None] @ R.transpose(0, 1, 3, 2) - Ys, axis=-1), axis=-1)  # (F, 8)
+    R = RD.copy()
+    err = np.full((F, 8), np.inf)
+    fs, ss = np.nonzero(candidate & ok[:, None])  # only candidates are refitted (most D fail at once)
+    if len(fs):
+        H = np.einsum("kni,knj->kij", Ys[fs, ss], Y[fs])
+        with np.errstate(invalid="ignore"):
+            R[fs, ss] = polar(H, _DETS[ss])
+        err[fs, ss] = np.max(np.linalg.norm(Y[fs] @ R[fs, ss].transpose(0, 2, 1) - Ys[fs, ss], axis=-1), axis=-1)
     valid = candidate & (err <= tol)
     decided &= ~(candidate & (np.abs(err - tol) <= BOUNDARY))
     # The refit may land on another candidate's element (the same σ: a planar frame's C2 about its normal
@@ -220,7 +224,10 @@ def _batch(X: np.ndarray, labels: np.ndarray, tol: float) -> list[BatchedGroup |
         composed = np.take_along_axis(perms[:, :, None, :].repeat(len(members), 2),
                                       perms[:, None, :, :].repeat(len(members), 1), axis=-1)
         good = np.all(composed == perms[:, table], axis=(1, 2, 3))
-        mats = _idealize(R[rows][:, members], table, _DETS[members])
+        if len(members) == 1:  # C1: the identity (its refit is I to rounding, and idealizing keeps it)
+            mats = np.broadcast_to(np.eye(3), (len(rows), 1, 3, 3)).copy()
+        else:
+            mats = _idealize(R[rows][:, members], table, _DETS[members])
         ideal_err = np.max(np.linalg.norm(Y[rows][:, None] @ mats.transpose(0, 1, 3, 2)
                                           - np.take_along_axis(Y[rows][:, None], perms[..., None], axis=2),
                                           axis=-1), axis=(1, 2))
