@@ -11,7 +11,7 @@ import numpy as np
 
 from .fixed import wigner_D
 from .groups.crystal import element_pairs
-from .groups.group import operation_keys
+from .groups.group import distinct, operation_keys
 
 
 def complement(W: np.ndarray, K: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
@@ -243,7 +243,7 @@ class Action:
             todo = todo[near]
             if not len(todo):
                 continue
-            used = np.unique(rot[todo])  # D(R) v on every site, only for the rotations still in play
+            used = distinct(rot[todo])  # D(R) v on every site, only for the rotations still in play
             gv = np.zeros((len(self.Du),) + v.shape)
             gv[used] = np.einsum("uab,mb->uma", self.Du[used], v)
             step = max(1, self.CHUNK // max(v.size, 1))

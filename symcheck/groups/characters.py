@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import SymcheckError
 from .elements import group_matrices, identity_index, inverse_indices, multiplication_table
+from .group import distinct
 from .linear import LinearCharacterTable, linear_character_table
 from .mulliken import class_kind, irrep_sort_key, principal_element, row_labels, split_inverse_classes
 from .naming import check_setting, operation_kind
@@ -195,7 +196,7 @@ def _element_classes(table: np.ndarray, inv: np.ndarray) -> list[list[int]]:
     for a in range(n):
         if seen[a]:
             continue
-        conj = np.unique(table[table[:, a], inv])  # g a g⁻¹ for every g
+        conj = distinct(table[table[:, a], inv])  # g a g⁻¹ for every g
         seen[conj] = True
         out.append(conj.tolist())
     return out

@@ -33,7 +33,7 @@ from ..defaults import DEFAULT_TOL, FEATURE_ATOL
 from ..errors import SymcheckError
 from ..fixed import stabilizer_pairs
 from ..structure import Structure
-from .group import Group, SymmetryOperation, close, element_keys, greedy_generators, orbits, rotation_codes
+from .group import Group, SymmetryOperation, close, distinct, element_keys, greedy_generators, orbits, rotation_codes
 from .naming import classify, operation_kind
 from .pointgroup import HERMANN_MAUGUIN
 from .translations import Matcher, Translations, index_key, match_atoms, table_closure
@@ -423,7 +423,7 @@ class _CellGroup:
         ks, shifts = ks[order], shifts[order]
         t_sub = self.T.closure(schreier)
         # T_H must be closed under conjugation by the point part (it is, for a group; spglib noise aside)
-        conj = np.unique(self.rot_T[ks][:, t_sub])
+        conj = distinct(self.rot_T[ks][:, t_sub])
         if len(conj) != len(t_sub):
             t_sub = self.T.closure(conj)
         return ks, _canonical_shifts(self, ks, shifts, t_sub), t_sub
@@ -578,7 +578,7 @@ def _name(cg: _CellGroup, ks, shifts, t_sub) -> tuple[str, int, str]:
     import spglib
 
     q = cg.T.q
-    vectors = np.unique(np.vstack([np.diag(q), cg.T.z[t_sub]]), axis=0)
+    vectors = distinct(np.vstack([np.diag(q), cg.T.z[t_sub]]), axis=0)
     B = (_lattice_basis(vectors) / q).T  # columns: the subgroup's lattice basis in cell fractions
     Binv = np.linalg.inv(B)
     rot = np.array([np.round(Binv @ cg.rot_frac[k] @ B) for k in ks.tolist()], dtype="intc")

@@ -26,7 +26,7 @@ from ..defaults import DEFAULT_TOL, FEATURE_ATOL
 from ..errors import SymcheckError
 from ..fixed import mismatch, wigner_D
 from ..structure import Structure
-from .group import close, element_keys, greedy_generators, idealize, polar
+from .group import close, distinct, element_keys, greedy_generators, idealize, polar
 from .infinite import linear_group, single_point_group
 from .naming import rotation, rotation_axis_angle
 from .pointgroup import PointGroup, build_point_group
@@ -155,7 +155,7 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float, fast_min_a
     A = np.flatnonzero(cls == cls[a])
     B = np.flatnonzero(cls == cls[b])
     cand = _pair_candidates(Y, A, B, a, b, tol)
-    key_atoms = np.union1d(A, B)
+    key_atoms = distinct(np.concatenate([A, B]))  # np.union1d(A, B)
     done = np.zeros(len(Y), dtype=bool)
     by_generators = len(Y) >= fast_min_atoms
     # classes in order: those of a and b first (they fix R best), then small ones (cheap pruning)

@@ -261,6 +261,15 @@ def idealize(R: np.ndarray, table: np.ndarray, iterations: int = 6) -> list[np.n
     return list(R)
 
 
+def distinct(x, axis: int | None = None) -> np.ndarray:
+    """``np.unique(x, axis=axis)``: the sorted distinct values (rows with ``axis=0``).
+
+    Asked for with ``return_index``, np.unique skips its masked-array check, whose first call
+    imports numpy.ma (about a sixth of numpy's own import time) into every cold command.
+    """
+    return np.unique(x, axis=axis, return_index=True)[0]
+
+
 def rotation_codes(W: np.ndarray) -> np.ndarray:
     """One int64 per integer 3×3 matrix (entries within ±15): the element key of integer rotations,
     as numbers, for vectorised look-ups (sorting, searchsorted)."""

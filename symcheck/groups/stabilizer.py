@@ -10,7 +10,7 @@ from ..fixed import changes, threshold
 from ..structure import Structure
 from .crystal import SpaceGroup, _make, crystal_subgroup, factored_stabilizer, generator_pairs
 from .detect import point_group
-from .group import Group, SymmetryOperation, close, element_keys, same_group
+from .group import Group, SymmetryOperation, close, distinct, element_keys, same_group
 from .infinite import close_by_matrix
 from .pointgroup import build_point_group
 
@@ -170,7 +170,7 @@ def _minimal_crystal(G: SpaceGroup, H: SpaceGroup) -> list[SpaceGroup]:
         if done[v]:
             continue
         cls = T.add(np.full(len(H.translation_indices), v), H.translation_indices)
-        cls = np.unique(cg.rot_T[H.point_indices][:, cls])
+        cls = distinct(cg.rot_T[H.point_indices][:, cls])
         done[cls] = True
         keep(cg.closure(h_gens + [(cg.identity, v)]))
     # kind B: new point operations, no new translations
