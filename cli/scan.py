@@ -59,6 +59,8 @@ def _print(result, top: int) -> None:
     groups = ", ".join(f"{g} {n}" for g, n in list(result.groups.items())[:12])
     more = f", … ({len(result.groups)} groups)" if len(result.groups) > 12 else ""
     out.print(f"{result.frames} frames in {result.seconds:.1f} s; groups: {groups}{more}")
+    if not result.labels:
+        out.print("labels: none found (forces, energy, stress, dipole, … by name; --labels NAME:IRREPS for others)")
     table = Table(title="labels: loss floor of any equivariant model", title_justify="left", header_style="bold")
     for col in ("label", "irreps", "floor (units²)", "of variance", "from duplicates", "flagged frames"):
         table.add_column(col, justify="left" if col in ("label", "irreps") else "right")
@@ -68,7 +70,8 @@ def _print(result, top: int) -> None:
     for name, s in result.labels.items():
         frac = "—" if s.floor_fraction is None else f"{s.floor_fraction:.2e}"
         table.add_row(name, s.irreps, f"{s.floor:.3e}", frac, f"{s.conflict:.3e}", str(flagged.get(name, 0)))
-    out.print(table)
+    if result.labels:
+        out.print(table)
     for name, n in flagged.items():
         if name not in result.labels:
             out.print(f"{name}: {n} frames")

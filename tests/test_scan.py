@@ -539,3 +539,28 @@ def test_too_many_near_copies_are_refused_before_any_pair_is_listed():
         candidate_pairs(keys, 0.01, max_pairs=100_000)
     assert info.value.count == 3000 * 2999 // 2
     assert len(candidate_pairs(keys[:200], 0.01, max_pairs=100_000)) == 200 * 199 // 2
+
+
+def test_rounding_level_forces_of_a_perfect_crystal_are_not_flagged(tmp_path):
+    """EMT forces on a perfect fcc cell are zero up to ~1e-15: relative to themselves they break Fm-3m,
+    but not beyond rounding relative to the dataset's forces, so no flag (in the summary and in
+    frames.parquet alike); a real perturbation of the same cell still is one."""
+    import ase.io
+    import pyarrow.parquet as pq
+    from ase.build import bulk
+
+    perfect = _labelled(bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 2, 2)))
+    assert 0 < np.abs(perfect.get_forces()).max() < 1e-12
+    rattled = perfect.copy()
+    rattled.rattle(0.05, seed=1)
+    perturbed = _copy(perfect)
+    f = perturbed.get_forces().copy()
+    f[0] += [0.1, 0.0, 0.0]
+    _set(perturbed, forces=f)
+    path = tmp_path / "cells.extxyz"
+    ase.io.write(path, [perfect, _labelled(rattled), perturbed])
+    result = sc.scan(path, workers=1, labels=["forces"], out=tmp_path / "out")
+    assert [(f.index, f.label) for f in result.flagged] == [(2, "forces")]
+    rows = pq.read_table(tmp_path / "out" / "frames.parquet").to_pylist()
+    assert [r["forces_flagged"] for r in rows] == [False, False, True]
+    assert rows[0]["forces_group"] == rows[0]["group"] == "Fm-3m"

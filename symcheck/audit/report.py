@@ -68,7 +68,8 @@ class ScanResult:
     """What a scan found (``as_dict()``: the JSON of ``symcheck scan --json``).
 
     frames : frames scanned. groups : group name -> frames. labels : label -> LabelSummary.
-    flagged : Flags, largest floor first. duplicates : Duplicates, largest conflict first.
+    flagged : Flags, largest floor first (a floor at rounding level, ≤ 1e-20 of the label's mean square,
+        is none). duplicates : Duplicates, largest conflict first.
     duplicate_pairs : pairs of equal frames found (labels agreeing or not). seconds : wall time.
     out : the output folder, if any; files : name -> path of what was written there.
     errors : (frame index, message) where the group code failed: on the frame's group (the frame is
@@ -123,7 +124,7 @@ def summarize(chunk_ids, load, settings, seconds_since: float, check=None) -> Sc
                         "exact copies were searched")
     equal, conflicts = (check or find_conflicts)(pairs, tally.where, settings) if pairs else ([], [])
     labels = _label_summaries(tally.sums, conflicts)
-    flags = sorted(tally.flags, key=lambda f: (-f.floor, f.index, f.label))
+    flags = sorted(_above_rounding(tally.flags, tally.sums), key=lambda f: (-f.floor, f.index, f.label))
     dups = sorted((Duplicate(c.indices, c.label, c.conflict) for c in conflicts),
                   key=lambda d: (-d.conflict, d.indices, d.label))
     groups = dict(sorted(tally.groups.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -183,6 +184,24 @@ class _Tally:
             self.flags.append(Flag(idx, f"{name} (antisymmetric part)", t["group"][k], "antisymmetric", anti / 9))
 
 
+ROUNDING = 1e-10  # a residual whose RMS per entry is below this times the label's RMS over the dataset is rounding
+
+
+def _above_rounding(flags: list[Flag], sums: dict[str, dict]) -> list[Flag]:
+    """The flags whose floor is more than rounding: floor > ROUNDING² × the label's mean square over the dataset.
+
+    A perfect crystal's forces are zero up to ~1e-15 in any code; relative to themselves they break
+    every symmetry (P1), and were flagged in every symmetric frame of a relaxation set. Flags of the
+    antisymmetric part of a rank-2 label keep their own relative test.
+    """
+    out = []
+    for f in flags:
+        s = sums.get(f.label)
+        if s is None or f.label_group == "antisymmetric" or f.floor > ROUNDING ** 2 * s["sumsq"] / s["entries"]:
+            out.append(f)
+    return out
+
+
 def _label_summaries(sums: dict[str, dict], conflicts) -> dict[str, LabelSummary]:
     """label -> LabelSummary, labels sorted by name, from the tallied sums and the duplicates' conflicts.
 
@@ -221,6 +240,7 @@ def write_outputs(result: ScanResult, chunk_ids, load, out: Path) -> ScanResult:
     schema = pa.schema(frame_cols + label_cols)
     parquet_tmp, csv_tmp = out / ".frames.parquet.tmp", out / ".frames.csv.tmp"
     floors: dict[str, list[float]] = {name: [] for name in names}
+    flagged = {(f.index, f.label) for f in result.flagged}  # as in the summary (rounding-level residuals are not flags)
     with pq.ParquetWriter(parquet_tmp, schema) as pw, pacsv.CSVWriter(csv_tmp, schema) as cw:
         for cid in chunk_ids:
             t = load(cid).to_pydict()
@@ -231,8 +251,8 @@ def write_outputs(result: ScanResult, chunk_ids, load, out: Path) -> ScanResult:
                 name = t["label"][k]
                 if name is not None:
                     row[f"{name}_floor"] = t["floor"][k]
-                    row[f"{name}_group"] = t["label_group"][k]
-                    row[f"{name}_flagged"] = t["flagged"][k]
+                    row[f"{name}_group"] = t["label_group"][k] if (idx, name) in flagged else t["group"][k]
+                    row[f"{name}_flagged"] = (idx, name) in flagged
                     floors[name].append(t["floor"][k])
             batch = pa.Table.from_pylist([rows[i] for i in sorted(rows)], schema=schema)
             pw.write_table(batch)
