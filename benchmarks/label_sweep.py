@@ -2,13 +2,14 @@
 
 For each space group, two general-position orbits (C and N) are generated from spglib's database
 operations in a 2×2×2 supercell; the parent group's irreps at every k of the supercell are named as
-``parent_group`` names them (against the Bilbao tables, ``symcheck.distortion.bcs_irreps``). Printed
+``parent_group`` names them (against the Bilbao tables, ``symcheck.distortion.bcs_irreps``; k-points on
+lines and planes from ISO-IR's data where installed, ``symcheck.distortion.isoir``). Printed
 per group: the irreps, how many got a name, how many stayed unnamed although their k-point's star
 is tabulated, and whether two irreps got the same name; last, the groups with such a gap or repeat.
 
 Usage::
 
-    python benchmarks/label_sweep.py            # all 230 groups (about 10 minutes on 2 cores)
+    python benchmarks/label_sweep.py            # all 230 groups (about a minute; two with ISO-IR's data)
     python benchmarks/label_sweep.py 221 225    # some groups
 """
 
@@ -77,7 +78,9 @@ def main() -> int:
             continue
         # the names parent_group gave; an unnamed irrep whose star (or, for a complex pair, the star of −k)
         # holds a tabulated k-point would be a gap
-        named = [ir.label for ir in g.irreps if ir.labelled]
+        # a line's irreps carry one name at every k of the line (ISO-IR's B1 at (1/2,0,0) and at (1/2,0,1/2)):
+        # a name repeats only if it repeats at one k
+        named = [(ir.label, tuple(np.round(ir.k, 6))) for ir in g.irreps if ir.labelled]
         gaps = [ir.label for ir in g.irreps if not ir.labelled and (
             bcs_irreps.star_kpoint(frame, ir.k) is not None
             or (ir.pair and bcs_irreps.star_kpoint(frame, -np.asarray(ir.k, dtype=float)) is not None))]

@@ -129,16 +129,68 @@ def test_longitudinal_and_transverse_waves(k, e, label):
     assert m.k_label == label.rstrip("12345")
 
 
-def test_unlabelled_irreps_say_why():
-    """A line of another group (Fm-3m's Δ in a 4×4×4 conventional supercell): no Bilbao entry, no stored
-    ISO-IR characters: named by k and dimension, with the reason, never a CDML-looking name."""
+def copper_2x2x2() -> sc.Structure:
+    """Fm-3m (Cu) in a 2×2×2 conventional supercell: k-points on Δ and Σ besides Γ, X, L, W."""
     frac = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
     cu = sc.Structure(frac * 3.6, ["Cu"] * 4, cell=np.eye(3) * 3.6, pbc=[True] * 3)
-    big = supercell(cu, sc.Structure(np.zeros((32, 3)), ["Cu"] * 32, cell=np.eye(3) * 7.2, pbc=[True] * 3), TOL)
-    g = parent_group(big, TOL)
+    return supercell(cu, sc.Structure(np.zeros((32, 3)), ["Cu"] * 32, cell=np.eye(3) * 7.2, pbc=[True] * 3), TOL)
+
+
+def pnma_1x1x3() -> sc.Structure:
+    """Pnma (non-symmorphic: ISO-IR's IR-translations matter) with two general orbits, tripled along c."""
+    import spglib
+
+    sym = spglib.get_symmetry_from_database(next(h for h in range(1, 531)
+                                                 if spglib.get_spacegroup_type(h).number == 62))
+    points, species = [], []
+    for x, element in ((np.array([0.1234, 0.2718, 0.3821]), "C"), (np.array([0.3147, 0.0611, 0.1729]), "N")):
+        for p in np.mod(np.einsum("fab,b->fa", sym["rotations"], x) + sym["translations"], 1.0):
+            if not any(np.allclose(np.mod(p - q + 0.5, 1) - 0.5, 0, atol=1e-6) for q in points):
+                points.append(p)
+                species.append(element)
+    frac = np.concatenate([(np.array(points) + [0, 0, i]) / [1, 1, 3] for i in range(3)])
+    cell = np.diag([5.0, 5.5, 18.0])
+    return sc.Structure(frac @ cell, species * 3, cell=cell, pbc=[True] * 3)
+
+
+def test_unlabelled_irreps_say_why(monkeypatch):
+    """A line of another group (Fm-3m's Δ and Σ) without ISO-IR's data: no Bilbao entry, so named by k and
+    dimension with the reason (and where the data would come from), never a CDML-looking name."""
+    monkeypatch.setenv("SYMCHECK_ISOIR", "")
+    g = parent_group(copper_2x2x2(), TOL)
     unnamed = [ir for ir in g.irreps if not ir.labelled]
-    assert unnamed and all(ir.label.startswith("k=(") and "no CDML label" in ir.note for ir in unnamed)
+    assert {ir.k_label for ir in unnamed} == {None} and len(unnamed) == 9
+    assert all(ir.label.startswith("k=(") and "no CDML label" in ir.note and "crystod" in ir.note for ir in unnamed)
     assert all(ir.note is None for ir in g.irreps if ir.labelled)
+
+
+@pytest.mark.parametrize("build, number, types", [(copper_2x2x2, 225, {"DT", "SM"}), (pnma_1x1x3, 62, {"LD"})])
+def test_other_groups_lines_from_iso_ir_data(build, number, types):
+    """With ISO-IR's data (CrystOD's copy), every irrep is named, and each named line irrep's characters equal
+    ISO-IR's own full representation at that k (CrystOD's evaluation), on ISO-IR's frame."""
+    isoir_data = pytest.importorskip("crystod.isoir")
+    from symcheck.distortion import isoir
+
+    if isoir.data_file() is None:
+        pytest.skip("ISO-IR's data turned off ($SYMCHECK_ISOIR empty)")
+    g = parent_group(build(), TOL)
+    assert g.number == number and all(ir.labelled for ir in g.irreps), [ir.note for ir in g.irreps if ir.note]
+    lines = [ir for ir in g.irreps if ir.k_label in types]
+    assert {ir.k_label for ir in lines} == types
+    fr, _ = isoir.frame(number, g.conv_rotations, g.conv_translations)
+    table = {ir.label: ir for ir in isoir_data.load_isoir_irreps(number, "cir")}
+    ops = np.unique(np.concatenate([g.point_ops, g.trans_ops, np.random.default_rng(0).choice(
+        g.order, min(150, g.order), replace=False)]))  # CrystOD's evaluation is slow: every rotation and translation
+    for ir in lines:
+        for label in [ir.label] if not ir.pair else []:
+            iso = table[label]
+            _, params = iso.match_k(ir.k)
+            chi = np.zeros(len(ops), dtype=complex)
+            for i, f in enumerate(ops):
+                for a in range(iso.narms):
+                    if iso.in_little_group(fr.rotations[f], a, params):
+                        chi[i] += iso.small_character(fr.rotations[f], fr.translations[f], a, params)
+            assert np.allclose(chi, ir.chars[ops], atol=1e-6), label
 
 
 def test_direction_parameters_count_the_letters_of_iso_ir_directions():

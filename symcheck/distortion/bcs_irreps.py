@@ -196,8 +196,12 @@ def table_frame(number: int, Wc: np.ndarray, wc: np.ndarray) -> TableFrame | Non
     (a different setting), or when no origin shift maps the translations onto the table's modulo the lattice.
     """
     tab = table(number)
-    if tab is None:
-        return None
+    return None if tab is None else frame_of(tab, Wc, wc)
+
+
+def frame_of(tab: Table, Wc: np.ndarray, wc: np.ndarray) -> TableFrame | None:
+    """F's operations (Wc, wc) in the frame of any table of coset representatives (Bilbao's or ISO-IR's, see
+    :mod:`.isoir`); None when a rotation is missing or no origin shift maps the translations."""
     codes = rotation_codes(tab.rotations)
     order = np.argsort(codes)
     ours = rotation_codes(Wc)

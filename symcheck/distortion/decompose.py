@@ -332,8 +332,9 @@ def _fixed_dimension(ir, mask: np.ndarray) -> int:
 
 LABELS = (
     "ISOTROPY (Miller–Love/CDML) labels for Pm-3m (No. 221) at every k-point (GM, X, M, R, lines, planes), from "
-    "ISO-IR; CDML labels of the Bilbao tables (irreptables) for every other space group at its maximal k-points; "
-    "every other irrep is named by its k-point and dimension"
+    "ISO-IR; CDML labels of the Bilbao tables (irreptables) for every other space group at its maximal k-points, and "
+    "ISO-IR's on its lines and planes where ISO-IR's data is installed (CrystOD's copy, or $SYMCHECK_ISOIR); every "
+    "other irrep is named by its k-point and dimension, with the reason"
 )
 
 

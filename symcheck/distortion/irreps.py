@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ..groups.group import affine, rotation_codes
-from . import bcs_irreps, pm3m_irreps
+from . import bcs_irreps, isoir, pm3m_irreps
 
 if TYPE_CHECKING:  # only the type: a direction is read from the group's operations and images
     from .parent import ParentGroup
@@ -75,6 +75,7 @@ def induced_irreps(Wp, wp, Q, C, Wc, wc, number) -> tuple[CrystalIrrep, ...]:
         for chi in _induced_characters(cosets, Wp, wp, k0):
             out.append(CrystalIrrep(chi, int(round(chi[0].real)), k_conv, "", False, None, None))  # f = 0 is E
     idx = pm3m_irreps.rotation_indices(Wc) if number == 221 and out else None
+    cache["Wc"] = Wc
     irreps = named + [_name_irrep(ir, idx, wc, number, cache, frame) for ir in _pair_conjugates(out)]
     if sum(ir.dim**2 // 2 if ir.pair else ir.dim**2 for ir in irreps) != len(Wp):  # a pair: two irreps of dim/2
         raise AssertionError("the irreps of F are not a complete set")
@@ -299,9 +300,20 @@ def _name_irrep(ir: CrystalIrrep, idx, wc, number, cache: dict, frame=None) -> C
         named = _pm3m_line(frame, ir, cache)
         if named is not None:
             return named
+    reason = _unlabelled_reason(number, frame)
+    if number != 221:  # lines, planes, general points: ISO-IR's data where installed
+        if "isoir" not in cache:
+            cache["isoir"] = isoir.frame(number, cache["Wc"], wc) if "Wc" in cache else None
+        if cache["isoir"] is not None:
+            named = isoir.name(cache["isoir"], ir.k, ir.chars, ir.pair, cache)
+            if not isinstance(named, str):
+                label, kind, kvec = named
+                return CrystalIrrep(ir.chars, ir.dim, kvec, label, True, kind, None, ir.pair)
+            reason = named
+        elif isoir.data_file() is None:
+            reason += " (ISO-IR's CIR_data, e.g. from `pip install crystod`, would name it)"
     name = k_label if k_label else "k=(" + ",".join(fraction_text(x) for x in ir.k) + ")"
-    return CrystalIrrep(ir.chars, ir.dim, ir.k, f"{name}({ir.dim}-dim)", False, k_label, None, ir.pair,
-                        _unlabelled_reason(number, frame))
+    return CrystalIrrep(ir.chars, ir.dim, ir.k, f"{name}({ir.dim}-dim)", False, k_label, None, ir.pair, reason)
 
 
 def _unlabelled_reason(number: int, frame) -> str:
@@ -311,8 +323,8 @@ def _unlabelled_reason(number: int, frame) -> str:
     if frame is None:
         return (f"no CDML label: space group {number}'s operations are not in the Bilbao table's setting "
                 "(no origin shift maps them)")
-    return (f"no CDML label: k lies on a line, plane or general point of space group {number}; symcheck has "
-            "checked labels there for Pm-3m only (ISO-IR), the Bilbao tables list the maximal k-points")
+    return (f"no CDML label: k lies on a line, plane or general point of space group {number}, which the Bilbao "
+            "tables (maximal k-points) do not list")
 
 
 def _pm3m_line(frame, ir: CrystalIrrep, cache: dict) -> CrystalIrrep | None:

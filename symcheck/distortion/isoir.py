@@ -1,0 +1,209 @@
+"""Names of irreps on lines, planes and the general point of any space group, from ISO-IR's data where installed.
+
+The Bilbao tables (:mod:`.bcs_irreps`) list the maximal k-points only, and symcheck stores ISO-IR's line
+irreps for Pm-3m only (:data:`.pm3m_irreps.LINES`). ISO-IR (H. T. Stokes & B. J. Campbell, "ISO-IR: Complex
+irreducible representations of the 230 crystallographic space groups", iso.byu.edu) tabulates every k-vector
+type, lines (DT, LD, SM, ...), planes and the general point GP, with free parameters α, β, γ. Its data file
+``CIR_data.txt`` is not shipped with symcheck; it is read where found:
+
+1. ``$SYMCHECK_ISOIR``: the file (``CIR_data.txt`` or ``.gz``) or its folder; when set, nothing else is
+   searched (an empty or missing path turns this module off);
+2. the copy bundled inside the CrystOD package (``pip install crystod``), found without importing it.
+
+Without it such irreps keep their descriptive names ("k=(0,0,1/4)(4-dim)") with the reason.
+
+How a name is found (never guessed): the irrep's k is matched to a k-vector type whose first arm is
+const + Σ pᵢ dᵢ with the smallest parameters, positive first (so (0,1/3,0), not (0,−1/3,0): ISO-IR's label
+at −p can be another irrep's, e.g. DT3 and DT4 of F-43m), and whose generic little co-group has as many
+rotations as k's (a k where a line meets a point is that point). The small irreps there, characters
+χ({R|t_R + L}) = tr D_R[arm 0] · exp(2πi k·(L + τ_R)) with ISO-IR's coset translations t_R and
+IR-translations τ_R, are induced to F in ISO-IR's frame (:func:`.bcs_irreps.frame_of`, origin shift as for
+the Bilbao tables) and matched to spgrep's characters; no match, no name. Where −k is not in k's star and
+only a negative parameter reaches k, ISOTROPY writes the partner letters (LE for LD, DU for DT, …); symcheck
+does not name those and says so. A complex pair is named as with the Bilbao tables ("DT3DT4"; across ±k
+stars by its member at the tabulated k).
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..groups.group import rotation_codes
+from . import bcs_irreps
+
+_HEADER = re.compile(r'^\s*(\d+)\s+(\d+)\s+"([^"]*)"\s+"([^"]*)"\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$',
+                     re.MULTILINE)
+_COMPLEX = re.compile(r"\(([^,()]+),([^()]+)\)")
+
+
+def data_file() -> Path | None:
+    """ISO-IR's ``CIR_data.txt[.gz]``: ``$SYMCHECK_ISOIR`` if set, else CrystOD's bundled copy; None if neither."""
+    env = os.environ.get("SYMCHECK_ISOIR")
+    if env is not None:
+        candidates = [Path(env)] if env else []
+    else:
+        spec = importlib.util.find_spec("crystod")
+        candidates = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+    for c in candidates:
+        for f in ((c / "CIR_data.txt.gz", c / "CIR_data.txt") if c.is_dir() else (c,)):
+            if f.is_file():
+                return f
+    return None
+
+
+@dataclass(frozen=True)
+class KType:
+    """One non-special k-vector type of a space group in ISO-IR: its first arm and its irreps' small characters."""
+
+    name: str  # DT, LD, SM, GP, ...
+    const: np.ndarray  # (3,) first arm's constant part (conventional reciprocal basis)
+    dirs: np.ndarray  # (n_params, 3) its parameter directions
+    labels: tuple[str, ...]
+    traces: np.ndarray  # (n_irreps, n_ops) complex: trace of the first arm's diagonal block of D(op)
+    irtrans: np.ndarray  # (n_ops, 3) the IR-translations τ
+
+
+@dataclass(frozen=True)
+class Tables:
+    """ISO-IR's coset representatives of one space group and its non-special k-vector types."""
+
+    table: bcs_irreps.Table  # rotations and translations (ISO-IR's frame), no k-points
+    types: tuple[KType, ...]
+
+
+def _text(path: Path) -> str:
+    """The whole file (55 MB decompressed, 0.3 s): read per space group asked for, not kept."""
+    with (gzip.open(path, "rt") if path.suffix == ".gz" else open(path)) as f:
+        return f.read()
+
+
+def tables(number: int) -> Tables | None:
+    """Space group ``number``'s ISO-IR data (non-special types), parsed once per data file; None without it."""
+    path = data_file()
+    return None if path is None else _tables(path, number)
+
+
+@cache
+def _tables(path: Path, number: int) -> Tables | None:
+    text = _text(path)
+    # headers are the only lines with quotes: '10697 221 "Pm-3m     " "GM1+" ...' (number right-aligned in 4)
+    start = text.find(f'{number:4d} "')
+    if start < 0:
+        return None
+    start = text.rfind("\n", 0, start) + 1
+    end = text.find(f'{number + 1:4d} "', start)
+    block = text[start: text.rfind("\n", 0, end) + 1] if end >= 0 else text[start:]
+    heads = list(_HEADER.finditer(block))
+    rotations = translations = symbol = None
+    types: dict[str, dict] = {}
+    for h, nxt in zip(heads, heads[1:] + [None]):
+        symbol = h.group(3).strip()
+        label, dim, kcount, opcount = h.group(4).strip(), int(h.group(5)), int(h.group(7)), int(h.group(9))
+        tokens = block[h.end(): nxt.start() if nxt else len(block)].split()
+        kv = np.array(tokens[:16 * kcount], dtype=int).reshape(kcount, 4, 4)  # [arm, column, (x, y, z, den)]
+        special = not np.any(kv[:, 1:, :3])
+        if special:
+            continue
+        pos, R, t, tau, tr = 16 * kcount, [], [], [], []
+        nb = dim // kcount
+        for _ in range(opcount):
+            m = np.array(tokens[pos:pos + 16], dtype=float).reshape(4, 4)
+            pos += 16
+            R.append(np.rint(m[:3, :3] / m[3, 3]).astype(int))
+            t.append(m[:3, 3] / m[3, 3])
+            q = np.array(tokens[pos:pos + 4], dtype=float)
+            pos += 4
+            tau.append(q[:3] / q[3])
+            diagonal = (tokens[pos + r * (dim + 1)] for r in range(nb))  # only the trace of arm 0's block
+            tr.append(sum(complex(float(a), float(b)) for a, b in (_COMPLEX.fullmatch(x).groups() for x in diagonal)))
+            pos += dim * dim
+        R, t = np.array(R), np.array(t)
+        if rotations is None:
+            rotations, translations = R, t
+        elif not (np.array_equal(R, rotations) and np.allclose(t, translations)):
+            return None  # coset representatives that differ between irreps: not the format this reads
+        name = re.match(r"[A-Z]+", label).group(0)
+        cols = kv[0, 1:]  # (3 params, (x, y, z, den)) of the first arm
+        used = [c for c in cols if c[3] != 0 and np.any(c[:3])]
+        entry = types.setdefault(name, {"const": kv[0, 0, :3] / kv[0, 0, 3],
+                                        "dirs": np.array([c[:3] / c[3] for c in used]), "labels": [], "traces": [],
+                                        "irtrans": np.array(tau)})
+        entry["labels"].append(label)
+        entry["traces"].append(tr)
+    if rotations is None:
+        return None
+    tab = bcs_irreps.Table(number=number, symbol=symbol, rotations=rotations, translations=translations,
+                           centring=np.array(bcs_irreps._CENTRINGS[symbol[0]]), kpoints=())
+    return Tables(tab, tuple(KType(n, e["const"], e["dirs"], tuple(e["labels"]), np.array(e["traces"]),
+                                   e["irtrans"]) for n, e in types.items()))
+
+
+def frame(number: int, Wc: np.ndarray, wc: np.ndarray):
+    """F's operations in ISO-IR's frame (:func:`.bcs_irreps.frame_of`), with the group's types; None without data."""
+    data = tables(number)
+    if data is None:
+        return None
+    fr = bcs_irreps.frame_of(data.table, Wc, wc)
+    return None if fr is None else (fr, data.types)
+
+
+def name(iso, k: np.ndarray, chars: np.ndarray, pair: bool, cache_: dict) -> tuple[str, str, np.ndarray] | str:
+    """ISO-IR's (label, k type, first arm) of the irrep of F with characters ``chars`` at k (conventional
+    reciprocal basis, unrounded), or the reason it has none. ``iso``: :func:`frame`'s result."""
+    fr, types = iso
+    tab = fr.table
+    rotations = fr.rotations[np.unique(rotation_codes(fr.rotations), return_index=True)[1]].astype(float)
+    arms = np.einsum("fba,b->fa", np.linalg.inv(rotations), np.asarray(k, dtype=float))
+    little = int(bcs_irreps._k_equal(arms, np.asarray(k, dtype=float), tab.centring).sum())
+    minus_in_star = bool(bcs_irreps._k_equal(arms, -np.asarray(k, dtype=float), tab.centring).any())
+    arms = arms[np.unique(np.round(arms, 9), axis=0, return_index=True)[1]]
+    Rtab = tab.rotations.astype(float)
+    for typ in sorted(types, key=lambda t: len(t.dirs)):
+        generic = typ.const + np.array([0.1234, 0.2345, 0.3456])[:len(typ.dirs)] @ typ.dirs
+        fixed = bcs_irreps._k_equal(np.einsum("fba,b->fa", np.linalg.inv(Rtab), generic), generic, tab.centring)
+        if int(fixed.sum()) != little:
+            continue
+        found = []
+        for arm in arms:
+            p = _parameters(typ, arm, tab.centring)
+            if p is not None:
+                found.append((round(float(p @ p), 9), tuple(-np.round(p, 9)), p, arm))
+        if not found:
+            continue
+        _, _, p, arm = min(found, key=lambda t: t[:2])
+        if not minus_in_star and p[np.flatnonzero(np.abs(p) > 1e-9)[0]] < 0:
+            return (f"no CDML label: k is −k of ISO-IR's {typ.name} line/plane (ISOTROPY writes the partner letters "
+                    "there); not named")
+        kvec = typ.const + p @ typ.dirs
+        kvec = arm - np.rint(arm - kvec) + 0.0
+        ops = np.flatnonzero(bcs_irreps._k_equal(np.einsum("fba,b->fa", np.linalg.inv(Rtab), kvec), kvec,
+                                                 tab.centring))
+        chars_small = typ.traces[:, ops] * np.exp(2j * np.pi * (typ.irtrans[ops] @ kvec))[None]
+        kp = bcs_irreps.TableKPoint(typ.name, kvec, ops, typ.labels, chars_small)
+        try:
+            label = bcs_irreps.label_at(fr, kp, chars, pair, cache_, across=pair and not minus_in_star)
+        except (AssertionError, StopIteration):
+            return f"no CDML label: none of ISO-IR's irreps at {typ.name} matches this one (setting)"
+        return label, typ.name, kvec
+    return "no CDML label: k matches none of ISO-IR's k-vector types of this group"
+
+
+def _parameters(typ: KType, arm: np.ndarray, centring: np.ndarray) -> np.ndarray | None:
+    """The smallest parameters p (positive first) with const + p·dirs ≡ arm modulo the reciprocal lattice."""
+    G = np.stack(np.meshgrid(*[np.arange(-2, 3)] * 3, indexing="ij"), -1).reshape(-1, 3).astype(float)
+    c = G @ centring.T
+    G = G[np.all(np.abs(c - np.rint(c)) < 1e-9, axis=1)]  # reciprocal lattice vectors of the centred lattice
+    rhs = (arm - typ.const)[None] + G
+    p = rhs @ np.linalg.pinv(typ.dirs)  # dirs: (n, 3); p·dirs = rhs
+    ok = np.all(np.abs(p @ typ.dirs - rhs) < 1e-9, axis=1)
+    if not ok.any():
+        return None
+    return min(p[ok], key=lambda q: (round(float(q @ q), 9), tuple(-np.round(q, 9))))
