@@ -33,6 +33,7 @@ from seednet_baseline import Network, tutorial_task  # noqa: E402
 
 from symcheck.training.network import SeedNet  # noqa: E402
 from symcheck.training.optim import Adam  # noqa: E402
+from symcheck.training.stopping import training_step  # noqa: E402
 
 IRREPS = "0e+1o+2e+3o+4e+5o"
 
@@ -60,15 +61,13 @@ def make_steps(task: int, device: torch.device, dtype: torch.dtype, seed: int = 
     net = SeedNet(IRREPS, IRREPS).to(device=device, dtype=dtype)
     xs, ts = x.to(dtype), target.to(dtype)
     geo = net.geometry(pos, xs)  # positions (and the fixed input) precomputed once, as in training
-    opt = Adam(net.parameters(), 1e-3)
+    # The same step as the baseline's (MSE loss, gradients, Adam update), the way symcheck.train
+    # runs it (symcheck.training.stopping.training_step): on the CPU a DenseStep, no autograd graph.
+    trainer = training_step(net, geo, xs, ts, False, 1e-3)
 
     def symcheck_step() -> float:
-        # The same step as the baseline's (MSE loss, gradients, Adam update), the way
-        # symcheck.train runs it: loss and gradients in one call, no autograd graph.
-        opt.zero_grad()
-        loss = net.mse_step(xs, geo, ts)
-        opt.step()
-        return loss.item()  # .item() synchronises, as a training loop that logs the loss would
+        # The loss as a Python float, as the baseline's .item(): on a GPU this synchronises.
+        return trainer.step()
 
     return baseline_step, symcheck_step
 

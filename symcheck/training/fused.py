@@ -18,7 +18,9 @@ of shape (copies, N, mmax). A gated layer applies, copy block by copy block,
 from __future__ import annotations
 
 import math
+import warnings
 
+import numpy as np
 import torch
 
 _softplus_backward = torch.ops.aten.softplus_backward
@@ -153,3 +155,362 @@ class DenseNetFunction(torch.autograd.Function):
         del ctx.state
         g_in, g_mid, g_out = dense_backward(ctx.net, ctx.geo, state, grad.contiguous())
         return (None, None, None, None, g_in, g_mid, g_out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole training step on the CPU, without autograd: DenseStep.
+#
+# On the CPU a PyTorch call on tensors of a few hundred numbers costs 2-15 µs of dispatch, far
+# more than its arithmetic; NumPy's matrix products and elementwise calls cost 0.5-5 µs. So the
+# step below keeps every intermediate in a preallocated buffer that is both a torch tensor and a
+# NumPy array (same memory): matrix products and elementwise arithmetic run in NumPy, the sparse
+# products and the activation functions (softplus and its gradient, with torch's threshold) in
+# PyTorch. The operators are also stored compressed: only the rows of M that can be non-zero are
+# kept (a third of them for the tutorial), and the weighted sum over paths, zp = Σ_w w_radial·Y,
+# is itself a sparse product whose stored values ARE the buffer Y (a CSR matrix sharing memory
+# with it), so computing Y updates that matrix in place.
+# ---------------------------------------------------------------------------------------------
+
+
+def _buffer(shape, dtype) -> tuple[torch.Tensor, np.ndarray]:
+    """A zero-filled CPU tensor and the NumPy array that shares its memory."""
+    t = torch.zeros(shape, dtype=dtype)
+    return t, t.numpy()
+
+
+def _sparse(crow: np.ndarray, col: np.ndarray, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """CSR tensor with 32-bit indices whose values are the given tensor (no copy: it shares its memory)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
+        m = torch.sparse_csr_tensor(
+            torch.from_numpy(crow.astype(np.int32)), torch.from_numpy(col.astype(np.int32)), values, shape,
+            check_invariants=False,
+        )
+    if m.values().data_ptr() != values.data_ptr():  # the in-place updates below rely on it
+        raise RuntimeError("sparse_csr_tensor copied its values")
+    return m
+
+
+def _crow(row_of_entry: np.ndarray, n_rows: int) -> np.ndarray:
+    """CSR row pointers of entries sorted by row."""
+    crow = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of_entry, minlength=n_rows), out=crow[1:])
+    return crow
+
+
+def _softplus_np(x: np.ndarray, out: np.ndarray, deriv: np.ndarray, work: np.ndarray, mask: np.ndarray,
+                 beta: float, scale: float) -> None:
+    """out = scale · softplus_β(x) and deriv = scale · d softplus_β / dx, as torch computes them.
+
+    torch's softplus is x where β·x > 20 (its threshold), else log1p(exp(β·x)) / β; its derivative
+    is 1 there, else sigmoid(β·x) = z / (1 + z) with z = exp(β·x). ``work`` and ``mask`` are
+    scratch arrays of x's shape; x is left unchanged.
+    """
+    u = x
+    if beta != 1.0:
+        u = np.multiply(x, beta, out=work)
+    if u.max() <= _THRESHOLD:  # the usual case: no entry takes the linear branch
+        np.exp(u, out=work)
+        np.log1p(work, out=out)
+        np.multiply(out, scale / beta, out=out)
+        np.add(work, 1.0, out=deriv)
+        np.divide(work, deriv, out=deriv)
+        np.multiply(deriv, scale, out=deriv)
+        return
+    np.greater(u, _THRESHOLD, out=mask)
+    np.minimum(u, _THRESHOLD, out=work)  # exp cannot overflow; the entries above are replaced below
+    np.exp(work, out=work)
+    np.log1p(work, out=out)
+    np.multiply(out, scale / beta, out=out)
+    np.multiply(x, scale, out=out, where=mask)
+    np.add(work, 1.0, out=deriv)
+    np.divide(work, deriv, out=deriv)
+    np.multiply(deriv, scale, out=deriv)
+    np.copyto(deriv, scale, where=mask)
+
+
+class _Layer:
+    """One convolution of :class:`DenseStep`: compressed operators and the buffers of its step.
+
+    Rows of M that are structurally zero are dropped and the rest sorted by (t, q), where q =
+    d·w_max + w is the radial weight that scales the row and t = copy(w)·cols + (i·mmax + m) its
+    entry of zp. Then ``zp = Ymat @ w_radial`` with Ymat[t, q] = Y[row] (CSR, values = Y), the
+    gradient of the radial weights is ``Ymat^T @ g_zp`` (for all layers at once, see
+    :class:`DenseStep`) and the gradient reaching Y is ``g_zp[t] * w_radial[q]``.
+    """
+
+    def __init__(self, lay, dtype, fixed: bool):
+        crow = lay.m.crow_indices().numpy().astype(np.int64)
+        col = lay.m.col_indices().numpy().astype(np.int64)
+        val = lay.m.values().detach().cpu().to(dtype).numpy()
+        counts = np.diff(crow)
+        rows = np.flatnonzero(counts)
+        q, c = np.divmod(rows, lay.cols)
+        t = lay.copy_of_row.cpu().numpy()[q] * lay.cols + c
+        order = np.lexsort((q, t))
+        self.rows, self.q_idx, self.t_idx = rows[order], q[order], t[order]
+        self.n_y = n_y = len(rows)
+        self.n_zp, self.n_q, n_in = lay.n_copies * lay.cols, lay.rows, lay.m.shape[1]
+        self.fixed = fixed
+        self.mc = self.mct = None
+        if not fixed:
+            # Mc = M restricted to the kept rows, in their order; and its transpose for the backward pass.
+            lens = counts[self.rows]
+            mc_crow = np.zeros(n_y + 1, dtype=np.int64)
+            np.cumsum(lens, out=mc_crow[1:])
+            entry = np.repeat(crow[self.rows] - mc_crow[:-1], lens) + np.arange(mc_crow[-1])
+            mc_col, mc_val = col[entry], val[entry]
+            self.mc = _sparse(mc_crow, mc_col, torch.from_numpy(mc_val), (n_y, n_in))
+            mc_row = np.repeat(np.arange(n_y), lens)
+            tr = np.argsort(mc_col, kind="stable")
+            self.mct = _sparse(_crow(mc_col[tr], n_in), mc_row[tr], torch.from_numpy(mc_val[tr].copy()), (n_in, n_y))
+        self.g_y_t, self.g_y = _buffer(n_y, dtype)
+        self.w_g = np.zeros(n_y, dtype=self.g_y.dtype)
+        self.g_in_t, self.g_in = _buffer(n_in, dtype)
+        self.zp_t, self.zp = _buffer(self.n_zp, dtype)
+        self.n_copies, self.cols, self.mmax = lay.n_copies, lay.cols, lay.mmax
+        self.gather = None if lay.gather is None else lay.gather.cpu().numpy()
+
+    def bind(self, y_t: torch.Tensor, g_zp_t: torch.Tensor) -> None:
+        """Use ``y_t`` (n_y,) for Y, the values of Ymat, and ``g_zp_t`` (n_zp,) for the gradient of zp."""
+        self.y_t, self.y = y_t, y_t.numpy()
+        self.g_zp_t, self.g_zp = g_zp_t, g_zp_t.numpy()
+        self.ymat = _sparse(_crow(self.t_idx, self.n_zp), self.q_idx, y_t, (self.n_zp, self.n_q))
+
+
+class _Gate:
+    """One gate of :class:`DenseStep` on zp in (copies, N, mmax) layout, and its gradient.
+
+    Scalar copies (even: softplus β=5, odd: tanh) and gates (sigmoid) use component 0 only; the
+    other components of those copies are never read by the next layer, and their gradients stay 0.
+    """
+
+    def __init__(self, gate, layer: _Layer, n: int, dtype):
+        self.e, self.o, self.g = e, o, g = gate.n_even, gate.n_odd, gate.n_gated
+        s = e + o
+        shape = (layer.n_copies, n, layer.mmax)
+        zp, gz = layer.zp.reshape(shape), layer.g_zp.reshape(shape)
+        self.out_t, self.out = _buffer((s + g, n, layer.mmax), dtype)
+        self.zp_even, self.zp_odd, self.zp_gated = zp[:e, :, 0], zp[e:s, :, 0], zp[s : s + g]
+        self.zp_gate_t = layer.zp_t.view(shape)[s + g :, :, :1]
+        self.out_even, self.out_odd, self.out_gated = self.out[:e, :, 0], self.out[e:s, :, 0], self.out[s:]
+        self.gz_even, self.gz_odd = gz[:e, :, 0], gz[e:s, :, 0]
+        self.gz_gated, self.gz_gate = gz[s : s + g], gz[s + g :, :, :1]
+        real = self.out.dtype
+        self.d_even, self.work, self.mask = np.zeros((e, n), real), np.zeros((e, n), real), np.zeros((e, n), bool)
+        self.d_odd = np.zeros((o, n), real)
+        self.sig_t, self.sig = _buffer((g, n, 1), dtype)
+        self.d_sig = np.zeros((g, n, 1), real)
+        self.prod = np.zeros((g, n, layer.mmax), real)
+        self.prod_sum = np.zeros((g, n, 1), real)
+        self.grad_shape = (s + g, n, layer.mmax)
+        self.s = s
+
+    def forward(self) -> None:
+        """out = [softplus5(even), tanh(odd), gated · sigmoid(gate)] of zp; the derivatives for backward."""
+        if self.e:
+            _softplus_np(self.zp_even, self.out_even, self.d_even, self.work, self.mask, 5.0, 1.0)
+        if self.o:
+            np.tanh(self.zp_odd, out=self.out_odd)
+            np.multiply(self.out_odd, self.out_odd, out=self.d_odd)
+            np.subtract(1.0, self.d_odd, out=self.d_odd)  # tanh' = 1 - tanh²
+        torch.sigmoid(self.zp_gate_t, out=self.sig_t)
+        np.multiply(self.zp_gated, self.sig, out=self.out_gated)
+        np.subtract(1.0, self.sig, out=self.d_sig)
+        np.multiply(self.d_sig, self.sig, out=self.d_sig)  # sigmoid' = (1 - σ) σ
+
+    def backward(self, grad: np.ndarray) -> None:
+        """g_zp from the gradient of the gate's output (``grad`` in the layout of ``out``)."""
+        grad = grad.reshape(self.grad_shape)
+        e, s = self.e, self.s
+        if e:
+            np.multiply(grad[:e, :, 0], self.d_even, out=self.gz_even)
+        if self.o:
+            np.multiply(grad[e:s, :, 0], self.d_odd, out=self.gz_odd)
+        g_gated = grad[s:]
+        np.multiply(g_gated, self.sig, out=self.gz_gated)
+        np.multiply(g_gated, self.zp_gated, out=self.prod)
+        np.sum(self.prod, axis=-1, keepdims=True, out=self.prod_sum)
+        np.multiply(self.prod_sum, self.d_sig, out=self.gz_gate)
+
+
+class DenseStep:
+    """Training steps of SeedNet on a dense geometry on the CPU: MSE loss, its gradients and Adam, without autograd.
+
+    The same numbers as ``loss = mse(net(x, geo), target); loss.backward(); torch.optim.Adam.step()``
+    (to rounding: ``tests/test_step_dense.py``), at a fraction of the cost. The network's three
+    parameters become views into one flat buffer (and their ``.grad`` views into one flat
+    gradient buffer, overwritten by every :meth:`loss_and_grad`), so that Adam is a single fused
+    call over all of them (:class:`~symcheck.training.optim.FlatAdam`).
+
+    Parameters
+    ----------
+    net : a :class:`~symcheck.training.network.SeedNet` on the CPU.
+    geo : its dense geometry (``geo.mode == "dense"``).
+    x : (N, irreps_in.dim) input features, fixed for the whole run.
+    target : (N, irreps_out.dim) target, or (irreps_out.dim,) with ``pool``.
+    pool : the prediction is the mean of the output over points.
+    lr, betas, eps : Adam's settings (torch.optim.Adam's defaults).
+    """
+
+    def __init__(self, net, geo, x: torch.Tensor, target: torch.Tensor, pool: bool = False, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        from .optim import FlatAdam
+
+        if not supports_dense_step(net, geo):
+            raise ValueError("DenseStep needs a dense geometry and a network on the CPU")
+        dtype = net.radial_in.dtype
+        self.net, self.geo, self.pool = net, geo, pool
+        params = [net.radial_in, net.radial_mid, net.radial_out]
+        flat = torch.cat([p.detach().reshape(-1) for p in params])
+        grad = torch.zeros_like(flat)
+        offset = 0
+        for p in params:  # the parameters become views of the flat buffers (same values)
+            k = p.numel()
+            p.data = flat[offset : offset + k].view_as(p)
+            p.grad = grad[offset : offset + k].view_as(p)
+            offset += k
+        self.optimizer = FlatAdam(flat, grad, lr, betas, eps)
+        self.w_in, self.w_mid, self.w_out = (p.detach().numpy() for p in params)
+        self.g_in, self.g_mid, self.g_out = (p.grad.numpy() for p in params)
+        self.w_mid_t = [w.transpose(0, 2, 1) for w in self.w_mid]
+        self.w_out_t = self.w_out.transpose(0, 2, 1)
+
+        # Radial MLPs of all layers on the distinct distances: (L, D, H) per hidden layer. The
+        # activations are stored times cs = c_softplus / √H, the factor the next product applies.
+        n_layers, d_count = len(geo.layers), geo.emb.shape[0]
+        h, n_hidden = net.radial_hidden, net.radial_mid.shape[0] + 1
+        real = self.w_in.dtype
+        self.emb_s = (geo.emb.detach().cpu().to(dtype) * (1.0 / math.sqrt(net.n_basis))).numpy()
+        self.emb_s_t = np.ascontiguousarray(self.emb_s.T)
+        self.cs = net._c_softplus / math.sqrt(h)
+        shape = (n_layers, d_count, h)
+        self.pre = [np.zeros(shape, real) for _ in range(n_hidden)]
+        self.act = [np.zeros(shape, real) for _ in range(n_hidden)]
+        self.act_t = [a.transpose(0, 2, 1) for a in self.act]
+        self.deriv = [np.zeros(shape, real) for _ in range(n_hidden)]
+        self.work, self.mask = np.zeros(shape, real), np.zeros(shape, bool)
+        self.g_pre, self.g_act = np.zeros(shape, real), np.zeros(shape, real)
+        self.w_all_t, self.w_all = _buffer((n_layers, d_count, net.w_max), dtype)
+        self.w_rows_t = list(self.w_all_t.view(n_layers, -1))  # layer k's radial weights, row q = d * w_max + w
+        self.w_rows = [w.numpy() for w in self.w_rows_t]
+        self.g_w_all_t, self.g_w_all = _buffer((n_layers, d_count, net.w_max), dtype)
+
+        # Convolutions; the first one's Y is fixed, since x is.
+        if geo.y_first is not None and x is geo.x_bound:
+            y_first = geo.y_first
+        else:
+            with torch.no_grad():
+                y_first = torch.mv(geo.layers[0].m, x.detach().to(geo.layers[0].m).reshape(-1))
+        self.layers = layers = [_Layer(lay, dtype, fixed=k == 0) for k, lay in enumerate(geo.layers)]
+        # Y and g_zp of all layers in one buffer each, so that the radial-weight gradients of all
+        # layers are one sparse product: blockdiag(Ymat_k^T) @ g_zp, with Y permuted to (q, t) order.
+        y_off = np.cumsum([0] + [lay.n_y for lay in layers])
+        zp_off = np.cumsum([0] + [lay.n_zp for lay in layers])
+        self.y_all_t, self.y_all = _buffer(int(y_off[-1]), dtype)
+        self.g_zp_all_t, _ = _buffer(int(zp_off[-1]), dtype)
+        for k, lay in enumerate(layers):
+            lay.bind(self.y_all_t[y_off[k] : y_off[k + 1]], self.g_zp_all_t[zp_off[k] : zp_off[k + 1]])
+        layers[0].y[:] = y_first.detach().cpu().to(dtype).numpy()[layers[0].rows]
+        perm = [np.argsort(lay.q_idx, kind="stable") for lay in layers]
+        pairs = list(enumerate(zip(layers, perm, strict=True)))
+        row_t = np.concatenate([k * lay.n_q + lay.q_idx[p] for k, (lay, p) in pairs])
+        col_t = np.concatenate([zp_off[k] + lay.t_idx[p] for k, (lay, p) in pairs])
+        self.perm = np.concatenate([y_off[k] + p for k, p in enumerate(perm)])
+        self.yt_all_t, self.yt_all = _buffer(int(y_off[-1]), dtype)
+        self.yt_all[:] = self.y_all[self.perm]
+        # Only the layers after the first (whose Y is fixed) need refreshing.
+        self.n_fixed = int(y_off[1])
+        self.perm_free, self.yt_free = self.perm[self.n_fixed :], self.yt_all[self.n_fixed :]
+        self.ymat_t = _sparse(_crow(row_t, n_layers * layers[0].n_q), col_t, self.yt_all_t,
+                              (n_layers * layers[0].n_q, int(zp_off[-1])))
+        self.g_w_flat_t = self.g_w_all_t.view(-1)
+        self.gates = [
+            _Gate(gate, layer, geo.n, dtype) if gate is not None else None
+            for gate, layer in zip(net.gates, self.layers, strict=True)
+        ]
+        # each layer's input (the previous gate's output) as a flat tensor
+        self.feat_t = [None] + [g.out_t.view(-1) for g in self.gates[:-1]]
+
+        last = self.layers[-1]
+        self.gather = last.gather
+        self.out = np.zeros((geo.n, len(self.gather) // geo.n), real)
+        self.out_flat = self.out.reshape(-1)
+        self.target = target.detach().cpu().to(dtype).numpy().copy()
+        self.pred = np.zeros(self.target.shape, real) if pool else self.out
+        self.diff = np.zeros(self.target.shape, real)
+        self.diff_flat = self.diff.reshape(-1)
+        self.g_pred = np.zeros(self.out.shape, real)
+        self.numel = self.target.size
+        # d mean(diff²) / d pred = 2 diff / numel; the pooled mean spreads it evenly over the points.
+        self.g_scale = 2.0 / self.numel / (geo.n if pool else 1)
+
+    # ------------------------------------------------------------------ the step
+    def loss_and_grad(self) -> float:
+        """MSE loss at the current parameters; their gradients are written to the parameters' ``.grad``."""
+        self._radial_forward()
+        for layer, gate, feat_t, w_t in zip(self.layers, self.gates, self.feat_t, self.w_rows_t, strict=True):
+            if not layer.fixed:
+                torch.mv(layer.mc, feat_t, out=layer.y_t)
+            torch.mv(layer.ymat, w_t, out=layer.zp_t)
+            if gate is not None:
+                gate.forward()
+
+        last = self.layers[-1]
+        last.zp.take(self.gather, out=self.out_flat, mode="clip")
+        if self.pool:
+            np.mean(self.out, axis=0, out=self.pred)
+        np.subtract(self.pred, self.target, out=self.diff)
+        loss = float(np.dot(self.diff_flat, self.diff_flat)) / self.numel
+        np.multiply(self.diff, self.g_scale, out=self.g_pred)  # broadcast over points when pooled
+        last.g_zp[self.gather] = self.g_pred.reshape(-1)
+
+        for k in range(len(self.layers) - 1, 0, -1):
+            layer = self.layers[k]
+            layer.g_zp.take(layer.t_idx, out=layer.g_y, mode="clip")  # indices are in range: no checks
+            self.w_rows[k].take(layer.q_idx, out=layer.w_g, mode="clip")
+            np.multiply(layer.g_y, layer.w_g, out=layer.g_y)
+            torch.mv(layer.mct, layer.g_y_t, out=layer.g_in_t)
+            self.gates[k - 1].backward(layer.g_in)
+        self.y_all.take(self.perm_free, out=self.yt_free, mode="clip")
+        torch.mv(self.ymat_t, self.g_zp_all_t, out=self.g_w_flat_t)
+        self._radial_backward()
+        return loss
+
+    def update(self) -> None:
+        """One Adam step with the gradients of the last :meth:`loss_and_grad`."""
+        self.optimizer.step()
+
+    def step(self) -> float:
+        """Loss and gradients at the current parameters, then one Adam update; returns that loss."""
+        loss = self.loss_and_grad()
+        self.optimizer.step()
+        return loss
+
+    # ------------------------------------------------------------------ radial MLPs
+    def _radial_forward(self) -> None:
+        """w_all = radial MLP of every layer on the distinct distances (e3nn's FullyConnectedNet)."""
+        pre, act, deriv, cs = self.pre, self.act, self.deriv, self.cs
+        np.matmul(self.emb_s, self.w_in, out=pre[0])
+        _softplus_np(pre[0], act[0], deriv[0], self.work, self.mask, 1.0, cs)
+        for k, wm in enumerate(self.w_mid):
+            np.matmul(act[k], wm, out=pre[k + 1])
+            _softplus_np(pre[k + 1], act[k + 1], deriv[k + 1], self.work, self.mask, 1.0, cs)
+        np.matmul(act[-1], self.w_out, out=self.w_all)
+
+    def _radial_backward(self) -> None:
+        """Parameter gradients of the radial MLPs from g_w_all (d loss / d w_all)."""
+        g_pre, g_act = self.g_pre, self.g_act
+        np.matmul(self.act_t[-1], self.g_w_all, out=self.g_out)
+        np.matmul(self.g_w_all, self.w_out_t, out=g_act)
+        for k in range(len(self.w_mid) - 1, -1, -1):
+            np.multiply(g_act, self.deriv[k + 1], out=g_pre)
+            np.matmul(self.act_t[k], g_pre, out=self.g_mid[k])
+            np.matmul(g_pre, self.w_mid_t[k], out=g_act)
+        np.multiply(g_act, self.deriv[0], out=g_pre)
+        np.matmul(self.emb_s_t, g_pre, out=self.g_in)
+
+
+def supports_dense_step(net, geo) -> bool:
+    """Whether :class:`DenseStep` can train ``net`` on ``geo``: a dense geometry, everything on the CPU."""
+    return geo.mode == "dense" and net.radial_in.device.type == "cpu"

@@ -8,6 +8,7 @@ This class keeps its state in flat lists and calls PyTorch's fused Adam kernel d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import torch
@@ -111,3 +112,47 @@ def _cpu_fused_works() -> bool:
         except (RuntimeError, NotImplementedError, TypeError):
             _CPU_FUSED = False
     return _CPU_FUSED
+
+
+class FlatAdam:
+    """Adam on one flat parameter buffer with one flat gradient buffer: a single fused call per step.
+
+    The same update as :class:`Adam` and ``torch.optim.Adam`` (no weight decay, no amsgrad) for
+    parameters that are views into ``param`` (:class:`~symcheck.training.fused.DenseStep` makes
+    them so). The gradient buffer is read as it is at each :meth:`step`.
+
+    Parameters
+    ----------
+    param : 1-D parameter buffer, updated in place.
+    grad : 1-D gradient buffer of the same size.
+    lr, betas, eps : as for :class:`Adam`.
+    """
+
+    def __init__(self, param: torch.Tensor, grad: torch.Tensor, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        if param.requires_grad or grad.requires_grad:
+            raise ValueError("FlatAdam updates plain tensors (requires_grad=False)")
+        self.param, self.grad = param, grad
+        self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
+        self.exp_avg, self.exp_avg_sq = torch.zeros_like(param), torch.zeros_like(param)
+        self._step = torch.zeros((), dtype=torch.float32, device=param.device)
+        self._fused = hasattr(torch, "_fused_adam_") and (param.device.type != "cpu" or _cpu_fused_works())
+        self.steps = 0
+
+    def step(self) -> None:
+        """One Adam update of the whole buffer (plain tensors: no autograd mode needed)."""
+        self.steps += 1
+        b1, b2 = self.betas
+        if self._fused:
+            self._step += 1
+            torch._fused_adam_(
+                [self.param], [self.grad], [self.exp_avg], [self.exp_avg_sq], [], [self._step],
+                lr=self.lr, beta1=b1, beta2=b2, weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False,
+            )
+            return
+        # torch.optim.Adam's single-tensor update, written out.
+        t = self.steps
+        self.exp_avg.lerp_(self.grad, 1 - b1)
+        self.exp_avg_sq.mul_(b2).addcmul_(self.grad, self.grad, value=1 - b2)
+        denom = (self.exp_avg_sq.sqrt() / math.sqrt(1 - b2**t)).add_(self.eps)
+        self.param.addcdiv_(self.exp_avg, denom, value=-self.lr / (1 - b1**t))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .fused import DenseStep, supports_dense_step
 from .optim import Adam
 from .result import BUG, CONFIRMED, DIVERGED, NOT_CONFIRMED
 
@@ -70,11 +71,10 @@ def optimise(net, geo, x: torch.Tensor, target: torch.Tensor, pool: bool, lr: fl
 
     Returns ``(losses, verdict, reason)``; ``adaptive`` says the cap is the budget's (not asked for).
     """
-    opt = Adam(net.parameters(), lr)
+    trainer = training_step(net, geo, x, target, pool, lr)
     losses: list[float] = []
     for step in range(1, cap + 1):
-        opt.zero_grad()
-        loss = float(net.mse_step(x, geo, target, pool=pool))
+        loss = trainer.loss_and_grad()
         losses.append(loss)
         if progress is not None:
             progress(step, loss)
@@ -85,9 +85,46 @@ def optimise(net, geo, x: torch.Tensor, target: torch.Tensor, pool: bool, lr: fl
             return losses, *unconfirmed(losses, goal.floor, goal.learnable, goal.threshold, goal.threshold_loss,
                                         "stalled", cap)
         if step < cap:  # no update after the last evaluation: the returned output is the one scored
-            opt.step()
+            trainer.update()
     return losses, *unconfirmed(losses, goal.floor, goal.learnable, goal.threshold, goal.threshold_loss,
                                 "cap" if adaptive else "steps", cap)
+
+
+class MseStep:
+    """Training steps through ``SeedNet.mse_step`` and :class:`~symcheck.training.optim.Adam` (any geometry or device).
+
+    The general counterpart of :class:`~symcheck.training.fused.DenseStep`, with the same methods.
+    """
+
+    def __init__(self, net, geo, x: torch.Tensor, target: torch.Tensor, pool: bool, lr: float):
+        self.net, self.geo, self.x, self.target, self.pool = net, geo, x, target, pool
+        self.optimizer = Adam(net.parameters(), lr)
+
+    def loss_and_grad(self) -> float:
+        """MSE loss at the current parameters; their gradients are left in ``.grad``."""
+        self.optimizer.zero_grad()
+        return float(self.net.mse_step(self.x, self.geo, self.target, pool=self.pool))
+
+    def update(self) -> None:
+        """One Adam step with the gradients of the last :meth:`loss_and_grad`."""
+        self.optimizer.step()
+
+    def step(self) -> float:
+        """Loss and gradients at the current parameters, then one Adam update; returns that loss."""
+        loss = self.loss_and_grad()
+        self.update()
+        return loss
+
+
+def training_step(net, geo, x: torch.Tensor, target: torch.Tensor, pool: bool, lr: float) -> DenseStep | MseStep:
+    """The fastest available training step for ``net`` on ``geo``: MSE loss, gradients and Adam (same numbers).
+
+    :class:`~symcheck.training.fused.DenseStep` on a dense geometry on the CPU with input features
+    that need no gradient, :class:`MseStep` otherwise.
+    """
+    if supports_dense_step(net, geo) and not x.requires_grad:
+        return DenseStep(net, geo, x, target, pool=pool, lr=lr)
+    return MseStep(net, geo, x, target, pool, lr)
 
 
 def _judge(losses: list[float], step: int, lr: float, goal: Goal) -> tuple[str, str] | None:
