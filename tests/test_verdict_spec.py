@@ -61,7 +61,8 @@ def test_tensor_product_paths_are_e3nns(hidden, lmax):
 def test_activation_constants_and_radial_basis_are_e3nns():
     for f in (torch.nn.functional.softplus, softplus_beta5, torch.tanh, torch.sigmoid, torch.abs):
         norm = normalize2mom(f)
-        assert spec.act_constant(f) == (1.0 if norm._is_id else norm.cst)
+        # the same samples; the last bit of the mean depends on torch's thread count, in e3nn as here
+        assert spec.act_constant(f) == pytest.approx(1.0 if norm._is_id else norm.cst, rel=1e-15, abs=0)
     x = torch.linspace(-1.0, 4.0, 101, dtype=torch.float64)
     assert torch.equal(spec.soft_one_hot_cosine(x, 0.0, 3.0, 3),
                        soft_one_hot_linspace(x, 0.0, 3.0, 3, basis="cosine", cutoff=True))

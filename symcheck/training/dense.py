@@ -13,12 +13,15 @@ each irrep copy and each path weight.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import warnings
 
+import numpy as np
 import torch
 
 from .. import o3
+from . import cache
 from .geometry import DenseLayer, Geometry
 from .spec import wigner_3j
 
@@ -40,8 +43,20 @@ def dense_size(tps, n: int) -> int:
     return total
 
 
-def build_dense_layers(net, geo: Geometry, sh, dst, src, inv, d_count: int, x: torch.Tensor | None) -> None:
+#: Dense operators already built in this process, by geometry key, device and dtype (the demo's
+#: Task 3 trains on Task 2's positions; the equivariance check rotates by the same rotations).
+_MEMO = cache.Memo(16)
+#: Integers stored with each layer's operator: shape (2), n_copies, rows, cols, mmax, has_gather.
+_META = 7
+
+
+def build_dense_layers(net, geo: Geometry, sh, dst, src, inv, d_count: int, x: torch.Tensor | None,
+                       pos: torch.Tensor | None = None) -> None:
     """Append every layer's :class:`DenseLayer` to ``geo.layers`` (and bind the fixed first-layer input ``x``).
+
+    With ``pos`` given, the operators are looked up by the geometry's key (the network's paths,
+    gates and normalisation, and the exact positions) in this process and in the on-disk
+    construction cache (:mod:`symcheck.training.cache`) before they are built, and stored after.
 
     Parameters
     ----------
@@ -51,40 +66,116 @@ def build_dense_layers(net, geo: Geometry, sh, dst, src, inv, d_count: int, x: t
         class of every edge, on the CPU.
     d_count : number of distinct distances.
     x : input features that stay fixed during training, or None.
+    pos : the (N, 3) float64 positions (Å) the edges were made from, or None (no caching).
     """
     dtype, device = net.radial_in.dtype, net.radial_in.device
-    edges = (sh.to(torch.float64), dst, src, inv, d_count)
-    for layer, tp in enumerate(net.paths):
-        gate = net.gates[layer]
-        in_index, in_size = _input_layout(net, layer, geo.n)
-        # Where each e3nn output column goes: (copy, component).
-        if gate is not None:
-            k_copy, k_comp, mmax, n_copies = gate.col_copy, gate.col_comp, gate.mmax, gate.n_copies
-        else:
-            _, k_copy, k_comp, mmax = output_copies(tp.irreps_out)
-            n_copies = int(k_copy.max()) + 1
-        # Copy written by each weight: the copy of the first e3nn column of its target irrep copy.
-        copy_of_w = torch.zeros(net.w_max, dtype=torch.long)  # padding weights: any copy, their Y rows are 0
-        copy_of_w[: tp.weight_numel] = k_copy[_copy_first_columns(tp.irreps_out)[_weight_targets(tp)]]
-        rows, cols, vals, shape = dense_operator(tp, edges, geo.n, net.in_scale(layer, geo.norm), in_index, in_size,
-                                                 k_comp, mmax, net.w_max)
-        gather = None
-        if gate is None:
-            gather = ((k_copy[None, :] * geo.n + torch.arange(geo.n)[:, None]) * mmax + k_comp[None, :]).reshape(-1)
-        geo.layers.append(DenseLayer(
-            m=_csr(rows, cols, vals, shape, device, dtype),
-            make_mt=functools.partial(_csr, cols, rows, vals, (shape[1], shape[0]), device, dtype),
-            copy_of_row=copy_of_w.repeat(d_count).to(device),
-            n_copies=n_copies,
-            rows=d_count * net.w_max,
-            cols=geo.n * mmax,
-            mmax=mmax,
-            gather=None if gather is None else gather.to(device),
-        ))
+    key = geometry_key(net, geo, pos, d_count) if pos is not None else None
+    layers = _MEMO.get((key, str(device), dtype)) if key is not None else None
+    if layers is None:
+        parts = _load_parts(key, len(net.paths), geo.n, d_count, net.w_max) if key is not None else None
+        if parts is None:
+            edges = (sh.to(torch.float64), dst, src, inv, d_count)
+            parts = [_layer_parts(net, layer, edges, geo) for layer in range(len(net.paths))]
+            if key is not None:
+                cache.store("dense", key, {f"{layer}_{name}": value.numpy()
+                                           for layer, part in enumerate(parts) for name, value in part.items()})
+        layers = [_dense_layer(part, device, dtype) for part in parts]
+        if key is not None:
+            _MEMO.put((key, str(device), dtype), layers)
+    geo.layers.extend(layers)
     if x is not None:
         geo.x_bound = x
         with torch.no_grad():
             geo.y_first = torch.mv(geo.layers[0].m, x.detach().to(device, dtype).reshape(-1))
+
+
+def geometry_key(net, geo: Geometry, pos: torch.Tensor, d_count: int) -> str:
+    """Everything the dense operators depend on: the layers' paths, the gates, the weight stride, the
+    normalisation, and the exact positions (a hash of their float64 bytes)."""
+    layers = ";".join(f"{p.irreps_in1}*{p.irreps_in2}->{p.irreps_out}" for p in net.paths)
+    gates = ";".join("-" if g is None else str(g.irreps_in) for g in net.gates)
+    positions = hashlib.sha256(pos.detach().to("cpu", torch.float64).contiguous().numpy().tobytes()).hexdigest()
+    return (f"layers {layers}; hidden {net.hidden}; gates {gates}; w_max {net.w_max}; norm {geo.norm!r}; "
+            f"n {geo.n}; distances {d_count}; positions {positions}")
+
+
+def _layer_parts(net, layer: int, edges, geo: Geometry) -> dict[str, torch.Tensor]:
+    """One layer's operator as CPU arrays: CSR (crow, col, val), copy_of_row, gather and the integers (meta)."""
+    tp, gate, d_count = net.paths[layer], net.gates[layer], edges[4]
+    in_index, in_size = _input_layout(net, layer, geo.n)
+    # Where each e3nn output column goes: (copy, component).
+    if gate is not None:
+        k_copy, k_comp, mmax, n_copies = gate.col_copy, gate.col_comp, gate.mmax, gate.n_copies
+    else:
+        _, k_copy, k_comp, mmax = output_copies(tp.irreps_out)
+        n_copies = int(k_copy.max()) + 1
+    # Copy written by each weight: the copy of the first e3nn column of its target irrep copy.
+    copy_of_w = torch.zeros(net.w_max, dtype=torch.long)  # padding weights: any copy, their Y rows are 0
+    copy_of_w[: tp.weight_numel] = k_copy[_copy_first_columns(tp.irreps_out)[_weight_targets(tp)]]
+    rows, cols, vals, shape = dense_operator(tp, edges, geo.n, net.in_scale(layer, geo.norm), in_index, in_size,
+                                             k_comp, mmax, net.w_max)
+    crow, col, val = _csr_parts(rows, cols, vals, shape)
+    gather = torch.zeros(0, dtype=torch.long)
+    if gate is None:
+        gather = ((k_copy[None, :] * geo.n + torch.arange(geo.n)[:, None]) * mmax + k_comp[None, :]).reshape(-1)
+    meta = torch.tensor([shape[0], shape[1], n_copies, d_count * net.w_max, geo.n * mmax, mmax, int(gate is None)])
+    return {"crow": crow, "col": col, "val": val, "copy_of_row": copy_of_w.repeat(d_count), "gather": gather,
+            "meta": meta}
+
+
+def _dense_layer(part: dict[str, torch.Tensor], device, dtype) -> DenseLayer:
+    """The :class:`DenseLayer` of one layer's parts, on ``device`` in ``dtype``."""
+    shape0, shape1, n_copies, rows, cols, mmax, has_gather = (int(v) for v in part["meta"])
+    shape = (shape0, shape1)
+    crow, col, val = part["crow"], part["col"], part["val"]
+    return DenseLayer(
+        m=_csr_tensor(crow, col, val, shape, device, dtype),
+        make_mt=functools.partial(_transposed, crow, col, val, shape, device, dtype),
+        copy_of_row=part["copy_of_row"].to(device),
+        n_copies=n_copies,
+        rows=rows,
+        cols=cols,
+        mmax=mmax,
+        gather=part["gather"].to(device) if has_gather else None,
+    )
+
+
+def _load_parts(key: str, n_layers: int, n: int, d_count: int, w_max: int) -> list[dict[str, torch.Tensor]] | None:
+    """The layers' parts from the on-disk cache, or None when absent or not self-consistent (then rebuilt)."""
+    names = ("crow", "col", "val", "copy_of_row", "gather", "meta")
+    stored = cache.load("dense", key, tuple(f"{layer}_{name}" for layer in range(n_layers) for name in names))
+    if stored is None:
+        return None
+    parts = []
+    for layer in range(n_layers):
+        part = {name: torch.from_numpy(np.array(stored[f"{layer}_{name}"])) for name in names}
+        if not _consistent(part, n, d_count, w_max):
+            return None
+        parts.append(part)
+    return parts
+
+
+def _consistent(part: dict[str, torch.Tensor], n: int, d_count: int, w_max: int) -> bool:
+    """Whether stored parts have the dtypes, shapes and index ranges of an operator for this geometry."""
+    crow, col, val, copy_of_row, gather, meta = (part[k] for k in ("crow", "col", "val", "copy_of_row", "gather",
+                                                                   "meta"))
+    if (crow.dtype, col.dtype, val.dtype) != (torch.int32, torch.int32, torch.float64) or meta.shape != (_META,):
+        return False
+    if copy_of_row.dtype != torch.long or gather.dtype != torch.long:
+        return False
+    shape0, shape1, n_copies, rows, cols, mmax, has_gather = (int(v) for v in meta)
+    if rows != d_count * w_max or cols != n * mmax or shape0 != rows * cols or min(shape1, n_copies, mmax) < 1:
+        return False
+    if crow.shape != (shape0 + 1,) or col.shape != val.shape or int(crow[0]) != 0 or int(crow[-1]) != len(col):
+        return False
+    if bool((crow.diff() < 0).any()) or (len(col) and (int(col.min()) < 0 or int(col.max()) >= shape1)):
+        return False
+    if copy_of_row.shape != (rows,) or int(copy_of_row.min()) < 0 or int(copy_of_row.max()) >= n_copies:
+        return False
+    if has_gather and (gather.ndim != 1 or len(gather) == 0 or int(gather.min()) < 0
+                       or int(gather.max()) >= n_copies * cols):
+        return False
+    return bool(torch.isfinite(val).all())
 
 
 def _input_layout(net, layer: int, n: int):
@@ -142,8 +233,8 @@ def dense_operator(tp, edges, n, in_scale, in_index, in_size, k_comp, mmax, w_st
     return torch.cat(rows), torch.cat(cols), torch.cat(vals), shape
 
 
-def _csr(rows, cols, vals, shape, device, dtype) -> torch.Tensor:
-    """CSR matrix from distinct (row, col) entries, with 32-bit indices.
+def _csr_parts(rows, cols, vals, shape) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """CSR arrays ``(crow, col, val)`` of distinct (row, col) entries, with 32-bit indices.
 
     MKL's sparse kernels would convert 64-bit indices on every call.
     """
@@ -151,11 +242,20 @@ def _csr(rows, cols, vals, shape, device, dtype) -> torch.Tensor:
     counts = torch.bincount(rows, minlength=shape[0])
     crow = torch.zeros(shape[0] + 1, dtype=torch.long)
     torch.cumsum(counts, 0, out=crow[1:])
+    return crow.to(torch.int32), cols[order].to(torch.int32), vals[order].to(torch.float64)
+
+
+def _csr_tensor(crow, col, val, shape, device, dtype) -> torch.Tensor:
+    """A sparse CSR tensor of the arrays of :func:`_csr_parts`, on ``device`` in ``dtype``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
-        return torch.sparse_csr_tensor(
-            crow.to(torch.int32), cols[order].to(torch.int32), vals[order], shape, check_invariants=False
-        ).to(device=device, dtype=dtype)
+        return torch.sparse_csr_tensor(crow, col, val, shape, check_invariants=False).to(device=device, dtype=dtype)
+
+
+def _transposed(crow, col, val, shape, device, dtype) -> torch.Tensor:
+    """The transpose of the CSR matrix (crow, col, val) of ``shape``, as a CSR tensor."""
+    rows = torch.repeat_interleave(torch.arange(shape[0]), crow.diff().long())
+    return _csr_tensor(*_csr_parts(col.long(), rows, val, (shape[1], shape[0])), (shape[1], shape[0]), device, dtype)
 
 
 _W3J: dict[tuple[int, int, int], torch.Tensor] = {}

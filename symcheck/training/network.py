@@ -33,7 +33,7 @@ from .dense import build_dense_layers, dense_size
 from .fused import DenseNetFunction, dense_backward, dense_forward
 from .gate import GateLayout, gate_layout
 from .geometry import Geometry, choose_graph, edge_list, unique_first
-from .spec import Irreps, PathSpec, act_constant, soft_one_hot_cosine
+from .spec import Irreps, PathSpec, act_constant, preload_wigner_3j, soft_one_hot_cosine
 
 
 def natural_parity(irreps) -> bool:
@@ -115,6 +115,8 @@ class SeedNet(torch.nn.Module):
             current = gate.irreps_out if gate is not None else current
         self._e3nn_tps: list | None = None
         self.weight_numel = [p.weight_numel for p in self.paths]
+        preload_wigner_3j({(p.irreps_in1[ins.i_in1].ir.l, p.irreps_in2[ins.i_in2].ir.l, p.irreps_out[ins.i_out].ir.l)
+                           for p in self.paths for ins in p.instructions})
         self.w_max = max(self.weight_numel)
         self.radial_hidden, self.radial_layers = radial_hidden, radial_layers
         self._draw_radial_weights()
@@ -241,7 +243,7 @@ class SeedNet(torch.nn.Module):
             inv=inv.to(device),
         )
         if geo.mode == "dense":
-            build_dense_layers(self, geo, sh, dst, src, inv, len(first), x)
+            build_dense_layers(self, geo, sh, dst, src, inv, len(first), x, pos64)
         return geo
 
     # ------------------------------------------------------------------ forward

@@ -25,13 +25,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from fractions import Fraction
-from functools import cache
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from .. import o3
+from . import cache
 
 
 class Irreps(o3.Irreps):
@@ -141,13 +141,47 @@ class PathSpec:
         return f"PathSpec({self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, {self.weight_numel} weights)"
 
 
-@cache
+_W3J: dict[tuple[int, int, int], np.ndarray] = {}
+
+
 def wigner_3j(l1: int, l2: int, l3: int) -> np.ndarray:
-    """e3nn's Wigner 3j symbol ``o3.wigner_3j(l1, l2, l3)``, float64 (2l1+1, 2l2+1, 2l3+1); cached, do not modify.
+    """e3nn's Wigner 3j symbol ``o3.wigner_3j(l1, l2, l3)``, float64 (2l1+1, 2l2+1, 2l3+1); cached, read-only.
 
     The SU(2) Clebsch–Gordan coefficients are exact fractions; e3nn's real-to-complex change of
     basis (with its factor (−i)^l) makes them real, and the tensor is normalised to norm 1.
     """
+    key = (int(l1), int(l2), int(l3))
+    if key not in _W3J:
+        _W3J[key] = _compute_wigner_3j(*key)
+    return _W3J[key]
+
+
+def preload_wigner_3j(triples) -> None:
+    """Put the 3j symbols of ``triples`` ((l1, l2, l3), …) in :func:`wigner_3j`'s cache, from disk when there.
+
+    The set a network needs is stored as one file of the construction cache
+    (:mod:`symcheck.training.cache`); a missing or damaged file is recomputed and rewritten.
+    """
+    missing = sorted({tuple(int(v) for v in t) for t in triples} - set(_W3J))
+    if not missing:
+        return
+    key = " ".join(f"{a},{b},{c}" for a, b, c in missing)
+    names = tuple(f"w{a}_{b}_{c}" for a, b, c in missing)
+    stored = cache.load("w3j", key, names)
+    shapes_ok = stored is not None and all(
+        stored[name].shape == (2 * a + 1, 2 * b + 1, 2 * c + 1) and stored[name].dtype == np.float64
+        for name, (a, b, c) in zip(names, missing, strict=True))
+    if not shapes_ok:
+        stored = {name: _compute_wigner_3j(*t) for name, t in zip(names, missing, strict=True)}
+        cache.store("w3j", key, stored)
+    for name, t in zip(names, missing, strict=True):
+        table = np.array(stored[name], dtype=np.float64)
+        table.setflags(write=False)
+        _W3J[t] = table
+
+
+def _compute_wigner_3j(l1: int, l2: int, l3: int) -> np.ndarray:
+    """:func:`wigner_3j` computed."""
     if not abs(l1 - l2) <= l3 <= l1 + l2:
         raise ValueError(f"no Wigner 3j symbol for l = ({l1}, {l2}, {l3})")
     q1, q2, q3 = _real_to_complex(l1), _real_to_complex(l2), _real_to_complex(l3)
@@ -213,14 +247,24 @@ def act_constant(f: Callable[[torch.Tensor], torch.Tensor]) -> float:
 
     1.0 where e3nn leaves the activation as it is (constant within 1e-4 of 1). The moment is
     taken over the same 10^6 normal samples e3nn draws (CPU generator seeded 0, float64), so the
-    number is e3nn's to the last bit; the samples are drawn once for all activations.
+    number is e3nn's (up to the last bit of the mean, which depends on torch's thread count, in
+    e3nn as here); the samples are drawn once for all activations.
     """
     if f not in _ACT_CONSTANTS:
-        with torch.no_grad():
-            if not _SAMPLES:
-                gen = torch.Generator(device="cpu").manual_seed(0)
-                _SAMPLES.append(torch.randn(1_000_000, generator=gen, dtype=torch.float64))
-            cst = f(_SAMPLES[0]).pow(2).mean().pow(-0.5).item()
+        # a named function's constant is kept on disk (keyed by torch's version, whose sampler it uses)
+        name = f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', '')}"
+        named = "<" not in name and name != "."
+        stored = cache.load("act", name, ("cst",)) if named else None
+        if stored is not None and stored["cst"].shape == () and np.isfinite(stored["cst"]):
+            cst = float(stored["cst"])
+        else:
+            with torch.no_grad():
+                if not _SAMPLES:
+                    gen = torch.Generator(device="cpu").manual_seed(0)
+                    _SAMPLES.append(torch.randn(1_000_000, generator=gen, dtype=torch.float64))
+                cst = f(_SAMPLES[0]).pow(2).mean().pow(-0.5).item()
+            if named:
+                cache.store("act", name, {"cst": np.array(cst)})
         _ACT_CONSTANTS[f] = 1.0 if abs(cst - 1) < 1e-4 else cst
     return _ACT_CONSTANTS[f]
 
