@@ -109,12 +109,12 @@ def _sh_matrix(l: int) -> np.ndarray:
 
     :param l: the degree.
     """
-    from .o3 import spherical_harmonics
+    from .o3 import fixed_normals, spherical_harmonics
 
     n_mon = len(_exponents(l))
     # Fixed seed: the basis must not depend on the global RNG state. Gaussian points in R^3
     # (not only the sphere) keep the monomial matrix well conditioned.
-    xyz = np.random.default_rng(12345).normal(size=(max(4 * n_mon, 64), 3))
+    xyz = fixed_normals(12345, (max(4 * n_mon, 64), 3))
     sh = spherical_harmonics(l, xyz, normalize=False, normalization="component")
     a = _monomial_values(l, xyz)
     coef, *_ = np.linalg.lstsq(a, sh, rcond=None)  # (n_mon, 2l+1)

@@ -12,6 +12,7 @@ import numpy as np
 from .fixed import wigner_D
 from .groups.crystal import element_pairs
 from .groups.group import distinct, operation_keys
+from .o3 import fixed_normals
 
 
 def complement(W: np.ndarray, K: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
@@ -66,8 +67,7 @@ def projections(W: np.ndarray, shape, seed: int = 0, limit: int | None = None):
         cols = W @ W[order[start:start + 32]].T
         for col in cols.T:
             yield (col / np.linalg.norm(col)).reshape(shape)
-    rng = np.random.default_rng(seed)
-    v = W @ rng.normal(size=W.shape[1])
+    v = W @ fixed_normals(seed, W.shape[1])
     yield (v / np.linalg.norm(v)).reshape(shape)
 
 
@@ -264,7 +264,7 @@ def pointwise_fixers(action: Action, basis: np.ndarray, shape, rtol: float) -> n
     the span fixes the combination too); the few left are checked on every basis vector.
     """
     B = basis.reshape(*shape, basis.shape[1])
-    c = np.random.default_rng(7).normal(size=basis.shape[1])
+    c = fixed_normals(7, basis.shape[1])
     maybe = action.fixers(B @ c, rtol)
     if action.sites is None:  # a global feature: whether g keeps it depends on g's rotation only
         for members in action.by_rotation:

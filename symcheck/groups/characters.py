@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import SymcheckError
+from ..o3 import fixed_normals
 from .elements import group_matrices, identity_index, inverse_indices, multiplication_table
 from .group import distinct
 from .linear import LinearCharacterTable, linear_character_table
@@ -216,9 +217,8 @@ def _complex_characters(table: np.ndarray, cls: np.ndarray, sizes: np.ndarray, e
     c = counts / sizes[None, None, :]  # c[j, k, l]
     scale = np.sqrt(sizes[None, :] / sizes[:, None])  # N_j[k, l] = M_j[k, l] √(|C_l| / |C_k|)
     N_all = c * scale[None]
-    rng = np.random.default_rng(20240607)  # fixed: the result does not depend on it, only the gap check
-    for _ in range(20):
-        N = np.tensordot(rng.normal(size=r), N_all, axes=1)
+    for k in range(20):  # fixed draws (seed 20240607): the result does not depend on them, only the gap check
+        N = np.tensordot(fixed_normals(20240607, (k + 1) * r)[k * r:], N_all, axes=1)
         A = (N + N.T) / 2
         B = (N - N.T) / 2j
         H = A + (np.sqrt(2) - 0.3) * B
