@@ -136,21 +136,43 @@ def copper_2x2x2() -> sc.Structure:
     return supercell(cu, sc.Structure(np.zeros((32, 3)), ["Cu"] * 32, cell=np.eye(3) * 7.2, pbc=[True] * 3), TOL)
 
 
-def pnma_1x1x3() -> sc.Structure:
-    """Pnma (non-symmorphic: ISO-IR's IR-translations matter) with two general orbits, tripled along c."""
+def orbits(number: int, reps=(1, 1, 1), cell=None) -> sc.Structure:
+    """Two general orbits (C, N) of space group ``number`` (spglib's first setting), repeated ``reps`` times."""
     import spglib
 
+    cell = np.diag([5.0, 5.5, 6.0]) if cell is None else cell
     sym = spglib.get_symmetry_from_database(next(h for h in range(1, 531)
-                                                 if spglib.get_spacegroup_type(h).number == 62))
+                                                 if spglib.get_spacegroup_type(h).number == number))
     points, species = [], []
     for x, element in ((np.array([0.1234, 0.2718, 0.3821]), "C"), (np.array([0.3147, 0.0611, 0.1729]), "N")):
         for p in np.mod(np.einsum("fab,b->fa", sym["rotations"], x) + sym["translations"], 1.0):
             if not any(np.allclose(np.mod(p - q + 0.5, 1) - 0.5, 0, atol=1e-6) for q in points):
                 points.append(p)
                 species.append(element)
-    frac = np.concatenate([(np.array(points) + [0, 0, i]) / [1, 1, 3] for i in range(3)])
-    cell = np.diag([5.0, 5.5, 18.0])
-    return sc.Structure(frac @ cell, species * 3, cell=cell, pbc=[True] * 3)
+    shifts = np.stack(np.meshgrid(*[np.arange(r) for r in reps], indexing="ij"), -1).reshape(-1, 3)
+    frac = np.concatenate([(np.array(points) + t) / reps for t in shifts])
+    big = cell * np.array(reps)[:, None]
+    return sc.Structure(frac @ big, species * len(shifts), cell=big, pbc=[True] * 3)
+
+
+def pnma_1x1x3() -> sc.Structure:
+    """Pnma (non-symmorphic: ISO-IR's IR-translations matter), tripled along c."""
+    return orbits(62, (1, 1, 3))
+
+
+def test_pairs_across_plus_and_minus_k_take_isotropys_names():
+    """C2 (no inversion) in a 2×2×2 cell: at LD and U, −k is outside k's star, the conjugate irreps live at −k
+    and a real field sees the pair: ISOTROPY names it LD1LE1, U1UA1 (as CrystOD, reading ISO-IR, prints)."""
+    from symcheck.distortion import isoir
+
+    if isoir.data_file() is None:
+        pytest.skip("ISO-IR's data (pip install crystod) not found")
+    beta = np.radians(100)
+    cell = np.array([[5.0, 0, 0], [0, 5.5, 0], [6.0 * np.cos(beta), 0, 6.0 * np.sin(beta)]])
+    g = parent_group(orbits(5, (2, 2, 2), cell), TOL)
+    pairs = sorted(ir.label for ir in g.irreps if ir.pair)
+    assert pairs == ["LD1LE1", "LD2LE2", "U1UA1", "U2UA2"] and all(ir.labelled for ir in g.irreps)
+    assert isoir.minus_k_type("P", 143) == "PC" and isoir.minus_k_type("K", 221) == "KA"
 
 
 def test_unlabelled_irreps_say_why(monkeypatch):

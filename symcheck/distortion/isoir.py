@@ -19,9 +19,9 @@ rotations as k's (a k where a line meets a point is that point). The small irrep
 χ({R|t_R + L}) = tr D_R[arm 0] · exp(2πi k·(L + τ_R)) with ISO-IR's coset translations t_R and
 IR-translations τ_R, are induced to F in ISO-IR's frame (:func:`.bcs_irreps.frame_of`, origin shift as for
 the Bilbao tables) and matched to spgrep's characters; no match, no name. Where −k is not in k's star and
-only a negative parameter reaches k, ISOTROPY writes the partner letters (LE for LD, DU for DT, …); symcheck
-does not name those and says so. A complex pair is named as with the Bilbao tables ("DT3DT4"; across ±k
-stars by its member at the tabulated k).
+only a negative parameter reaches k, ISOTROPY writes the partner letters (LE for LD, DU for DT, …): a complex
+pair spanning the two stars is named as ISOTROPY names it, "LD1LE1", "U1UA1"; a pair within one star as with
+the Bilbao tables ("DT3DT4").
 """
 
 from __future__ import annotations
@@ -157,43 +157,81 @@ def frame(number: int, Wc: np.ndarray, wc: np.ndarray):
 
 def name(iso, k: np.ndarray, chars: np.ndarray, pair: bool, cache_: dict) -> tuple[str, str, np.ndarray] | str:
     """ISO-IR's (label, k type, first arm) of the irrep of F with characters ``chars`` at k (conventional
-    reciprocal basis, unrounded), or the reason it has none. ``iso``: :func:`frame`'s result."""
+    reciprocal basis, unrounded), or the reason it has none. ``iso``: :func:`frame`'s result.
+
+    A complex pair whose conjugate lives at −k's star (−k not in k's star: polar lines, groups without
+    inversion) is named as ISOTROPY names it, by its member at the positive parameter and that member's −k
+    partner, e.g. "LD1LE1", "U1UA1" (:func:`minus_k_type`)."""
     fr, types = iso
-    tab = fr.table
+    k = np.asarray(k, dtype=float)
     rotations = fr.rotations[np.unique(rotation_codes(fr.rotations), return_index=True)[1]].astype(float)
-    arms = np.einsum("fba,b->fa", np.linalg.inv(rotations), np.asarray(k, dtype=float))
-    little = int(bcs_irreps._k_equal(arms, np.asarray(k, dtype=float), tab.centring).sum())
-    minus_in_star = bool(bcs_irreps._k_equal(arms, -np.asarray(k, dtype=float), tab.centring).any())
-    arms = arms[np.unique(np.round(arms, 9), axis=0, return_index=True)[1]]
+    minus_in_star = bool(bcs_irreps._k_equal(np.einsum("fba,b->fa", np.linalg.inv(rotations), k), -k,
+                                             fr.table.centring).any())
+    across = pair and not minus_in_star
+    match = _match(fr, types, rotations, k)
+    if across:  # either star of the pair will do: the one ISO-IR reaches with a positive parameter
+        other = _match(fr, types, rotations, -k)
+        if match is None or (other is not None and not _positive(match[1]) and _positive(other[1])):
+            match = other
+    if match is None:
+        return "no CDML label: k matches none of ISO-IR's k-vector types of this group"
+    typ, p, arm = match
+    if not minus_in_star and not _positive(p):
+        return (f"no CDML label: k is −k of ISO-IR's {typ.name} line or plane, which ISOTROPY names with partner "
+                "letters; not named")
+    tab = fr.table
     Rtab = tab.rotations.astype(float)
+    kvec = typ.const + p @ typ.dirs
+    kvec = arm - np.rint(arm - kvec) + 0.0
+    ops = np.flatnonzero(bcs_irreps._k_equal(np.einsum("fba,b->fa", np.linalg.inv(Rtab), kvec), kvec, tab.centring))
+    chars_small = typ.traces[:, ops] * np.exp(2j * np.pi * (typ.irtrans[ops] @ kvec))[None]
+    kp = bcs_irreps.TableKPoint(typ.name, kvec, ops, typ.labels, chars_small)
+    try:
+        label = bcs_irreps.label_at(fr, kp, chars, pair, cache_, across=across)
+    except (AssertionError, StopIteration):
+        return f"no CDML label: none of ISO-IR's irreps at {typ.name} matches this one (setting)"
+    if across:
+        label += minus_k_type(typ.name, tab.number) + label[len(typ.name):]
+    return label, typ.name, kvec
+
+
+def _positive(p: np.ndarray) -> bool:
+    nonzero = np.flatnonzero(np.abs(p) > 1e-9)
+    return not len(nonzero) or bool(p[nonzero[0]] > 0)
+
+
+def _match(fr, types, rotations: np.ndarray, k: np.ndarray):
+    """(type, parameters, arm): the k-vector type with as many rotations in its generic little co-group as k has,
+    reached from an arm of k's star with the smallest parameters, positive first; None if none."""
+    tab = fr.table
+    arms = np.einsum("fba,b->fa", np.linalg.inv(rotations), k)
+    little = int(bcs_irreps._k_equal(arms, k, tab.centring).sum())
+    arms = arms[np.unique(np.round(arms, 9), axis=0, return_index=True)[1]]
+    Rtab_inv = np.linalg.inv(tab.rotations.astype(float))
     for typ in sorted(types, key=lambda t: len(t.dirs)):
         generic = typ.const + np.array([0.1234, 0.2345, 0.3456])[:len(typ.dirs)] @ typ.dirs
-        fixed = bcs_irreps._k_equal(np.einsum("fba,b->fa", np.linalg.inv(Rtab), generic), generic, tab.centring)
-        if int(fixed.sum()) != little:
+        if int(bcs_irreps._k_equal(np.einsum("fba,b->fa", Rtab_inv, generic), generic, tab.centring).sum()) != little:
             continue
-        found = []
-        for arm in arms:
-            p = _parameters(typ, arm, tab.centring)
-            if p is not None:
-                found.append((round(float(p @ p), 9), tuple(-np.round(p, 9)), p, arm))
-        if not found:
-            continue
-        _, _, p, arm = min(found, key=lambda t: t[:2])
-        if not minus_in_star and p[np.flatnonzero(np.abs(p) > 1e-9)[0]] < 0:
-            return (f"no CDML label: k is −k of ISO-IR's {typ.name} line/plane (ISOTROPY writes the partner letters "
-                    "there); not named")
-        kvec = typ.const + p @ typ.dirs
-        kvec = arm - np.rint(arm - kvec) + 0.0
-        ops = np.flatnonzero(bcs_irreps._k_equal(np.einsum("fba,b->fa", np.linalg.inv(Rtab), kvec), kvec,
-                                                 tab.centring))
-        chars_small = typ.traces[:, ops] * np.exp(2j * np.pi * (typ.irtrans[ops] @ kvec))[None]
-        kp = bcs_irreps.TableKPoint(typ.name, kvec, ops, typ.labels, chars_small)
-        try:
-            label = bcs_irreps.label_at(fr, kp, chars, pair, cache_, across=pair and not minus_in_star)
-        except (AssertionError, StopIteration):
-            return f"no CDML label: none of ISO-IR's irreps at {typ.name} matches this one (setting)"
-        return label, typ.name, kvec
-    return "no CDML label: k matches none of ISO-IR's k-vector types of this group"
+        found = [(round(float(p @ p), 9), tuple(-np.round(p, 9)), i, p) for i, p in
+                 enumerate(_parameters(typ, arm, tab.centring) for arm in arms) if p is not None]
+        if found:
+            _, _, i, p = min(found, key=lambda t: t[:3])
+            return typ, p, arms[i]
+    return None
+
+
+# ISOTROPY's names of the −k partner of a k-vector type whose −k is outside its star (its physically
+# irreducible labels, e.g. LD1LE1, DT6DU6, P1PA1): the next letter for LD, DT, SM and GP, the suffix A
+# otherwise, C for the types below (as CrystOD documents them from ISOTROPY's data_little.txt).
+_MINUS_K_LETTERS = {"LD": "LE", "DT": "DU", "SM": "SN", "GP": "GQ"}
+_MINUS_K_C = {143: "PBCDE", 144: "PBCDE", 145: "PBCDE", 156: "D", 157: "PC", 158: "D", 159: "PC", 174: "BE"}
+
+
+def minus_k_type(kind: str, number: int) -> str:
+    """ISOTROPY's name of the −k partner of k-vector type ``kind`` in space group ``number``."""
+    if len(kind) == 1 and kind in _MINUS_K_C.get(number, ""):
+        return kind + "C"
+    return _MINUS_K_LETTERS.get(kind, kind + "A")
 
 
 def _parameters(typ: KType, arm: np.ndarray, centring: np.ndarray) -> np.ndarray | None:
