@@ -3,7 +3,7 @@
 :func:`analyze_and_train` analyses a task (or takes an analysis already made), trains the
 tutorial network on exactly that prediction and, given a folder, writes the run's figures and
 ``result.json``. The CLI formats what it returns; the demo runs it once per tutorial task.
-Importing this module imports torch and e3nn (through :mod:`symcheck.training`).
+Importing this module imports torch (through :mod:`symcheck.training`), not e3nn.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Training: the tutorial's e3nn network (fast fixed-geometry evaluation) and the training loop with its verdict.
 
 :func:`train` trains a network on a task and returns a :class:`TrainResult`; ``symcheck.train``
-is this function. Importing this package imports torch and e3nn; ``import symcheck`` does not.
+is this function. Importing this package imports torch, not e3nn: what the network takes from
+e3nn's construction is computed in ``spec`` (and tested against e3nn), e3nn's own modules are
+imported only for the edge mode of large inputs; ``import symcheck`` imports neither.
 
-Modules, from the ground up: ``gate`` (e3nn's Gate and its column bookkeeping), ``geometry``
+Modules, from the ground up: ``spec`` (e3nn's paths, 3j symbols and constants without e3nn),
+``cache`` (the on-disk construction cache), ``gate`` (e3nn's Gate and its column bookkeeping), ``geometry``
 (graphs, edges, what is precomputed per set of positions), ``dense`` (the sparse per-layer
 operators of the all-pairs mode), ``fused`` (the hand-written forward and backward pass),
 ``network`` (:class:`~symcheck.training.network.SeedNet`), ``optim`` (Adam), ``inputs`` (what the

@@ -27,7 +27,7 @@ class NetworkInput:
     Parameters
     ----------
     features : (N, d) input columns.
-    irreps : their irreps (e3nn).
+    irreps : their irreps (:class:`symcheck.o3.Irreps`, e3nn's notation).
     floor : the exact loss floor with this input (loss units).
     learnable : an equivariant model can reach the target exactly with this input.
     breaking : description of the breaking feature, or None.

@@ -102,7 +102,7 @@ def train(
     goal = Goal(inp.floor, inp.learnable, threshold, threshold * mean_square if mean_square > 0 else threshold,
                 mean_square)
     with default_dtype(torch.float64), _threads(threads, len(task.structure), torch_device):
-        # e3nn builds its constants in the default dtype
+        # constants are built in the default dtype (as e3nn does)
         torch.manual_seed(seed)
         run = _Run.build(task, inp, network_lmax, graph, torch_device, torch_dtype)
         losses, verdict, reason = optimise(run.net, run.geo, run.x, run.target, run.pool, lr, cap, steps is None,
