@@ -10,7 +10,7 @@ import numpy as np
 
 from ..o3 import spherical_harmonics
 from ..sphere import sphere_grid
-from .figure import PANEL_INCHES, SURFACE_STYLE, equal_aspect_3d, new_figure, save
+from .figure import PANEL_INCHES, coloured_surface, equal_aspect_3d, new_figure, save
 
 
 def feature_figure(
@@ -83,14 +83,7 @@ def _draw_surface(fig: Any, f_of) -> None:
     else:
         cnorm = colors.Normalize(fmin, fmax if fmax > fmin else fmin + 1e-12)
         cmap = matplotlib.colormaps["viridis"]
-    ax.plot_surface(
-        xyz[..., 0],
-        xyz[..., 1],
-        xyz[..., 2],
-        facecolors=cmap(cnorm(f)),
-        zorder=1,
-        **SURFACE_STYLE,
-    )
+    coloured_surface(ax, xyz[..., 0], xyz[..., 1], xyz[..., 2], cmap(cnorm(f)), zorder=1)
     reach = 1.3 * max(float(np.abs(xyz).max()), 1e-12)
     for k, name in enumerate("xyz"):
         e = np.zeros(3)

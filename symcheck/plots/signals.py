@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..sphere import check_signals, peak_directions, signal_values, sphere_grid
-from .figure import PANEL_INCHES, SURFACE_STYLE, as_points, equal_aspect_3d, new_figure, save, wrap
+from .figure import PANEL_INCHES, as_points, coloured_surface, equal_aspect_3d, new_figure, save, wrap
 
 #: Surface grid of the 3D plots: polar and azimuthal samples.
 _SURFACE_RES = (30, 60)
@@ -107,15 +107,7 @@ def _draw_lobes(ax: Any, positions: np.ndarray, surfaces: list, fmax: float, sca
     for centre, (xyz, f) in zip(positions, surfaces):
         pts = centre + scale * xyz
         drawn.append(pts.reshape(-1, 3))
-        ax.plot_surface(
-            pts[..., 0],
-            pts[..., 1],
-            pts[..., 2],
-            facecolors=cmap(norm(np.maximum(f, 0))),
-            alpha=0.5,
-            zorder=1,
-            **SURFACE_STYLE,
-        )
+        coloured_surface(ax, pts[..., 0], pts[..., 1], pts[..., 2], cmap(norm(np.maximum(f, 0))), alpha=0.5, zorder=1)
     return drawn
 
 
