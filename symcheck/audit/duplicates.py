@@ -314,9 +314,6 @@ def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[
     which for clusters of two is exact and for larger ones an upper bound of the cluster's
     Σ‖P y_j − mean‖² (reported as such in the pair list).
     """
-    from ..fixed import project
-    from ..groups import symmetry_group
-    from ..io import from_ase
 
     # union-find: attach each duplicate to the smallest index of its cluster
     parent: dict[int, int] = {}
@@ -344,8 +341,26 @@ def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[
         alignments[(root(i), j)] = al
         parent[j] = root(i)
     conflicts = []
-    groups = {}
-    for (first, j), al in sorted(alignments.items()):
+    items = sorted(alignments.items())
+    for start in range(0, len(items), CONFLICT_BLOCK):
+        conflicts.extend(_block_conflicts(items[start:start + CONFLICT_BLOCK], atoms_of, where, settings))
+    return equal, conflicts
+
+
+CONFLICT_BLOCK = 256  # aligned pairs whose label differences (and groups) are held at once
+
+
+def _block_conflicts(items, atoms_of, where, settings) -> list[Conflict]:
+    """The conflicts of some aligned pairs ((first, j), alignment): the label differences first, then the groups
+    of the first frames whose differences need one, found together (``symcheck.groups.batched`` for the clear
+    asymmetric tops, the search for the others), then P_G of each difference."""
+    from ..fixed import project
+    from ..groups import symmetry_group
+    from ..groups.batched import point_groups
+    from ..io import from_ase
+
+    pending = []  # (first, j, name, size, scale, difference)
+    for (first, j), al in items:
         a_first, a_j = atoms_of(first), atoms_of(j)
         wf, wj = _where(where, first), _where(where, j)
         lf = {v.spec.name: v for v in frame_labels(a_first, settings.labels, wf)}
@@ -358,15 +373,20 @@ def find_conflicts(pairs, where: dict[int, tuple[str, int]], settings) -> tuple[
             # P_G is linear and an orthogonal projection: P_G y_first − P_G y_j' = P_G (y_first − y_j'),
             # no longer than y_first − y_j'. A difference already within label_rtol needs no group.
             diff = vf.y - aligned_label(vj.y, vj.spec.irreps, vj.spec.per_point, al)
-            if float(np.sum(diff * diff)) <= settings.label_rtol ** 2 * scale:
-                continue
-            if first not in groups:
-                groups[first] = symmetry_group(from_ase(a_first, source=wf, features={}), settings.tol)
-            diff = project(groups[first], vf.spec.irreps, diff, vf.spec.per_point)
-            added = 0.5 * float(np.sum(diff * diff))
-            if added * 2 > settings.label_rtol ** 2 * scale:
-                conflicts.append(Conflict((first, j), name, added / (2 * vf.y.size), added, int(vf.y.size)))
-    return equal, conflicts
+            if float(np.sum(diff * diff)) > settings.label_rtol ** 2 * scale:
+                pending.append((first, j, vf.spec, scale, diff))
+    firsts = sorted({p[0] for p in pending})
+    structures = [from_ase(atoms_of(i), source=_where(where, i), features={}) for i in firsts]
+    found = point_groups([s.positions for s in structures], [s.species for s in structures], settings.tol)
+    groups = {i: g if g is not None else symmetry_group(s, settings.tol)
+              for i, s, g in zip(firsts, structures, found, strict=True)}
+    out = []
+    for first, j, spec, scale, diff in pending:
+        diff = project(groups[first], spec.irreps, diff, spec.per_point)
+        added = 0.5 * float(np.sum(diff * diff))
+        if added * 2 > settings.label_rtol ** 2 * scale:
+            out.append(Conflict((first, j), spec.name, added / (2 * diff.size), added, int(diff.size)))
+    return out
 
 
 @dataclass(frozen=True)
