@@ -121,19 +121,12 @@ def point_groups(positions: list[np.ndarray], species: list, tol: float) -> list
         for start in range(0, len(frames), step):
             idx = frames[start:start + step]
             X = np.stack([np.asarray(positions[k], dtype=float) for k in idx])
-            labels = np.stack([_codes(species[k]) for k in idx])
+            # one code per species name for the whole batch, in sorted order (as the detector's np.unique)
+            names = np.array([[str(x) for x in species[k]] for k in idx])
+            labels = np.unique(names, return_inverse=True)[1].reshape(len(idx), n).astype(np.int64)
             for k, g in zip(idx, _batch(X, labels, tol), strict=True):
                 out[k] = g
     return out
-
-
-def _codes(species) -> np.ndarray:
-    """Integer code per atom, equal codes for equal species (within one frame)."""
-    arr = np.asarray(species)
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.int64)
-    _, inv = np.unique(arr.astype(str), return_inverse=True)
-    return inv.reshape(-1).astype(np.int64)
 
 
 def _batch(X: np.ndarray, labels: np.ndarray, tol: float) -> list[BatchedGroup | None]:
