@@ -198,6 +198,9 @@ def _crow(row_of_entry: np.ndarray, n_rows: int) -> np.ndarray:
     return crow
 
 
+_max = np.maximum.reduce
+
+
 def _softplus_np(x: np.ndarray, out: np.ndarray, deriv: np.ndarray, work: np.ndarray, mask: np.ndarray,
                  beta: float, scale: float) -> None:
     """out = scale · softplus_β(x) and deriv = scale · d softplus_β / dx, as torch computes them.
@@ -209,7 +212,7 @@ def _softplus_np(x: np.ndarray, out: np.ndarray, deriv: np.ndarray, work: np.nda
     u = x
     if beta != 1.0:
         u = np.multiply(x, beta, out=work)
-    if u.max() <= _THRESHOLD:  # the usual case: no entry takes the linear branch
+    if _max(u, axis=None) <= _THRESHOLD:  # the usual case: no entry takes the linear branch
         np.exp(u, out=work)
         np.log1p(work, out=out)
         np.multiply(out, scale / beta, out=out)
@@ -330,7 +333,7 @@ class _Gate:
         g_gated = grad[s:]
         np.multiply(g_gated, self.sig, out=self.gz_gated)
         np.multiply(g_gated, self.zp_gated, out=self.prod)
-        np.sum(self.prod, axis=-1, keepdims=True, out=self.prod_sum)
+        np.add.reduce(self.prod, axis=-1, keepdims=True, out=self.prod_sum)
         np.multiply(self.prod_sum, self.d_sig, out=self.gz_gate)
 
 
