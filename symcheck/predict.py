@@ -250,11 +250,14 @@ def _matrices(G) -> np.ndarray:
 
 
 def _distinct(mats: np.ndarray, matrix_atol: float) -> np.ndarray:
-    keep: list[np.ndarray] = []
-    for m in mats:
-        if not any(np.abs(m - k).max() < matrix_atol for k in keep):
-            keep.append(m)
-    return np.array(keep)
+    """The matrices in order, each kept unless it is within ``matrix_atol`` of one kept before."""
+    keep = np.empty_like(mats)
+    n = 0
+    for m in mats:  # each against every kept matrix at once
+        if not n or not np.any(np.abs(keep[:n] - m).max(axis=(1, 2)) < matrix_atol):
+            keep[n] = m
+            n += 1
+    return keep[:n]
 
 
 def _analyze(task: Task, tol: float, so3: bool, feature_lmax: int, near_tol: float, target_rtol: float,
