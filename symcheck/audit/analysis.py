@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SymcheckError
-from ..o3 import Irreps
-from .labels import LabelValue, frame_labels
+from .labels import LabelValue, frame_labels, irreps_facts
 from .sources import Chunk, read_chunk
 
 
@@ -247,14 +246,13 @@ def _no_label() -> dict:
 
 def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool) -> dict:
     """Floor (‖y − P_G y‖² per entry, units²), flag and group H of one label in one frame."""
-    from ..fixed import project
-    from ..groups.stabilizer import stabilizer
-
     spec, y = value.spec, value.y
     norm2 = float(np.sum(y * y))
     if trivial or G.order == 1 or _invariant_scalars(spec.irreps, spec.per_point):
         residual = 0.0  # P_G y = y: C1 fixes everything, a global 0e quantity is fixed by every G
     else:
+        from ..fixed import project
+
         diff = y - project(G, spec.irreps, y, spec.per_point)
         residual = float(np.sum(diff * diff))
     rtol2 = settings.label_rtol ** 2
@@ -262,6 +260,8 @@ def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool
     error = None
     if flagged:
         # H: the elements that move no entry of y by more than label_rtol · max|y|
+        from ..groups.stabilizer import stabilizer
+
         try:
             if not hasattr(G, "generators"):  # a batched group: the stabilizer search needs the full Group
                 from ..groups import symmetry_group
@@ -282,7 +282,7 @@ def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool
 
 
 def _invariant_scalars(irreps: str, per_point: bool) -> bool:
-    return not per_point and all(ir == (0, 1) for _, ir in Irreps(irreps))
+    return not per_point and irreps_facts(irreps)[2]
 
 
 _BLAS_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads", "scipy_openblas_set_num_threads64_",

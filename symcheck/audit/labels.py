@@ -12,6 +12,7 @@ tensor's units². The antisymmetric part, which a symmetric tensor must not have
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -202,11 +203,17 @@ def frame_labels(atoms, wanted, where: str) -> list[LabelValue]:
     return out
 
 
+@lru_cache(maxsize=256)
+def irreps_facts(irreps: str) -> tuple[int, bool, bool]:
+    """(dimension, whether it is 0e+2e, whether it is scalars 0e only) of an irreps string, parsed once."""
+    parsed = Irreps(irreps)
+    return parsed.dim, parsed == "0e+2e", all(ir == (0, 1) for _, ir in parsed)
+
+
 def _value(spec: LabelSpec, arr: np.ndarray, n: int, where: str) -> LabelValue:
-    d = Irreps(spec.irreps).dim
+    d, rank2, _ = irreps_facts(spec.irreps)
     if not np.all(np.isfinite(arr)):
         raise SymcheckError(f"{where}: label {spec.name!r} contains NaN or inf")
-    rank2 = Irreps(spec.irreps) == "0e+2e"
     if spec.per_point:
         rows = arr.reshape(n, -1)
         if rank2 and rows.shape[1] in (6, 9):
