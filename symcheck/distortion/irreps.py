@@ -145,6 +145,8 @@ class _Cosets(NamedTuple):
     rotations: np.ndarray  # (|P|, 3, 3) integer, primitive frame
     translations: np.ndarray  # (|P|, 3) in [0, 1)
     codes: np.ndarray  # (|P|,) their rotation codes (see rotation_codes), ascending
+    rep: np.ndarray  # (|F|,) each operation's representative: f = {I|L_f}∘rotations[rep[f]] ...
+    lattice: np.ndarray  # (|F|, 3) ... with L_f a primitive lattice vector
 
 
 def _cosets(Wp: np.ndarray, wp: np.ndarray) -> _Cosets:
@@ -155,7 +157,8 @@ def _cosets(Wp: np.ndarray, wp: np.ndarray) -> _Cosets:
     t_f = wp - w_rep[reps][np.searchsorted(rep_codes, codes)]  # lattice translation of f from its representative
     if not np.allclose(t_f, np.rint(t_f), atol=1e-5):
         raise AssertionError("operations with one rotation differ by a non-lattice translation")
-    return _Cosets(Wp[reps], w_rep[reps], rep_codes)
+    rep = np.searchsorted(rep_codes, codes)
+    return _Cosets(Wp[reps], w_rep[reps], rep_codes, rep, wp - w_rep[reps][rep])
 
 
 def _supercell_kpoints(Q: np.ndarray) -> dict[tuple, np.ndarray]:
@@ -203,17 +206,23 @@ def _induced_characters(cosets: _Cosets, Wp: np.ndarray, wp: np.ndarray, k0: np.
     pos_of = np.zeros(len(cosets.rotations), dtype=int)
     pos_of[little] = np.arange(len(little))
     tr = np.array([np.trace(m, axis1=1, axis2=2) for m in irr])  # (n_irr, |little|)
-    A_f = affine(Wp.astype(float), wp)
-    chars = np.zeros((len(irr), len(Wp)), dtype=complex)
-    for j in _star(cosets, k0).values():
-        A_s = affine(cosets.rotations[j].astype(float), cosets.translations[j])
-        g = np.linalg.inv(A_s) @ A_f @ A_s
+    # f = {I|L_f}∘p_f with p_f its coset representative: χ(f) = Σ_j exp(−2πi k_j·L_f) c_j(p_f), the arms worked out
+    # on the |P| representatives only (see bcs_irreps.induced_characters)
+    rep, L_f = cosets.rep, cosets.lattice
+    A_p = affine(cosets.rotations.astype(float), cosets.translations)
+    star = list(_star(cosets, k0).values())
+    contributions = np.zeros((len(star), len(irr), len(cosets.rotations)), dtype=complex)
+    arms = np.zeros((len(star), 3))
+    for a, j in enumerate(star):
+        A_s = A_p[j]
+        arms[a] = np.linalg.inv(cosets.rotations[j].astype(float)).T @ k0
+        g = np.linalg.inv(A_s) @ A_p @ A_s
         idx = np.searchsorted(cosets.codes, rotation_codes(g[:, :3, :3]))
         inl = in_little[idx]
         t = g[:, :3, 3] - cosets.translations[idx]
-        phase = np.exp(-2j * np.pi * (t[inl] @ k0))
-        chars[:, inl] += tr[:, pos_of[idx[inl]]] * phase[None, :]
-    return chars
+        contributions[a][:, inl] = tr[:, pos_of[idx[inl]]] * np.exp(-2j * np.pi * (t[inl] @ k0))[None, :]
+    phases = np.exp(-2j * np.pi * (L_f @ arms.T))  # (|F|, n_arms)
+    return np.einsum("jip,pj->ip", contributions[:, :, rep], phases)
 
 
 def _conventional_k(C: np.ndarray, k0: np.ndarray) -> np.ndarray:
@@ -303,7 +312,8 @@ def _name_irrep(ir: CrystalIrrep, idx, wc, number, cache: dict, frame=None) -> C
     reason = _unlabelled_reason(number, frame)
     if number != 221:  # lines, planes, general points: ISO-IR's data where installed
         if "isoir" not in cache:
-            cache["isoir"] = isoir.frame(number, cache["Wc"], wc) if "Wc" in cache else None
+            cache["isoir"] = isoir.frame(number, cache["Wc"], wc, None if frame is None else frame.shift) \
+                if "Wc" in cache else None
         if cache["isoir"] is not None:
             named = isoir.name(cache["isoir"], ir.k, ir.chars, ir.pair, cache)
             if not isinstance(named, str):

@@ -30,8 +30,8 @@ import gzip
 import importlib.util
 import os
 import re
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,14 +61,26 @@ def data_file() -> Path | None:
 
 @dataclass(frozen=True)
 class KType:
-    """One non-special k-vector type of a space group in ISO-IR: its first arm and its irreps' small characters."""
+    """One non-special k-vector type of a space group in ISO-IR: its first arm, and its irreps' small characters
+    (read from the data when first asked for: the general point's matrices alone are millions of numbers)."""
 
     name: str  # DT, LD, SM, GP, ...
     const: np.ndarray  # (3,) first arm's constant part (conventional reciprocal basis)
     dirs: np.ndarray  # (n_params, 3) its parameter directions
     labels: tuple[str, ...]
-    traces: np.ndarray  # (n_irreps, n_ops) complex: trace of the first arm's diagonal block of D(op)
-    irtrans: np.ndarray  # (n_ops, 3) the IR-translations τ
+    spans: tuple[tuple[int, int, int, int, int], ...] = field(repr=False)  # (dim, kcount, opcount, start, end)
+    block: str = field(repr=False)
+
+    @cached_property
+    def small(self) -> tuple[np.ndarray, np.ndarray]:
+        """(traces (n_irreps, n_ops) complex: of the first arm's block of D(op); IR-translations τ (n_ops, 3))."""
+        traces, tau = [], None
+        for dim, kcount, opcount, start, end in self.spans:
+            tokens = self.block[start:end].split()
+            R, t, tr_, tau_ = _operations(tokens, 16 * kcount, opcount, dim, dim // kcount, special=False)
+            traces.append(tr_)
+            tau = tau_ if tau is None else tau
+        return np.array(traces), tau
 
 
 @dataclass(frozen=True)
@@ -86,9 +98,28 @@ def _text(path: Path) -> str:
 
 
 def tables(number: int) -> Tables | None:
-    """Space group ``number``'s ISO-IR data (non-special types), parsed once per data file; None without it."""
+    """Space group ``number``'s ISO-IR data (non-special types), indexed once per data file; None without it."""
     path = data_file()
     return None if path is None else _tables(path, number)
+
+
+def _operations(tokens: list[str], pos: int, opcount: int, dim: int, nb: int, special: bool):
+    """Rotations, translations, traces of the first arm's nb×nb block and IR-translations of ``opcount``
+    operations starting at token ``pos`` (16 ints, [4 ints τ unless special], dim² complex entries each)."""
+    R, t, tr, tau = [], [], [], []
+    for _ in range(opcount):
+        m = np.array(tokens[pos:pos + 16], dtype=float).reshape(4, 4)
+        pos += 16
+        R.append(np.rint(m[:3, :3] / m[3, 3]).astype(int))
+        t.append(m[:3, 3] / m[3, 3])
+        if not special:
+            q = np.array(tokens[pos:pos + 4], dtype=float)
+            pos += 4
+            tau.append(q[:3] / q[3])
+        diagonal = (tokens[pos + r * (dim + 1)] for r in range(nb))  # only the trace of arm 0's block
+        tr.append(sum(complex(float(a), float(b)) for a, b in (_COMPLEX.fullmatch(x).groups() for x in diagonal)))
+        pos += dim * dim
+    return np.array(R), np.array(t), tr, np.array(tau)
 
 
 @cache
@@ -101,57 +132,43 @@ def _tables(path: Path, number: int) -> Tables | None:
     start = text.rfind("\n", 0, start) + 1
     end = text.find(f'{number + 1:4d} "', start)
     block = text[start: text.rfind("\n", 0, end) + 1] if end >= 0 else text[start:]
+    del text
     heads = list(_HEADER.finditer(block))
     rotations = translations = symbol = None
     types: dict[str, dict] = {}
     for h, nxt in zip(heads, heads[1:] + [None]):
         symbol = h.group(3).strip()
         label, dim, kcount, opcount = h.group(4).strip(), int(h.group(5)), int(h.group(7)), int(h.group(9))
-        tokens = block[h.end(): nxt.start() if nxt else len(block)].split()
-        kv = np.array(tokens[:16 * kcount], dtype=int).reshape(kcount, 4, 4)  # [arm, column, (x, y, z, den)]
-        special = not np.any(kv[:, 1:, :3])
-        if special:
+        stop = nxt.start() if nxt else len(block)
+        head_tokens = block[h.end(): stop].split(maxsplit=16 * kcount)
+        kv = np.array(head_tokens[:16 * kcount], dtype=int).reshape(kcount, 4, 4)  # [arm, column, (x, y, z, den)]
+        if not np.any(kv[:, 1:, :3]):  # a special point: the Bilbao tables' (and pm3m_irreps') business
+            if rotations is None:  # the coset representatives, from the first irrep (GM1, one-dimensional)
+                rotations, translations, _, _ = _operations(block[h.end(): stop].split(), 16 * kcount, opcount,
+                                                            dim, dim // kcount, special=True)
             continue
-        pos, R, t, tau, tr = 16 * kcount, [], [], [], []
-        nb = dim // kcount
-        for _ in range(opcount):
-            m = np.array(tokens[pos:pos + 16], dtype=float).reshape(4, 4)
-            pos += 16
-            R.append(np.rint(m[:3, :3] / m[3, 3]).astype(int))
-            t.append(m[:3, 3] / m[3, 3])
-            q = np.array(tokens[pos:pos + 4], dtype=float)
-            pos += 4
-            tau.append(q[:3] / q[3])
-            diagonal = (tokens[pos + r * (dim + 1)] for r in range(nb))  # only the trace of arm 0's block
-            tr.append(sum(complex(float(a), float(b)) for a, b in (_COMPLEX.fullmatch(x).groups() for x in diagonal)))
-            pos += dim * dim
-        R, t = np.array(R), np.array(t)
-        if rotations is None:
-            rotations, translations = R, t
-        elif not (np.array_equal(R, rotations) and np.allclose(t, translations)):
-            return None  # coset representatives that differ between irreps: not the format this reads
         name = re.match(r"[A-Z]+", label).group(0)
         cols = kv[0, 1:]  # (3 params, (x, y, z, den)) of the first arm
         used = [c for c in cols if c[3] != 0 and np.any(c[:3])]
         entry = types.setdefault(name, {"const": kv[0, 0, :3] / kv[0, 0, 3],
-                                        "dirs": np.array([c[:3] / c[3] for c in used]), "labels": [], "traces": [],
-                                        "irtrans": np.array(tau)})
+                                        "dirs": np.array([c[:3] / c[3] for c in used]), "labels": [], "spans": []})
         entry["labels"].append(label)
-        entry["traces"].append(tr)
+        entry["spans"].append((dim, kcount, opcount, h.end(), stop))
     if rotations is None:
         return None
     tab = bcs_irreps.Table(number=number, symbol=symbol, rotations=rotations, translations=translations,
                            centring=np.array(bcs_irreps._CENTRINGS[symbol[0]]), kpoints=())
-    return Tables(tab, tuple(KType(n, e["const"], e["dirs"], tuple(e["labels"]), np.array(e["traces"]),
-                                   e["irtrans"]) for n, e in types.items()))
+    return Tables(tab, tuple(KType(n, e["const"], e["dirs"], tuple(e["labels"]), tuple(e["spans"]), block)
+                             for n, e in types.items()))
 
 
-def frame(number: int, Wc: np.ndarray, wc: np.ndarray):
-    """F's operations in ISO-IR's frame (:func:`.bcs_irreps.frame_of`), with the group's types; None without data."""
+def frame(number: int, Wc: np.ndarray, wc: np.ndarray, hint: np.ndarray | None = None):
+    """F's operations in ISO-IR's frame (:func:`.bcs_irreps.frame_of`), with the group's types; None without data.
+    ``hint``: an origin shift to try first (the Bilbao table's: both tables use ITA's origin choice 2)."""
     data = tables(number)
     if data is None:
         return None
-    fr = bcs_irreps.frame_of(data.table, Wc, wc)
+    fr = bcs_irreps.frame_of(data.table, Wc, wc, hint)
     return None if fr is None else (fr, data.types)
 
 
@@ -168,9 +185,16 @@ def name(iso, k: np.ndarray, chars: np.ndarray, pair: bool, cache_: dict) -> tup
     minus_in_star = bool(bcs_irreps._k_equal(np.einsum("fba,b->fa", np.linalg.inv(rotations), k), -k,
                                              fr.table.centring).any())
     across = pair and not minus_in_star
-    match = _match(fr, types, rotations, k)
+
+    def cached_match(q):  # once per star: every irrep there shares it
+        key = ("isoir-match",) + tuple(np.round(q, 6) + 0.0)  # not folded: k + (0,1,0) is another point of fcc
+        if key not in cache_:
+            cache_[key] = _match(fr, types, rotations, q)
+        return cache_[key]
+
+    match = cached_match(k)
     if across:  # either star of the pair will do: the one ISO-IR reaches with a positive parameter
-        other = _match(fr, types, rotations, -k)
+        other = cached_match(-k)
         if match is None or (other is not None and not _positive(match[1]) and _positive(other[1])):
             match = other
     if match is None:
@@ -184,7 +208,8 @@ def name(iso, k: np.ndarray, chars: np.ndarray, pair: bool, cache_: dict) -> tup
     kvec = typ.const + p @ typ.dirs
     kvec = arm - np.rint(arm - kvec) + 0.0
     ops = np.flatnonzero(bcs_irreps._k_equal(np.einsum("fba,b->fa", np.linalg.inv(Rtab), kvec), kvec, tab.centring))
-    chars_small = typ.traces[:, ops] * np.exp(2j * np.pi * (typ.irtrans[ops] @ kvec))[None]
+    traces, irtrans = typ.small
+    chars_small = traces[:, ops] * np.exp(2j * np.pi * (irtrans[ops] @ kvec))[None]
     kp = bcs_irreps.TableKPoint(typ.name, kvec, ops, typ.labels, chars_small)
     try:
         label = bcs_irreps.label_at(fr, kp, chars, pair, cache_, across=across)
@@ -196,7 +221,7 @@ def name(iso, k: np.ndarray, chars: np.ndarray, pair: bool, cache_: dict) -> tup
 
 
 def _positive(p: np.ndarray) -> bool:
-    nonzero = np.flatnonzero(np.abs(p) > 1e-9)
+    nonzero = np.flatnonzero(np.abs(p) > 1e-6)
     return not len(nonzero) or bool(p[nonzero[0]] > 0)
 
 
@@ -241,7 +266,7 @@ def _parameters(typ: KType, arm: np.ndarray, centring: np.ndarray) -> np.ndarray
     G = G[np.all(np.abs(c - np.rint(c)) < 1e-9, axis=1)]  # reciprocal lattice vectors of the centred lattice
     rhs = (arm - typ.const)[None] + G
     p = rhs @ np.linalg.pinv(typ.dirs)  # dirs: (n, 3); p·dirs = rhs
-    ok = np.all(np.abs(p @ typ.dirs - rhs) < 1e-9, axis=1)
+    ok = np.all(np.abs(p @ typ.dirs - rhs) < 1e-6, axis=1)  # k arrives rounded to 9 digits (1e-9 noise)
     if not ok.any():
         return None
     return min(p[ok], key=lambda q: (round(float(q @ q), 9), tuple(-np.round(q, 9))))
