@@ -9,7 +9,7 @@ from other processes hits both alike; the medians are reported.
 
     python benchmarks/train_step.py                 # baseline vs symcheck, tutorial task
     python benchmarks/train_step.py --json          # last line: {"baseline_ms", "symcheck_ms", "ratio", ...}
-    python benchmarks/train_step.py --threads 1     # both on one torch thread
+    python benchmarks/train_step.py --threads 1     # both on one torch thread (symcheck train's choice here)
     python benchmarks/train_step.py --atoms 10,100,1000   # symcheck alone on random clusters (radius graph)
     python benchmarks/train_step.py --device cuda
 """
@@ -32,7 +32,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from seednet_baseline import Network, tutorial_task  # noqa: E402
 
-from symcheck.training.geometry import ALL_PAIRS_MAX_POINTS  # noqa: E402
 from symcheck.training.network import SeedNet  # noqa: E402
 from symcheck.training.optim import Adam  # noqa: E402
 from symcheck.training.stopping import training_step  # noqa: E402
@@ -74,48 +73,29 @@ def make_steps(task: int, device: torch.device, dtype: torch.dtype, seed: int = 
     return baseline_step, symcheck_step
 
 
-def symcheck_threads(device: torch.device, n_points: int) -> int:
-    """Torch threads symcheck.train uses for this input (symcheck.training.loop): 1 for small CPU inputs."""
-    if device.type != "cpu" or n_points > ALL_PAIRS_MAX_POINTS:
-        return torch.get_num_threads()
-    return 1
-
-
-def compare(task: int, rounds: int, device: torch.device, dtype: torch.dtype, threads: int = 0) -> dict:
-    """Median ms/step of the baseline and of symcheck, measured in interleaved rounds.
-
-    ``threads``: torch threads for both; 0 runs each as its program does, the baseline with
-    torch's default and symcheck with what ``symcheck train`` sets (:func:`symcheck_threads`).
-    The thread count is switched between rounds, outside the timed sections.
-    """
+def compare(task: int, rounds: int, device: torch.device, dtype: torch.dtype) -> dict:
+    """Median ms/step of the baseline and of symcheck, measured in interleaved rounds (same torch threads)."""
     baseline_step, symcheck_step = make_steps(task, device, dtype)
-    n_base = threads or torch.get_num_threads()
-    n_sym = threads or symcheck_threads(device, len(tutorial_task(task)[1]))
-    torch.set_num_threads(n_base)
     for _ in range(3):  # warm-up (e3nn code generation, allocator, caches)
         baseline_step()
-    torch.set_num_threads(n_sym)
     for _ in range(30):
         symcheck_step()
     base_t, sym_t = [], []
     for _ in range(rounds):
-        torch.set_num_threads(n_base)
         t = time.perf_counter()
         baseline_step()
         _sync(device)
         base_t.append(time.perf_counter() - t)
         # symcheck steps are ~60x shorter: time a burst of them so each sample is not clock noise.
         burst = 20
-        torch.set_num_threads(n_sym)
         t = time.perf_counter()
         for _ in range(burst):
             symcheck_step()
         _sync(device)
         sym_t.append((time.perf_counter() - t) / burst)
-    torch.set_num_threads(n_base)
     b, s = 1e3 * statistics.median(base_t), 1e3 * statistics.median(sym_t)
     return {"baseline_ms": round(b, 4), "symcheck_ms": round(s, 4), "ratio": round(b / s, 2),
-            "baseline_threads": n_base, "symcheck_threads": n_sym}
+            "threads": torch.get_num_threads()}
 
 
 def random_cluster(n: int, density: float = 0.1, seed: int = 0) -> np.ndarray:
@@ -173,21 +153,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=10, help="timed steps per cluster size with --atoms")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--float32", action="store_true", help="run symcheck in float32 (baseline stays float64)")
-    p.add_argument("--threads", type=int, default=0,
-                   help="torch threads for both (0: each as its program runs: the baseline with torch's default, "
-                   "symcheck with symcheck train's choice)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads, both sides (0: torch's default)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     a = p.parse_args(argv)
     warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
     torch.set_default_dtype(torch.float64)
-    if a.threads and a.atoms:
+    if a.threads:
         torch.set_num_threads(a.threads)
     if a.device.startswith("cuda") and not torch.cuda.is_available():
         print("error: --device cuda but CUDA is not available", file=sys.stderr)
         return 2
     device = torch.device(a.device)
     dtype = torch.float32 if a.float32 else torch.float64
-    print(f"device {device}, torch {torch.__version__}, symcheck dtype {dtype}")
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, symcheck dtype {dtype}")
     if a.atoms:
         sizes = [int(s) for s in a.atoms.split(",") if s.strip()]
         rows = scaling(sizes, a.steps, device, dtype)
@@ -200,11 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         if a.json:
             print(json.dumps({"atoms": rows}))
         return 0
-    res = compare(a.task, a.rounds, device, dtype, a.threads)
+    res = compare(a.task, a.rounds, device, dtype)
     print(
-        f"tutorial task {a.task}: baseline {res['baseline_ms']:.3f} ms/step ({res['baseline_threads']} threads), "
-        f"symcheck {res['symcheck_ms']:.3f} ms/step ({res['symcheck_threads']} threads), "
-        f"ratio {res['ratio']:.1f}x (goal >= 60x)"
+        f"tutorial task {a.task}: baseline {res['baseline_ms']:.3f} ms/step, "
+        f"symcheck {res['symcheck_ms']:.3f} ms/step, ratio {res['ratio']:.1f}x (goal >= 60x)"
     )
     if a.json:
         print(json.dumps(res))

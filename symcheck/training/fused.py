@@ -450,7 +450,23 @@ class DenseStep:
 
     # ------------------------------------------------------------------ the step
     def loss_and_grad(self) -> float:
-        """MSE loss at the current parameters; their gradients are written to the parameters' ``.grad``."""
+        """MSE loss at the current parameters; their gradients are written to the parameters' ``.grad``.
+
+        Runs on one torch thread (restored afterwards): its torch calls are sparse products of a
+        few thousand entries, too small to share out, and on a busy 2-core machine a second
+        thread made one such call take milliseconds instead of 10 µs. Adam (:meth:`update`, 10^5
+        numbers) uses the caller's setting.
+        """
+        threads = torch.get_num_threads()
+        if threads == 1:
+            return self._loss_and_grad()
+        torch.set_num_threads(1)
+        try:
+            return self._loss_and_grad()
+        finally:
+            torch.set_num_threads(threads)
+
+    def _loss_and_grad(self) -> float:
         self._radial_forward()
         for layer, gate, feat_t, w_t in zip(self.layers, self.gates, self.feat_t, self.w_rows_t, strict=True):
             if not layer.fixed:
