@@ -16,6 +16,7 @@ from symcheck.audit.analysis import obviously_trivial, obviously_trivial_batch
 from symcheck.fixed import project
 from symcheck.groups import symmetry_group
 from symcheck.groups.batched import SIGNS, point_groups
+from symcheck.groups.stabilizer import stabilizer
 
 TOL = 0.01
 
@@ -57,6 +58,15 @@ def _check_same(frames, tol=TOL) -> int:
         G = symmetry_group(sc.Structure(pos, species), tol)
         assert (g.name, g.order) == (G.name, G.order), (species, g.name, G.name)
         assert _keys(g.operations) == _keys(G.operations)
+        full = g.point_group()  # the PointGroup made from the batch's elements, as the stabilizer search needs
+        assert (full.name, full.order) == (G.name, G.order) and full.same_group(G)
+        assert full.equivalent_atoms == G.equivalent_atoms
+        # a field breaking the group: the stabilizer search gives the same label group H on both
+        z = project(G, "1o", rng.normal(size=(len(pos), 3)), True)
+        z[0] += 0.3
+        atol = 0.01 * float(np.max(np.abs(z)))
+        st = sc.Structure(pos, species)
+        assert stabilizer(full, st, z, "1o", True, atol).name == stabilizer(G, st, z, "1o", True, atol).name
         y = rng.normal(size=(len(pos), 3))
         assert np.allclose(project(g, "1o", y, True), project(G, "1o", y, True), atol=1e-12)
         t = rng.normal(size=6)

@@ -263,10 +263,8 @@ def label_row(G, structure, value: LabelValue, settings: Settings, trivial: bool
         from ..groups.stabilizer import stabilizer
 
         try:
-            if not hasattr(G, "generators"):  # a batched group: the stabilizer search needs the full Group
-                from ..groups import symmetry_group
-
-                G = symmetry_group(structure, settings.tol)
+            if not hasattr(G, "generators"):  # a batched group: the stabilizer search needs the full PointGroup
+                G = G.point_group()
             H = stabilizer(G, structure, y, spec.irreps, spec.per_point,
                            settings.label_rtol * float(np.max(np.abs(y))))
             label_group = H.name

@@ -57,17 +57,31 @@ class BatchedGroup:
     name : Schoenflies symbol (C1, Ci, C2, Cs, C2h, C2v, D2, D2h). order : number of elements.
     operations : the elements (identity first), as the detector's idealized matrices and permutations.
     signs : (order, 3) each element's diagonal in the principal frame.
-    Offers what ``symcheck.fixed.project`` reads of a Group (``periodic``, ``finite``, ``operations``).
+    table : (order, order) multiplication table (table[g, h] = index of g·h).
+    center : (3,) the centroid, Å. tol : the tolerance it was found with, Å.
+    Offers what ``symcheck.fixed.project`` reads of a Group (``periodic``, ``finite``, ``operations``);
+    :meth:`point_group` makes the full PointGroup (names of operations, generators, orbits).
     """
 
     name: str
     order: int
     operations: tuple
     signs: np.ndarray
+    table: np.ndarray
+    center: np.ndarray
+    tol: float
     periodic: bool = False
     finite: bool = True
     infinite: bool = False
     kind: str = "point"
+
+    def point_group(self):
+        """The PointGroup the detector would build from these elements (``build_point_group``), without a search."""
+        from .pointgroup import build_point_group
+
+        return build_point_group(np.stack([op.matrix for op in self.operations]),
+                                 np.stack([op.permutation for op in self.operations]), self.table, self.center,
+                                 self.tol)
 
 
 def _name(members: np.ndarray) -> str:
@@ -132,7 +146,8 @@ def point_groups(positions: list[np.ndarray], species: list, tol: float) -> list
 def _batch(X: np.ndarray, labels: np.ndarray, tol: float) -> list[BatchedGroup | None]:
     """:func:`point_groups` for F frames of N atoms each: X (F, N, 3) Å, labels (F, N) species codes."""
     F, N, _ = X.shape
-    Y = X - X.mean(axis=1, keepdims=True)
+    centers = X.mean(axis=1)
+    Y = X - centers[:, None]
     r = np.linalg.norm(Y, axis=-1)  # (F, N)
     sq = np.sum(Y * Y, axis=-1)
     same = labels[:, :, None] == labels[:, None, :]  # (F, N, N)
@@ -228,7 +243,8 @@ def _batch(X: np.ndarray, labels: np.ndarray, tol: float) -> list[BatchedGroup |
         name = _name(members)
         for k in np.flatnonzero(good):
             ops = tuple(Operation(mats[k, g], perms[k, g]) for g in range(len(members)))
-            out[rows[k]] = BatchedGroup(name=name, order=len(members), operations=ops, signs=SIGNS[members])
+            out[rows[k]] = BatchedGroup(name=name, order=len(members), operations=ops, signs=SIGNS[members],
+                                        table=table, center=centers[rows[k]], tol=tol)
     return out
 
 
