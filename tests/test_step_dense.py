@@ -31,6 +31,8 @@ def _float64():
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    if b.numel() == 0:  # radial_mid of a radial MLP without middle layers
+        return 0.0 if a.numel() == 0 else float("inf")
     return float(((a - b).abs().max() / b.abs().max().clamp_min(1e-300)).detach())
 
 
@@ -173,3 +175,25 @@ def test_training_step_picks_the_dense_step_on_cpu_dense_geometries():
     assert isinstance(general, MseStep)
     first = general.step()
     assert general.loss_and_grad() < first
+
+
+@pytest.mark.parametrize("shape", [{"n_layers": 1}, {"radial_layers": 1}, {"n_layers": 2, "radial_layers": 2}])
+def test_other_depths_equal_autograd(shape):
+    """One convolution (no gate), a radial MLP without middle layers, and two of each."""
+    x, pos, target = tutorial_task(3)
+    torch.manual_seed(0)
+    _check_same_step(SeedNet(TUTORIAL, TUTORIAL, **shape), x, pos, target)
+
+
+def test_thread_setting_is_restored():
+    x, pos, target = tutorial_task(2)
+    torch.manual_seed(0)
+    net = SeedNet("0e", "1o", network_lmax=2)
+    step = DenseStep(net, net.geometry(pos, x[:, :1]), x[:, :1], target[:, 1:4])
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        step.step()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)
