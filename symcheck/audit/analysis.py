@@ -186,6 +186,10 @@ def _swappable(pos: np.ndarray, species: np.ndarray, tol: float) -> bool:
     return False
 
 
+class GroupSearchError(Exception):
+    """The group search refused a frame that was read and validated (recorded as group "error", not fatal)."""
+
+
 @dataclass(frozen=True)
 class _Trivial:
     """The trivial group's name and order, for frames found C1 by ``obviously_trivial``."""
@@ -220,7 +224,12 @@ def frame_rows(atoms, where: str, index: int, source: str, frame: int, settings:
         G = group
     else:
         trivial = not structure.periodic and obviously_trivial(structure, tol)
-        G = _Trivial() if trivial else symmetry_group(structure, tol)
+        try:
+            G = _Trivial() if trivial else symmetry_group(structure, tol)
+        except SymcheckError as exc:
+            # the frame was read and is a valid structure: a search that gives up on it (a nearly linear
+            # molecule it cannot settle at this tol, say) is recorded for the frame, not fatal for the scan
+            raise GroupSearchError(str(exc).removeprefix(f"{where}: ")) from None
     base = {
         "index": index, "source": source, "frame": frame, "atoms": len(structure),
         "formula": formula(structure.species), "periodic": bool(structure.periodic),
