@@ -364,25 +364,29 @@ class DenseStep:
             raise ValueError("DenseStep needs a dense geometry and a network on the CPU")
         dtype = net.radial_in.dtype
         self.net, self.geo, self.pool = net, geo, pool
+        # The parameters become views of one flat buffer (same values), their gradients views of
+        # another. radial_out is stored as (L, w_max, H), one run of H numbers per weight column,
+        # so that Adam can leave out the columns whose gradient is always exactly zero (below).
         params = [net.radial_in, net.radial_mid, net.radial_out]
-        flat = torch.cat([p.detach().reshape(-1) for p in params])
+        n_layers, h, w_max = net.radial_out.shape
+        n_in, n_mid = net.radial_in.numel(), net.radial_mid.numel()
+        self.out_offset = n_in + n_mid
+        flat = torch.cat([p.detach().reshape(-1) for p in params[:2]]
+                         + [net.radial_out.detach().transpose(1, 2).reshape(-1)])
         grad = torch.zeros_like(flat)
-        offset = 0
-        for p in params:  # the parameters become views of the flat buffers (same values)
-            k = p.numel()
-            p.data = flat[offset : offset + k].view_as(p)
-            p.grad = grad[offset : offset + k].view_as(p)
-            offset += k
-        self.optimizer = FlatAdam(flat, grad, lr, betas, eps)
+        for buf, attr in ((flat, "data"), (grad, "grad")):
+            setattr(net.radial_in, attr, buf[:n_in].view_as(net.radial_in))
+            setattr(net.radial_mid, attr, buf[n_in : self.out_offset].view_as(net.radial_mid))
+            setattr(net.radial_out, attr, buf[self.out_offset :].view(n_layers, w_max, h).transpose(1, 2))
         self.w_in, self.w_mid, self.w_out = (p.detach().numpy() for p in params)
-        self.g_in, self.g_mid, self.g_out = (p.grad.numpy() for p in params)
+        self.g_in, self.g_mid = net.radial_in.grad.numpy(), net.radial_mid.grad.numpy()
+        self.g_out_t = grad[self.out_offset :].view(n_layers, w_max, h).numpy()  # (L, w_max, H)
         self.w_mid_t = [w.transpose(0, 2, 1) for w in self.w_mid]
-        self.w_out_t = self.w_out.transpose(0, 2, 1)
+        self.w_out_t = self.w_out.transpose(0, 2, 1)  # contiguous (L, w_max, H)
 
         # Radial MLPs of all layers on the distinct distances: (L, D, H) per hidden layer. The
         # activations are stored times cs = c_softplus / √H, the factor the next product applies.
-        n_layers, d_count = len(geo.layers), geo.emb.shape[0]
-        h, n_hidden = net.radial_hidden, net.radial_mid.shape[0] + 1
+        d_count, n_hidden = geo.emb.shape[0], net.radial_mid.shape[0] + 1
         real = self.w_in.dtype
         self.emb_s = (geo.emb.detach().cpu().to(dtype) * (1.0 / math.sqrt(net.n_basis))).numpy()
         self.emb_s_t = np.ascontiguousarray(self.emb_s.T)
@@ -428,6 +432,7 @@ class DenseStep:
         self.ymat_t = _sparse(_crow(row_t, n_layers * layers[0].n_q), col_t, self.yt_all_t,
                               (n_layers * layers[0].n_q, int(zp_off[-1])))
         self.g_w_flat_t = self.g_w_all_t.view(-1)
+        self.optimizer = FlatAdam(flat, grad, lr, betas, eps, segments=self._live_segments(w_max, h))
         self.gates = [
             _Gate(gate, layer, geo.n, dtype) if gate is not None else None
             for gate, layer in zip(net.gates, self.layers, strict=True)
@@ -447,6 +452,28 @@ class DenseStep:
         self.numel = self.target.size
         # d mean(diff²) / d pred = 2 diff / numel; the pooled mean spreads it evenly over the points.
         self.g_scale = 2.0 / self.numel / (geo.n if pool else 1)
+
+    def _live_segments(self, w_max: int, h: int) -> list[tuple[int, int]]:
+        """Ranges of the flat buffer that Adam updates: all but radial_out's columns of zero gradient.
+
+        A column w of layer k's radial output gets the gradient Σ Y[(d, w), :] · g_zp: exactly 0 at
+        every step when that layer has no Y row for w (padding columns, paths that never occur
+        here), or, for the first layer, whose Y is fixed by the input, when all its rows for w are
+        0. Adam leaves such a parameter unchanged anyway (its moments stay 0), so skipping it gives
+        the same numbers.
+        """
+        live = np.zeros((len(self.layers), w_max), bool)
+        for k, layer in enumerate(self.layers):
+            q = layer.q_idx if k else layer.q_idx[layer.y != 0]
+            live[k, np.unique(q % w_max)] = True
+        segments = [[0, self.out_offset]]
+        for chunk in np.flatnonzero(live.reshape(-1)):
+            start = self.out_offset + int(chunk) * h
+            if segments[-1][1] == start:
+                segments[-1][1] = start + h
+            else:
+                segments.append([start, start + h])
+        return [(a, b) for a, b in segments]
 
     # ------------------------------------------------------------------ the step
     def loss_and_grad(self) -> float:
@@ -520,7 +547,7 @@ class DenseStep:
     def _radial_backward(self) -> None:
         """Parameter gradients of the radial MLPs from g_w_all (d loss / d w_all)."""
         g_pre, g_act = self.g_pre, self.g_act
-        np.matmul(self.act_t[-1], self.g_w_all, out=self.g_out)
+        np.matmul(self.g_w_all.transpose(0, 2, 1), self.act[-1], out=self.g_out_t)  # radial_out's, transposed
         np.matmul(self.g_w_all, self.w_out_t, out=g_act)
         for k in range(len(self.w_mid) - 1, -1, -1):
             np.multiply(g_act, self.deriv[k + 1], out=g_pre)

@@ -126,20 +126,27 @@ class FlatAdam:
     param : 1-D parameter buffer, updated in place.
     grad : 1-D gradient buffer of the same size.
     lr, betas, eps : as for :class:`Adam`.
+    segments : ``(start, stop)`` ranges of the buffer to update (default: all of it). Leaving out
+        entries whose gradient is always exactly 0 changes nothing: Adam would not move them.
     """
 
     def __init__(self, param: torch.Tensor, grad: torch.Tensor, lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 segments: list[tuple[int, int]] | None = None):
         if param.requires_grad or grad.requires_grad:
             raise ValueError("FlatAdam updates plain tensors (requires_grad=False)")
-        self.param, self.grad = param, grad
         self.lr, self.betas, self.eps = float(lr), (float(betas[0]), float(betas[1])), float(eps)
-        self.exp_avg, self.exp_avg_sq = torch.zeros_like(param), torch.zeros_like(param)
+        if segments is None:
+            segments = [(0, param.numel())]
+        exp_avg, exp_avg_sq = torch.zeros_like(param), torch.zeros_like(param)
+        self.param, self.grad, self.exp_avg, self.exp_avg_sq = (
+            [t[a:b] for a, b in segments] for t in (param, grad, exp_avg, exp_avg_sq)
+        )
         self._step = torch.zeros((), dtype=torch.float32, device=param.device)
         # On the CPU the step count is incremented through a NumPy view (a torch call costs ~5 µs).
         self._step_np = self._step.numpy() if param.device.type == "cpu" else None
         self._fused = hasattr(torch, "_fused_adam_") and (param.device.type != "cpu" or _cpu_fused_works())
-        self._lists = ([param], [grad], [self.exp_avg], [self.exp_avg_sq], [], [self._step])
+        self._lists = (self.param, self.grad, self.exp_avg, self.exp_avg_sq, [], [self._step] * len(segments))
         self.steps = 0
 
     def step(self) -> None:
@@ -158,7 +165,8 @@ class FlatAdam:
             return
         # torch.optim.Adam's single-tensor update, written out.
         t = self.steps
-        self.exp_avg.lerp_(self.grad, 1 - b1)
-        self.exp_avg_sq.mul_(b2).addcmul_(self.grad, self.grad, value=1 - b2)
-        denom = (self.exp_avg_sq.sqrt() / math.sqrt(1 - b2**t)).add_(self.eps)
-        self.param.addcdiv_(self.exp_avg, denom, value=-self.lr / (1 - b1**t))
+        for p, g, m, v in zip(self.param, self.grad, self.exp_avg, self.exp_avg_sq, strict=True):
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            denom = (v.sqrt() / math.sqrt(1 - b2**t)).add_(self.eps)
+            p.addcdiv_(m, denom, value=-self.lr / (1 - b1**t))
