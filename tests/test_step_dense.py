@@ -197,3 +197,33 @@ def test_thread_setting_is_restored():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(old)
+
+
+def test_adam_leaves_out_exactly_the_columns_without_gradient():
+    """The tutorial's scalar input never feeds some first-layer paths: their radial-output columns
+    (and the padding) get exactly zero gradient, are left out of Adam and never move."""
+    x, pos, target = tutorial_task(2)
+    torch.manual_seed(0)
+    net = SeedNet(TUTORIAL, TUTORIAL)
+    step = DenseStep(net, net.geometry(pos, x), x, target)
+    flat = net.radial_in.detach().untyped_storage()
+    assert net.radial_out.detach().untyped_storage().data_ptr() == flat.data_ptr()
+    n_total = sum(p.numel() for p in net.parameters())
+    n_updated = sum(p.numel() for p in step.optimizer.param)
+    assert n_updated < n_total
+    covered = torch.zeros(n_total, dtype=torch.bool)
+    base = step.optimizer.param[0].data_ptr()
+    for p in step.optimizer.param:
+        start = (p.data_ptr() - base) // p.element_size()
+        covered[start : start + p.numel()] = True
+    before = torch.cat([net.radial_in.detach().reshape(-1), net.radial_mid.detach().reshape(-1),
+                        net.radial_out.detach().transpose(1, 2).reshape(-1)])
+    for _ in range(3):
+        step.step()
+        grad_flat = torch.cat([net.radial_in.grad.reshape(-1), net.radial_mid.grad.reshape(-1),
+                               net.radial_out.grad.transpose(1, 2).reshape(-1)])
+        assert torch.all(grad_flat[~covered] == 0)
+    after = torch.cat([net.radial_in.detach().reshape(-1), net.radial_mid.detach().reshape(-1),
+                       net.radial_out.detach().transpose(1, 2).reshape(-1)])
+    assert torch.equal(after[~covered], before[~covered])
+    assert not torch.equal(after[covered], before[covered])
