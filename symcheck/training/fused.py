@@ -1,11 +1,17 @@
 """Hand-written forward and backward pass of SeedNet on a precomputed all-pairs (dense) geometry.
 
-For the tutorial's 4 points a training step is a few dozen tiny tensor operations; run through
-autograd, each one also costs a graph node, saved-tensor bookkeeping and an engine dispatch,
-which would be most of the time. This module computes the same output and the same parameter
-gradients with the same PyTorch kernels (matrix products, ``softplus_backward`` and friends)
-as a single :class:`torch.autograd.Function`. ``tests/test_model.py`` checks output and
-gradients against the plain-e3nn reference network.
+Two forms of the same computation:
+
+* :class:`DenseNetFunction` (with :func:`dense_forward` / :func:`dense_backward`): the whole
+  network as one :class:`torch.autograd.Function`, for ``net(x, geo)`` and ``SeedNet.mse_step``
+  on any device. For the tutorial's 4 points a step is a few dozen tiny tensor operations; run
+  through autograd, each would also cost a graph node, saved-tensor bookkeeping and an engine
+  dispatch. ``tests/test_model.py`` checks output and gradients against the plain-e3nn
+  reference network.
+* :class:`DenseStep`: a whole training step on the CPU (loss, gradients, Adam) with no autograd
+  at all, preallocated buffers, NumPy for the small dense arithmetic and compressed sparse
+  operators; what ``symcheck train`` runs on dense geometries (``tests/test_step_dense.py``
+  checks it against the autograd path and torch.optim.Adam).
 
 Notation (see :mod:`symcheck.training.network`): L layers; the radial MLPs of all layers run as
 batched products over the D distinct pair distances. Layer l computes ``Y = M_l @ x``
@@ -160,12 +166,14 @@ class DenseNetFunction(torch.autograd.Function):
 # ---------------------------------------------------------------------------------------------
 # The whole training step on the CPU, without autograd: DenseStep.
 #
-# On the CPU a PyTorch call on tensors of a few hundred numbers costs 2-15 µs of dispatch, far
-# more than its arithmetic; NumPy's matrix products and elementwise calls cost 0.5-5 µs. So the
-# step below keeps every intermediate in a preallocated buffer that is both a torch tensor and a
-# NumPy array (same memory): matrix products and elementwise arithmetic run in NumPy, the sparse
-# products and the activation functions (softplus and its gradient, with torch's threshold) in
-# PyTorch. The operators are also stored compressed: only the rows of M that can be non-zero are
+# On the CPU a PyTorch call on tensors of a few hundred numbers costs 2-15 µs of dispatch (and
+# PyTorch's MKL matrix products are slow on this size), far more than the arithmetic; NumPy's
+# matrix products (OpenBLAS) and elementwise calls cost 0.4-7 µs. So the step keeps every
+# intermediate in a preallocated buffer that is both a torch tensor and a NumPy array (same
+# memory): matrix products, activations (torch's softplus semantics, threshold included) and
+# elementwise arithmetic run in NumPy; the sparse products, the gates' sigmoid and Adam's fused
+# kernel in PyTorch (scipy.sparse would cost 0.2 s to import).
+# The operators are also stored compressed: only the rows of M that can be non-zero are
 # kept (a third of them for the tutorial), and the weighted sum over paths, zp = Σ_w w_radial·Y,
 # is itself a sparse product whose stored values ARE the buffer Y (a CSR matrix sharing memory
 # with it), so computing Y updates that matrix in place.
