@@ -13,8 +13,11 @@ mapping σ within reach of R_D (each image's nearest atom of its species, the se
 reach), the orthogonal Procrustes fit R = polar(Σ y_σ(i) yᵢᵀ) of det D moves no atom by more than
 ``tol`` — the detector's refit and test. It fails when some atom has no atom of its species within
 reach (tol + δ·rᵢ, δ bounding ‖R − R_D‖ for any operation near D), or when the mapping within reach
-is not a permutation. The passing set, made an exact group as the detector makes it (``idealize``),
-must keep every element within ``tol``. Every other case — near-degenerate moments (symmetric and
+is not a permutation. A refit that lands within δ of another candidate's R_D (the same σ) is that
+candidate's element, as the detector, which identifies elements by (det, σ), counts it. The passing
+set, made an exact group as the detector makes it (``idealize``), must keep every element within
+``tol``; and the frame's reference atoms must let the detector's own search find every element
+(``_well_conditioned``), so that the answer is its answer. Every other case — near-degenerate moments (symmetric and
 spherical tops, linear molecules, single atoms), ambiguous mappings, an error within 1e-9 Å of
 ``tol``, a passing set that is not a group — returns None, and the caller runs the detector: a
 near-degenerate frame never gets an answer from here.
