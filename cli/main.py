@@ -138,7 +138,10 @@ def _values_without_pydantic() -> None:
     core.build_runtime_param = build_runtime_param
 
 
-_values_without_pydantic()
+try:
+    _values_without_pydantic()
+except Exception:  # noqa: BLE001  (typer's private internals changed shape: keep typer's own coercion)
+    pass
 
 
 def _version(value: bool) -> None:

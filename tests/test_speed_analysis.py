@@ -148,21 +148,6 @@ def test_closures_from_tables_are_the_generated_groups():
         assert np.array_equal(translations.table_closure(cg.mult, points, cg.identity), np.sort(reference))
 
 
-@pytest.mark.parametrize("seed", [0, 7, 12345, 20240607, 99])
-def test_fixed_normals_are_numpys_draws(seed):
-    """The stored draws (read without importing numpy.random) are numpy's own, bit for bit, for every size."""
-    from symcheck.o3 import STORED_NORMALS, fixed_normals
-
-    for size in (1, 3, 17, (8, 3), (56, 3), (64, 3), STORED_NORMALS, STORED_NORMALS + 1, (100, 3)):
-        expected = np.random.default_rng(seed).normal(size=size)
-        got = fixed_normals(seed, size)
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        assert np.array_equal(got, expected), size
-    a = fixed_normals(seed, 5)
-    a[:] = 0.0  # a copy: the stored table is not changed
-    assert np.array_equal(fixed_normals(seed, 5), np.random.default_rng(seed).normal(size=5))
-
-
 def test_successive_draws_are_slices_of_one_stream():
     """characters._complex_characters reads its k-th draw of r numbers as numbers k·r … (k+1)·r of one draw."""
     from symcheck.o3 import fixed_normals
