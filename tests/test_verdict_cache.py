@@ -101,8 +101,9 @@ def _damage(path: Path, how: str) -> None:
             np.savez(f, **arrays)
     elif how == "inconsistent":  # readable, same key, but an index out of range
         arrays = dict(np.load(path, allow_pickle=False))
-        if "0_col" in arrays:
-            arrays["0_col"] = arrays["0_col"] + 10_000  # columns beyond the operator's width
+        if "ints" in arrays:  # layer 0's column indices beyond the operator's width
+            sizes = arrays["sizes"]
+            arrays["ints"][sizes[0]:sizes[0] + sizes[1]] += 10_000
         else:
             name = max((k for k in arrays if k != "__key__"), key=lambda k: arrays[k].size)
             arrays[name] = arrays[name][:1]  # a 3j table of the wrong shape

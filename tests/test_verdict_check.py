@@ -12,13 +12,22 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from symcheck.training import dense, equivariance  # noqa: E402
+from symcheck.training import cache, dense, equivariance  # noqa: E402
 from symcheck.training import network as network_module  # noqa: E402
 from symcheck.training.equivariance import N_ROTATIONS, default_dtype, equivariance_error  # noqa: E402
 from symcheck.training.network import SeedNet  # noqa: E402
 
 IRREPS_IN = "0e+1o+2e"
 IRREPS_OUT = "0e+1o+2e+3o"
+
+
+@pytest.fixture(autouse=True)
+def _no_construction_cache(monkeypatch):
+    """Every network built from scratch: a broken piece must not be hidden behind operators cached intact."""
+    monkeypatch.setenv(cache.ENV, "off")
+    dense._MEMO.clear()
+    yield
+    dense._MEMO.clear()
 
 
 def _setup():

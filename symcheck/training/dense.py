@@ -77,8 +77,7 @@ def build_dense_layers(net, geo: Geometry, sh, dst, src, inv, d_count: int, x: t
             edges = (sh.to(torch.float64), dst, src, inv, d_count)
             parts = [_layer_parts(net, layer, edges, geo) for layer in range(len(net.paths))]
             if key is not None:
-                cache.store("dense", key, {f"{layer}_{name}": value.numpy()
-                                           for layer, part in enumerate(parts) for name, value in part.items()})
+                cache.store("dense", key, _pack(parts))
         layers = [_dense_layer(part, device, dtype) for part in parts]
         if key is not None:
             _MEMO.put((key, str(device), dtype), layers)
@@ -140,19 +139,48 @@ def _dense_layer(part: dict[str, torch.Tensor], device, dtype) -> DenseLayer:
     )
 
 
+#: The integer arrays of a layer's parts, in the order they are packed.
+_INT_PARTS = ("crow", "col", "copy_of_row", "gather", "meta")
+
+
+def _pack(parts: list[dict[str, torch.Tensor]]) -> dict[str, np.ndarray]:
+    """The layers' parts as three arrays (every array in a file costs a header parse when read):
+    all integers, all values, and the integer arrays' lengths."""
+    ints = [part[name].to(torch.int64).numpy() for part in parts for name in _INT_PARTS]
+    return {"ints": np.concatenate(ints), "vals": np.concatenate([part["val"].numpy() for part in parts]),
+            "sizes": np.array([len(a) for a in ints], dtype=np.int64)}
+
+
 def _load_parts(key: str, n_layers: int, n: int, d_count: int, w_max: int) -> list[dict[str, torch.Tensor]] | None:
     """The layers' parts from the on-disk cache, or None when absent or not self-consistent (then rebuilt)."""
-    names = ("crow", "col", "val", "copy_of_row", "gather", "meta")
-    stored = cache.load("dense", key, tuple(f"{layer}_{name}" for layer in range(n_layers) for name in names))
+    stored = cache.load("dense", key, ("ints", "vals", "sizes"))
     if stored is None:
         return None
-    parts = []
+    ints, vals, sizes = stored["ints"], stored["vals"], stored["sizes"]
+    if (ints.dtype != np.int64 or vals.dtype != np.float64 or sizes.dtype != np.int64 or ints.ndim != 1
+            or vals.ndim != 1 or sizes.shape != (n_layers * len(_INT_PARTS),) or (sizes < 0).any()
+            or sizes.sum() != len(ints)):
+        return None
+    parts, start, v_start = [], 0, 0
     for layer in range(n_layers):
-        part = {name: torch.from_numpy(np.array(stored[f"{layer}_{name}"])) for name in names}
+        part = {}
+        for k, name in enumerate(_INT_PARTS):
+            size = int(sizes[layer * len(_INT_PARTS) + k])
+            part[name] = torch.from_numpy(ints[start:start + size].copy())
+            start += size
+        if part["meta"].shape != (_META,):
+            return None
+        nnz = len(part["col"])
+        wraps = any(len(part[k]) and int(part[k].abs().max()) >= 2**31 for k in ("crow", "col"))  # in 32 bits
+        if v_start + nnz > len(vals) or wraps:
+            return None
+        part["crow"], part["col"] = part["crow"].to(torch.int32), part["col"].to(torch.int32)
+        part["val"] = torch.from_numpy(vals[v_start:v_start + nnz].copy())
+        v_start += nnz
         if not _consistent(part, n, d_count, w_max):
             return None
         parts.append(part)
-    return parts
+    return parts if v_start == len(vals) else None
 
 
 def _consistent(part: dict[str, torch.Tensor], n: int, d_count: int, w_max: int) -> bool:

@@ -33,7 +33,7 @@ from .dense import build_dense_layers, dense_size
 from .fused import DenseNetFunction, dense_backward, dense_forward
 from .gate import GateLayout, gate_layout
 from .geometry import Geometry, choose_graph, edge_list, unique_first
-from .spec import Irreps, PathSpec, act_constant, preload_wigner_3j, soft_one_hot_cosine
+from .spec import Irreps, PathSpec, act_constant, path_spec, preload_wigner_3j, soft_one_hot_cosine
 
 
 def natural_parity(irreps) -> bool:
@@ -102,7 +102,7 @@ class SeedNet(torch.nn.Module):
         self.irreps_sh = Irreps.spherical_harmonics(network_lmax)
 
         # Layers exactly as the reference builds them: the paths of each layer's fully connected
-        # tensor product (no weights of its own), computed without e3nn (spec.PathSpec); e3nn's
+        # tensor product (no weights of its own), computed without e3nn (spec.path_spec); e3nn's
         # own modules are built only for the edge mode (self.tps).
         self.paths: list[PathSpec] = []
         self.gates: list[GateLayout | None] = []
@@ -110,13 +110,12 @@ class SeedNet(torch.nn.Module):
         for layer in range(n_layers):
             gate = gate_layout(self.hidden) if layer < n_layers - 1 else None
             out = gate.irreps_in if gate is not None else self.irreps_out
-            self.paths.append(PathSpec(current, self.irreps_sh, out))
+            self.paths.append(path_spec(current, self.irreps_sh, out))
             self.gates.append(gate)
             current = gate.irreps_out if gate is not None else current
         self._e3nn_tps: list | None = None
         self.weight_numel = [p.weight_numel for p in self.paths]
-        preload_wigner_3j({(p.irreps_in1[ins.i_in1].ir.l, p.irreps_in2[ins.i_in2].ir.l, p.irreps_out[ins.i_out].ir.l)
-                           for p in self.paths for ins in p.instructions})
+        preload_wigner_3j({t for p in self.paths for t in p.triples})
         self.w_max = max(self.weight_numel)
         self.radial_hidden, self.radial_layers = radial_hidden, radial_layers
         self._draw_radial_weights()

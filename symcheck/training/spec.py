@@ -122,23 +122,41 @@ class PathSpec:
             if ir_out in product_irreps(ir1, ir2)
         ]
 
-        def fan_in(i1: int, i2: int) -> int:  # e3nn's num_elements for "uvw", times in1_var · in2_var = 1
-            return self.irreps_in1[i1].mul * self.irreps_in2[i2].mul
-
+        mul1, mul2 = [m for m, _ in self.irreps_in1], [m for m, _ in self.irreps_in2]
+        # e3nn's "element" normalisation: Σ over the paths into the same output of in1_var · in2_var ·
+        # num_elements (mul1 · mul2 for "uvw"), summed as floats in e3nn's order
+        fan_in: dict[int, float] = {}
+        for i1, i2, i_out in raw:
+            fan_in[i_out] = fan_in.get(i_out, 0) + 1.0 * 1.0 * (mul1[i1] * mul2[i2])
         self.instructions: list[Instruction] = []
         for i1, i2, i_out in raw:
             alpha = float(self.irreps_out[i_out].ir.dim)  # the same float operations as e3nn, in its order
-            x = sum(1.0 * 1.0 * fan_in(j1, j2) for j1, j2, j_out in raw if j_out == i_out)
+            x = fan_in[i_out]
             if x > 0.0:
                 alpha /= x
             alpha *= 1.0  # out_var
             alpha *= 1.0  # the instruction's own path weight
-            shape = (self.irreps_in1[i1].mul, self.irreps_in2[i2].mul, self.irreps_out[i_out].mul)
+            shape = (mul1[i1], mul2[i2], self.irreps_out[i_out].mul)
             self.instructions.append(Instruction(i1, i2, i_out, "uvw", True, math.sqrt(alpha), shape))
         self.weight_numel = sum(math.prod(ins.path_shape) for ins in self.instructions)
+        ls1, ls2, ls_out = ([ir.l for _, ir in irreps] for irreps in (self.irreps_in1, self.irreps_in2,
+                                                                         self.irreps_out))
+        #: the (l1, l2, l_out) of every path: the Wigner 3j symbols this product needs
+        self.triples = sorted({(ls1[i1], ls2[i2], ls_out[i_out]) for i1, i2, i_out in raw})
 
     def __repr__(self) -> str:
         return f"PathSpec({self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, {self.weight_numel} weights)"
+
+
+_PATHS: dict[tuple[str, str, str], PathSpec] = {}
+
+
+def path_spec(irreps_in1, irreps_in2, irreps_out) -> PathSpec:
+    """:class:`PathSpec` of these irreps, made once per process (treat as read-only)."""
+    key = (str(o3.Irreps(irreps_in1)), str(o3.Irreps(irreps_in2)), str(o3.Irreps(irreps_out)))
+    if key not in _PATHS:
+        _PATHS[key] = PathSpec(*key)
+    return _PATHS[key]
 
 
 _W3J: dict[tuple[int, int, int], np.ndarray] = {}
@@ -166,18 +184,20 @@ def preload_wigner_3j(triples) -> None:
     if not missing:
         return
     key = " ".join(f"{a},{b},{c}" for a, b, c in missing)
-    names = tuple(f"w{a}_{b}_{c}" for a, b, c in missing)
-    stored = cache.load("w3j", key, names)
-    shapes_ok = stored is not None and all(
-        stored[name].shape == (2 * a + 1, 2 * b + 1, 2 * c + 1) and stored[name].dtype == np.float64
-        for name, (a, b, c) in zip(names, missing, strict=True))
-    if not shapes_ok:
-        stored = {name: _compute_wigner_3j(*t) for name, t in zip(names, missing, strict=True)}
-        cache.store("w3j", key, stored)
-    for name, t in zip(names, missing, strict=True):
-        table = np.array(stored[name], dtype=np.float64)
+    shapes = [(2 * a + 1, 2 * b + 1, 2 * c + 1) for a, b, c in missing]
+    sizes = [math.prod(shape) for shape in shapes]
+    # one flat array for all tables: every array of a file costs a header parse when read
+    stored = cache.load("w3j", key, ("tables",))
+    flat = None if stored is None else stored["tables"]
+    if flat is None or flat.dtype != np.float64 or flat.shape != (sum(sizes),) or not np.isfinite(flat).all():
+        flat = np.concatenate([_compute_wigner_3j(*t).reshape(-1) for t in missing])
+        cache.store("w3j", key, {"tables": flat})
+    start = 0
+    for t, shape, size in zip(missing, shapes, sizes, strict=True):
+        table = np.array(flat[start:start + size], dtype=np.float64).reshape(shape)
         table.setflags(write=False)
         _W3J[t] = table
+        start += size
 
 
 def _compute_wigner_3j(l1: int, l2: int, l3: int) -> np.ndarray:
