@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from hsnf import row_style_hermite_normal_form
 
 from ..defaults import DEFAULT_TOL
 from ..errors import SymcheckError
 from ..fixed import affine_average, irrep_project
-from ..groups.group import element_keys, rotation_codes
-from ..groups.translations import Matcher
+from ..groups.group import distinct, element_keys, rotation_codes
+from ..groups.translations import Matcher, hermite_normal_form
 from ..structure import Structure
 from . import pm3m_irreps
 from .cells import dataset, invariant_cell, name_of, space_group_of, spglib_cell, sqrtm
@@ -148,7 +147,7 @@ def _permutations(frac: np.ndarray, W: np.ndarray, w: np.ndarray, lattice: np.nd
 
     # f = t ∘ p moves an atom by at most p's mismatch plus t's (t is a translation), so checking the
     # factors bounds every element; only when that bound is too loose is every element checked
-    bijective = all(len(np.unique(row)) == n for row in np.vstack([sigma_p, sigma_t]))
+    bijective = all(len(distinct(row)) == n for row in np.vstack([sigma_p, sigma_t]))
     if not bijective or (mismatch(first, sigma_p) + mismatch(pure, sigma_t) > 2 * tol
                          and mismatch(np.arange(len(W)), idx) > 2 * tol):
         raise SymcheckError(f"{what}: spglib's operations do not map the atoms onto each other within tol")
@@ -169,7 +168,7 @@ def _primitive_basis(translations: np.ndarray) -> np.ndarray:
     M = np.rint(gens * n).astype(int)
     if not np.allclose(M, gens * n, atol=1e-6):
         raise SymcheckError("parent: its pure translations are not commensurate with its cell")
-    H, _ = row_style_hermite_normal_form(M)
+    H = hermite_normal_form(M)
     return H[:3] / n
 
 
