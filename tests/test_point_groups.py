@@ -672,3 +672,17 @@ def test_bad_tolerance(tol):
     """The tolerance must be a positive distance."""
     with pytest.raises(SymcheckError):
         sc.point_group(sc.from_ase(g2["H2O"]), tol=tol)
+
+
+@pytest.mark.parametrize("name, seed, expected", [
+    ("CH3CN", 2, "C3v"), ("CH3CN", 4, "C3v"), ("C2H4", 0, "C2v"), ("C2H6", 0, "C2"), ("H2CO", 0, "Cs"),
+    ("ClF3", 3, "Cs"), ("C3H4_D2d", 0, "C2"),
+])
+def test_rattled_molecules_keep_the_operations_within_tol(name, seed, expected):
+    """Rattled by 0.004 Å, these keep operations that move every atom by less than tol = 0.01 Å. The two
+    reference atoms that fix each candidate used to be any atom off the centre and any off the line
+    (an atom 0.011 Å off fixes the candidate only to tens of degrees), which lost them: CH3CN came out
+    Cs, H2CO and ClF3 C1. They are now taken among the atoms at least half as far out as the farthest."""
+    atoms = g2[name].copy()
+    atoms.rattle(0.004, seed=seed)
+    assert sc.point_group(sc.from_ase(atoms, features={}), tol=0.01).name == expected

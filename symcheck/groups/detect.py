@@ -184,21 +184,24 @@ def _finite_operations(Y: np.ndarray, labels: np.ndarray, tol: float, fast_min_a
 def _reference_atoms(Y: np.ndarray, r: np.ndarray, cls: np.ndarray, sizes: np.ndarray, tol: float) -> tuple:
     """The two atoms (a, b) whose images fix each candidate operation.
 
-    a : off the centre in a smallest class (ties: farthest out, for angular precision); b : off the
-    line through a, also from a smallest class (ties: farthest from the line). r : |Y| per atom;
-    cls, sizes : class per atom and atoms per class. SymcheckError when no atom is off the line.
+    a : in a smallest class among the atoms at least half as far out as the farthest (ties: farthest
+    out); b : in a smallest class among the atoms at least half as far from the line through a as
+    the farthest (ties: farthest from the line). The frame of (a, b) fixes each candidate to an angle
+    of about tol / (distance): an atom barely off the centre or the line would let candidates miss
+    operations that hold within tol. r : |Y| per atom; cls, sizes : class per atom and atoms per
+    class. SymcheckError when no atom is off the line.
     """
-    off = np.flatnonzero(r > tol)
+    off = np.flatnonzero(r >= max(tol, 0.5 * r.max()))
     a = off[np.lexsort((-r[off], sizes[cls[off]]))[0]]
     ua = Y[a] / r[a]
     h = np.linalg.norm(Y - np.outer(Y @ ua, ua), axis=1)
     # b off the line through a (not collinear by the caller's test, so some point is more than tol/2 off)
-    cand_b = np.flatnonzero(h > tol / 2)
-    if len(cand_b) == 0:
+    if h.max() <= tol / 2:
         raise SymcheckError(
             f"at tolerance {tol:g} Å the points lie within tol of a line but two of them would merge on it; "
             "use a smaller tolerance"
         )
+    cand_b = np.flatnonzero(h >= max(tol / 2, 0.5 * h.max()))
     b = cand_b[np.lexsort((-h[cand_b], sizes[cls[cand_b]]))[0]]
     return a, b
 
