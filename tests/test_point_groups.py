@@ -686,3 +686,23 @@ def test_rattled_molecules_keep_the_operations_within_tol(name, seed, expected):
     atoms = g2[name].copy()
     atoms.rattle(0.004, seed=seed)
     assert sc.point_group(sc.from_ase(atoms, features={}), tol=0.01).name == expected
+
+
+@pytest.mark.parametrize("name, seed, amplitude, expected", [
+    ("OCS", 6, 0.003, "Cs"), ("C2H2", 21, 0.005, "C2v"), ("OCS", 33, 0.02, "Cs"),
+])
+def test_rattled_linear_molecules_get_a_group(name, seed, amplitude, expected):
+    """A linear molecule rattled so that it is not linear within tol about its best line, while the line
+    through its outermost atom passes within tol/2 of every atom: it used to raise "two of them would
+    merge on the line" (nothing merges); its group is finite and found."""
+    atoms = g2[name].copy()
+    atoms.rattle(amplitude, seed=seed)
+    assert sc.point_group(sc.from_ase(atoms, features={}), tol=0.01).name == expected
+
+
+def test_points_that_merge_on_their_line_are_refused():
+    """Within tol/2 of a line, but two points closer than tol along it: no linear group, and no finite
+    group search on a line either: the one-line error says so."""
+    s = sc.Structure([[0, 0, 0], [1, 0.004, 0], [1.008, -0.004, 0], [2.5, 0, 0]], ["C", "C", "C", "C"])
+    with pytest.raises(SymcheckError, match="would merge on it"):
+        sc.point_group(s, tol=0.01)

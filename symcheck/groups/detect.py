@@ -79,8 +79,13 @@ def point_group(structure: Structure, tol: float = DEFAULT_TOL, feature_tol: flo
     along = np.sort(Y @ axis)
     # collinear within tol: the rotations about the line (a half turn moves a point at distance h
     # from it by 2h) move no point by more than tol; and still distinct points once put on the line
-    if 2 * np.max(np.linalg.norm(perp, axis=1)) <= tol and np.all(np.diff(along) > tol):
-        return linear_group(structure, Y, labels, axis, center, tol, ftol)
+    if 2 * np.max(np.linalg.norm(perp, axis=1)) <= tol:
+        if np.all(np.diff(along) > tol):
+            return linear_group(structure, Y, labels, axis, center, tol, ftol)
+        raise SymcheckError(
+            f"{where}at tolerance {tol:g} Å the points lie within tol of a line but two of them would merge on it; "
+            "use a smaller tolerance"
+        )
 
     mats, perms, table, key_atoms = _finite_operations(Y, labels, tol, fast_min_atoms)
     if structure.features is not None:
@@ -189,19 +194,17 @@ def _reference_atoms(Y: np.ndarray, r: np.ndarray, cls: np.ndarray, sizes: np.nd
     the farthest (ties: farthest from the line). The frame of (a, b) fixes each candidate to an angle
     of about tol / (distance): an atom barely off the centre or the line would let candidates miss
     operations that hold within tol. r : |Y| per atom; cls, sizes : class per atom and atoms per
-    class. SymcheckError when no atom is off the line.
+    class.
     """
     off = np.flatnonzero(r >= max(tol, 0.5 * r.max()))
     a = off[np.lexsort((-r[off], sizes[cls[off]]))[0]]
     ua = Y[a] / r[a]
     h = np.linalg.norm(Y - np.outer(Y @ ua, ua), axis=1)
-    # b off the line through a (not collinear by the caller's test, so some point is more than tol/2 off)
-    if h.max() <= tol / 2:
-        raise SymcheckError(
-            f"at tolerance {tol:g} Å the points lie within tol of a line but two of them would merge on it; "
-            "use a smaller tolerance"
-        )
-    cand_b = np.flatnonzero(h >= max(tol / 2, 0.5 * h.max()))
+    # Not collinear by the caller's test (about the best line); the line through a may still pass within
+    # tol/2 of every point (a rattled linear molecule): then b is the atom farthest from it.
+    if h.max() <= 1e-9 * r[a]:
+        raise SymcheckError("the points are collinear with the centre but not within tol of a line")
+    cand_b = np.flatnonzero(h >= min(max(tol / 2, 0.5 * h.max()), h.max()))
     b = cand_b[np.lexsort((-h[cand_b], sizes[cls[cand_b]]))[0]]
     return a, b
 
