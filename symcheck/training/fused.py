@@ -352,7 +352,8 @@ class DenseStep:
     (to rounding: ``tests/test_step_dense.py``), at a fraction of the cost. The network's three
     parameters become views into one flat buffer (and their ``.grad`` views into one flat
     gradient buffer, overwritten by every :meth:`loss_and_grad`), so that Adam is a single fused
-    call over all of them (:class:`~symcheck.training.optim.FlatAdam`).
+    call over all of them (:class:`~symcheck.training.optim.FlatAdam`). It runs on one torch
+    thread, whatever torch's setting (:func:`_on_one_thread`).
 
     Parameters
     ----------
@@ -485,21 +486,8 @@ class DenseStep:
 
     # ------------------------------------------------------------------ the step
     def loss_and_grad(self) -> float:
-        """MSE loss at the current parameters; their gradients are written to the parameters' ``.grad``.
-
-        Runs on one torch thread (restored afterwards): its torch calls are sparse products of a
-        few thousand entries, too small to share out, and on a busy 2-core machine a second
-        thread made one such call take milliseconds instead of 10 µs. Adam (:meth:`update`, 10^5
-        numbers) uses the caller's setting.
-        """
-        threads = torch.get_num_threads()
-        if threads == 1:
-            return self._loss_and_grad()
-        torch.set_num_threads(1)
-        try:
-            return self._loss_and_grad()
-        finally:
-            torch.set_num_threads(threads)
+        """MSE loss at the current parameters; their gradients are written to the parameters' ``.grad``."""
+        return _on_one_thread(self._loss_and_grad)
 
     def _loss_and_grad(self) -> float:
         self._radial_forward()
@@ -533,11 +521,14 @@ class DenseStep:
 
     def update(self) -> None:
         """One Adam step with the gradients of the last :meth:`loss_and_grad`."""
-        self.optimizer.step()
+        _on_one_thread(self.optimizer.step)
 
     def step(self) -> float:
         """Loss and gradients at the current parameters, then one Adam update; returns that loss."""
-        loss = self.loss_and_grad()
+        return _on_one_thread(self._step)
+
+    def _step(self) -> float:
+        loss = self._loss_and_grad()
         self.optimizer.step()
         return loss
 
@@ -563,6 +554,24 @@ class DenseStep:
             np.matmul(g_pre, self.w_mid_t[k], out=g_act)
         np.multiply(g_act, self.deriv[0], out=g_pre)
         np.matmul(self.emb_s_t, g_pre, out=self.g_in)
+
+
+def _on_one_thread(fn):
+    """``fn()`` with torch on one CPU thread (the caller's setting restored afterwards).
+
+    Every torch call of a step is small (sparse products of ~10^4 entries; Adam on ~10^5 numbers,
+    ~0.1 ms): on a busy 2-core machine a second thread made such a call wait milliseconds for a
+    core (the tutorial's step: 6 ms with two threads, 1.2 ms with one, measured in the same run);
+    on an idle one it would save ~0.06 ms of Adam.
+    """
+    threads = torch.get_num_threads()
+    if threads == 1:
+        return fn()
+    torch.set_num_threads(1)
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def supports_dense_step(net, geo) -> bool:
