@@ -52,3 +52,17 @@ def perovskite() -> Callable[[str], sc.Structure]:
         return sc.read(EXAMPLES / f"perovskite_{name}.extxyz")
 
     return read
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _construction_cache(tmp_path_factory):
+    """Tests write the training construction cache to a session folder, not the user's ~/.cache/symcheck."""
+    import os
+
+    old = os.environ.get("SYMCHECK_CACHE_DIR")
+    os.environ["SYMCHECK_CACHE_DIR"] = str(tmp_path_factory.mktemp("symcheck-cache"))
+    yield
+    if old is None:
+        os.environ.pop("SYMCHECK_CACHE_DIR", None)
+    else:
+        os.environ["SYMCHECK_CACHE_DIR"] = old

@@ -164,3 +164,26 @@ def test_default_folder_follows_xdg(monkeypatch, tmp_path):
 def test_key_includes_the_code_and_versions():
     assert "torch" in cache.version() and "numpy" in cache.version() and "source" in cache.version()
     assert set(cache.SOURCES) >= {"training/spec.py", "training/dense.py", "o3.py"}
+
+
+def test_the_folder_is_bounded_least_recently_used_first(folder, monkeypatch):
+    """Files of other geometries and older code do not pile up: past $SYMCHECK_CACHE_MAX_MB the least
+    recently used go (a load counts as a use), never the file just written."""
+    import time
+
+    folder.mkdir(parents=True)
+    monkeypatch.setenv(cache.MAX_ENV, "0.25")  # 250 kB
+    blob = {"x": np.zeros(10_000)}  # 80 kB a file
+    for k in range(3):
+        cache.store("test", f"geometry {k}", blob)
+    assert len(_files(folder, "test")) == 3
+    older = time.time() - 100
+    for k, path in enumerate(_files(folder, "test")):
+        os.utime(path, (older + k, older + k))  # all used long ago
+    assert cache.load("test", "geometry 0") is not None  # used now: kept
+    cache.store("test", "geometry 3", blob)  # 4 × 80 kB > 250 kB: one file goes
+    left = {k for k in range(4) if cache.load("test", f"geometry {k}") is not None}
+    assert len(left) == 3 and {0, 3} <= left
+    monkeypatch.setenv(cache.MAX_ENV, "0")
+    cache.store("test", "geometry 4", blob)
+    assert [cache.load("test", f"geometry {k}") is not None for k in range(5)] == [False] * 4 + [True]

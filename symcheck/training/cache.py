@@ -11,6 +11,9 @@ L, the positions and the code, so they are kept on disk between runs.
   this cache format, numpy and torch versions, and a hash of the source of the modules that
   compute the cached numbers (so editing them invalidates the cache). The full key is stored
   inside the file and compared on load; a hash collision reads as a miss.
+* The folder is bounded: after each write the least recently used files (by modification time,
+  which a load refreshes) are removed until it holds at most ``$SYMCHECK_CACHE_MAX_MB`` (default
+  256) megabytes, so files of other geometries and of older code versions do not pile up.
 * Writes are atomic (a temporary file in the same folder, then ``os.replace``): a reader sees a
   whole file or none. A file that cannot be read, fails its zip checksum, has another key or
   arrays of the wrong shape is a miss: the numbers are computed again (and the file rewritten),
@@ -35,6 +38,10 @@ ENV = "SYMCHECK_CACHE_DIR"
 #: Modules whose source determines the cached numbers (relative to the symcheck package).
 SOURCES = ("o3.py", "training/spec.py", "training/dense.py", "training/gate.py", "training/geometry.py",
            "training/network.py", "training/cache.py")
+
+#: Environment variable bounding the folder's size in megabytes (default DEFAULT_MAX_MB).
+MAX_ENV = "SYMCHECK_CACHE_MAX_MB"
+DEFAULT_MAX_MB = 256.0
 
 _VERSION: list[str] = []
 
@@ -94,9 +101,14 @@ def load(kind: str, key: str, names: tuple[str, ...] | None = None) -> dict[str,
             if names is not None and any(name not in data.files for name in names):
                 return None
             # reading every array here checks its zip CRC: a damaged file fails now, not later
-            return {name: data[name] for name in data.files if name != "__key__"}
+            arrays = {name: data[name] for name in data.files if name != "__key__"}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
         return None
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return arrays
 
 
 def store(kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
@@ -114,6 +126,7 @@ def store(kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
             np.savez(f, __key__=np.array(full), **arrays)
         os.replace(tmp, path)
         tmp = None
+        prune(path.parent, keep=path)
     except OSError:
         pass  # a read-only or full disk: the cache is an optimisation only
     finally:
@@ -122,6 +135,41 @@ def store(kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def max_bytes() -> float:
+    """The folder's size bound in bytes, from ``$SYMCHECK_CACHE_MAX_MB`` (default 256 MB)."""
+    try:
+        mb = float(os.environ.get(MAX_ENV, DEFAULT_MAX_MB))
+    except ValueError:
+        mb = DEFAULT_MAX_MB
+    return max(mb, 0.0) * 1e6
+
+
+def prune(folder: Path, keep: Path | None = None) -> None:
+    """Remove the least recently used cache files until ``folder`` holds at most :func:`max_bytes`.
+
+    Parameters
+    ----------
+    folder : the cache folder.
+    keep : a file never removed (the one just written).
+    """
+    try:
+        files = [(e.stat().st_mtime, e.stat().st_size, Path(e.path)) for e in os.scandir(folder)
+                 if e.is_file() and e.name.endswith(".npz")]
+    except OSError:
+        return
+    total, limit = sum(size for _, size, _ in files), max_bytes()
+    for _, size, path in sorted(files):
+        if total <= limit:
+            break
+        if keep is not None and path == keep:
+            continue
+        try:
+            path.unlink()
+            total -= size
+        except OSError:
+            pass
 
 
 class Memo:
