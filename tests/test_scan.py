@@ -567,23 +567,24 @@ def test_rounding_level_forces_of_a_perfect_crystal_are_not_flagged(tmp_path):
 
 
 def test_a_frame_the_group_search_refuses_is_recorded_not_fatal(tmp_path):
-    """A rattled C2H (nearly linear: the search stops with 'the points lie within tol of a line but two of
-    them would merge on it') made the whole scan exit 2; it is a valid frame: recorded as group "error",
-    the other frames scanned. Hostile input (NaN positions) still stops the scan."""
+    """A frame the group search refuses at this tol (four points within tol/2 of a line, two of which would
+    merge on it) made the whole scan exit 2; it is a valid frame: recorded as group "error", the other
+    frames scanned. Hostile input (NaN positions) still stops the scan."""
     import ase.io
     from ase import Atoms
     from ase.build import molecule
 
     c2h = Atoms("C2H", positions=[[0.00456813, 0.01167811, -0.47173187], [0.03281392, 0.01942646, 0.71056609],
-                                  [-0.01166151, 0.01603387, -1.52610272]])
+                                  [-0.01166151, 0.01603387, -1.52610272]])  # was refused; a rattled line: Cs
+    merging = Atoms("C4", positions=[[0, 0, 0], [1, 0.004, 0], [1.008, -0.004, 0], [2.5, 0, 0]])
     with pytest.raises(SymcheckError, match="line"):
         from symcheck.groups import symmetry_group
 
-        symmetry_group(sc.from_ase(c2h, features={}), 0.01)
+        symmetry_group(sc.from_ase(merging, features={}), 0.01)
     path = tmp_path / "mixed.extxyz"
-    ase.io.write(path, [molecule("H2O"), c2h, molecule("CH4")])
+    ase.io.write(path, [molecule("H2O"), merging, molecule("CH4"), c2h])
     result = sc.scan(path, workers=1)
-    assert result.groups == {"C2v": 1, "Td": 1, "error": 1}
+    assert result.groups == {"C2v": 1, "Td": 1, "Cs": 1, "error": 1}
     assert [i for i, _ in result.errors] == [1] and "line" in result.errors[0][1]
     proc = subprocess.run([sys.executable, "-m", "symcheck", "scan", str(path)], capture_output=True, text=True)
     assert proc.returncode == 0 and "1 failures in the group code" in proc.stdout
