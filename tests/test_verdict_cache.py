@@ -17,7 +17,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from symcheck.training import cache, dense, spec  # noqa: E402
+from symcheck.training import cache, dense, gate, spec  # noqa: E402
 from symcheck.training.equivariance import default_dtype  # noqa: E402
 from symcheck.training.gate import softplus_beta5  # noqa: E402
 from symcheck.training.network import SeedNet  # noqa: E402
@@ -35,6 +35,7 @@ def folder(tmp_path, monkeypatch) -> Path:
 
 
 def _forget() -> None:
+    gate._GATE_LAYOUTS.clear()  # a layout holds its three activation constants
     spec._W3J.clear()
     spec._ACT_CONSTANTS.clear()
     dense._W3J.clear()
