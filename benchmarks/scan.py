@@ -140,28 +140,22 @@ def timed_scan(path, workers: int, repeats: int = 1):
     return (result, *best)
 
 
+def loop(fn, items, repeats: int = 1, clock=time.perf_counter):
+    """Best seconds (wall by default; ``clock=time.process_time`` for this process's CPU) for fn over
+    items, of ``repeats`` runs."""
+    best = None
+    for _ in range(repeats):
+        t = clock()
+        for x in items:
+            fn(x)
+        dt = clock() - t
+        best = dt if best is None else min(best, dt)
+    return best
+
+
 def cpu_loop(fn, items, repeats: int = 1):
     """Best CPU seconds of this process for fn over items, of ``repeats`` runs."""
-    best = None
-    for _ in range(repeats):
-        t = time.process_time()
-        for x in items:
-            fn(x)
-        dt = time.process_time() - t
-        best = dt if best is None else min(best, dt)
-    return best
-
-
-def loop(fn, items, repeats: int = 1):
-    """Best wall seconds for fn over items, of ``repeats`` runs."""
-    best = None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for x in items:
-            fn(x)
-        dt = time.perf_counter() - t
-        best = dt if best is None else min(best, dt)
-    return best
+    return loop(fn, items, repeats, clock=time.process_time)
 
 
 def molecule_case(path, frames, repeats: int) -> dict:

@@ -66,3 +66,14 @@ def _construction_cache(tmp_path_factory):
         os.environ.pop("SYMCHECK_CACHE_DIR", None)
     else:
         os.environ["SYMCHECK_CACHE_DIR"] = old
+
+
+@pytest.fixture
+def torch_float64():
+    """torch's default dtype float64 for the test (e3nn builds its modules in it), restored after."""
+    import torch
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

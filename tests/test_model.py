@@ -34,12 +34,7 @@ TOL = 1e-10
 warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
 
 
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("torch_float64")
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
