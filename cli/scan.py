@@ -94,7 +94,8 @@ def _print(result, top: int) -> None:
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
     if result.errors:
-        out.print(f"[red]{len(result.errors)} failures in the group code[/] (group 'error'), first: "
+        n = len(result.errors)
+        out.print(f"[red]{n} frame{'s' * (n != 1)} the group search refused[/] (group 'error'), first: "
                   f"frame {result.errors[0][0]}: {result.errors[0][1]}")
     if result.out:
         out.print(f"written to {result.out}/: " + ", ".join(result.files))
