@@ -592,3 +592,36 @@ def test_a_frame_the_group_search_refuses_is_recorded_not_fatal(tmp_path):
     nan.write_text("3\n\nH 0 0 0\nH nan 0 0\nO 0 1 0\n")
     proc = subprocess.run([sys.executable, "-m", "symcheck", "scan", str(nan)], capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "nan.xyz" in proc.stderr
+
+
+def test_duplicate_invariants_keep_every_true_copy_and_reject_swapped_species():
+    """The per-species invariants checked before aligning a candidate pair (sorted radii within tol,
+    sorted distances per pair of species within 2·tol) hold for every structure equal within tol, and
+    reject a copy with two atoms of different species swapped (which the species-blind fingerprint
+    lets through as a candidate)."""
+    from ase.build import molecule
+    from scipy.spatial.transform import Rotation
+
+    from symcheck.audit.duplicates import _invariants_agree, align
+
+    rng = np.random.default_rng(3)
+    tol = 0.01
+    for name in ("CH3CH2OH", "H2O", "CH3CN", "C6H6"):
+        a = molecule(name)
+        A, sa = a.positions, np.array(a.get_chemical_symbols())
+        for _ in range(20):
+            perm = rng.permutation(len(A))
+            noise = rng.normal(size=A.shape)
+            noise *= 0.45 * tol * rng.uniform() / np.linalg.norm(noise, axis=1, keepdims=True)
+            R = Rotation.random(random_state=rng).as_matrix() * rng.choice([1, -1])
+            B = (A @ R.T + noise + rng.normal(size=3))[perm]
+            sb = sa[perm]
+            assert _invariants_agree(A - A.mean(0), sa, B - B.mean(0), sb, tol)
+            assert align(A, sa, B, sb, tol) is not None
+    a = molecule("CH3CH2OH")
+    A, sa = a.positions, np.array(a.get_chemical_symbols())
+    swapped = sa.copy()
+    c, o = int(np.flatnonzero(sa == "C")[0]), int(np.flatnonzero(sa == "O")[0])
+    swapped[[c, o]] = swapped[[o, c]]
+    assert not _invariants_agree(A - A.mean(0), sa, A - A.mean(0), swapped, tol)
+    assert align(A, sa, A, swapped, tol) is None

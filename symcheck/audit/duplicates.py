@@ -166,6 +166,8 @@ def align(A: np.ndarray, sa, B: np.ndarray, sb, tol: float) -> Alignment | None:
     if len(A) != len(B) or sorted(sa.tolist()) != sorted(sb.tolist()):
         return None
     A0, B0 = A - A.mean(axis=0), B - B.mean(axis=0)
+    if not _invariants_agree(A0, sa, B0, sb, tol):
+        return None
     ra = np.linalg.norm(A0, axis=1)
     a1 = np.argsort(-ra)[0]  # the first anchor: farthest from the centroid
     if ra[a1] <= tol:  # a single point (or all at the centroid)
@@ -175,6 +177,31 @@ def align(A: np.ndarray, sa, B: np.ndarray, sb, tol: float) -> Alignment | None:
         if found is not None:
             return found
     return None
+
+
+def _invariants_agree(A0: np.ndarray, sa: np.ndarray, B0: np.ndarray, sb: np.ndarray, tol: float) -> bool:
+    """False when no alignment within tol can exist, decided from invariants per species (cheaper than
+    trying anchors): matched atoms' distances from the centroids differ by at most tol and their
+    interatomic distances by at most 2·tol, so the sorted lists per species (and per pair of species)
+    do too, entry by entry. The fingerprint that made the pair a candidate ignores species."""
+    slack = 1e-9 * (1.0 + float(np.abs(A0).max(initial=0.0)))
+    kinds = sorted(set(sa.tolist()))
+    ra, rb = np.linalg.norm(A0, axis=1), np.linalg.norm(B0, axis=1)
+    da = np.linalg.norm(A0[:, None] - A0[None], axis=-1)
+    db = np.linalg.norm(B0[:, None] - B0[None], axis=-1)
+    for k, s in enumerate(kinds):
+        ia, ib = sa == s, sb == s
+        if np.max(np.abs(np.sort(ra[ia]) - np.sort(rb[ib]))) > tol + slack:
+            return False
+        for t in kinds[k:]:
+            ja, jb = sa == t, sb == t
+            pa, pb = da[np.ix_(ia, ja)], db[np.ix_(ib, jb)]
+            if s == t:  # each distance once
+                iu = np.triu_indices(len(pa), 1)
+                pa, pb = pa[iu], pb[iu]
+            if pa.size and np.max(np.abs(np.sort(pa, axis=None) - np.sort(pb, axis=None))) > 2 * tol + slack:
+                return False
+    return True
 
 
 def _assign(A0: np.ndarray, sa: np.ndarray, B0: np.ndarray, sb: np.ndarray, R: np.ndarray,
