@@ -114,21 +114,6 @@ def test_cell_groups_are_reused_only_for_the_same_atoms():
         assert _same_group(step.group, symmetry_group(s, step.tol))
 
 
-def test_hermite_normal_form_is_hsnfs():
-    """The plain-integer HNF (no hsnf import, whose package-metadata read costs a cold command time) gives
-    hsnf's matrix: on random integer matrices of any rank, and on the parent's translation lattices."""
-    from hsnf import row_style_hermite_normal_form
-
-    rng = np.random.default_rng(3)
-    for _ in range(400):
-        m, n = int(rng.integers(1, 8)), int(rng.integers(1, 5))
-        M = rng.integers(-9, 10, size=(m, n)) * (rng.random((m, n)) < 0.7)
-        assert np.array_equal(translations.hermite_normal_form(M), row_style_hermite_normal_form(M)[0])
-    for n in (2, 4, 6):
-        M = np.vstack([n * np.eye(3, dtype=int), rng.integers(0, n, size=(20, 3))])
-        assert np.array_equal(translations.hermite_normal_form(M), row_style_hermite_normal_form(M)[0])
-
-
 def test_closures_from_tables_are_the_generated_groups():
     """Subgroups read from a multiplication table equal those close() builds product by product."""
     from symcheck.groups.group import close

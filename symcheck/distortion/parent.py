@@ -16,7 +16,7 @@ from ..defaults import DEFAULT_TOL
 from ..errors import SymcheckError
 from ..fixed import affine_average, irrep_project
 from ..groups.group import distinct, element_keys, rotation_codes
-from ..groups.translations import Matcher, hermite_normal_form
+from ..groups.translations import Matcher
 from ..structure import Structure
 from . import pm3m_irreps
 from .cells import dataset, invariant_cell, name_of, space_group_of, spglib_cell, sqrtm
@@ -168,7 +168,9 @@ def _primitive_basis(translations: np.ndarray) -> np.ndarray:
     M = np.rint(gens * n).astype(int)
     if not np.allclose(M, gens * n, atol=1e-6):
         raise SymcheckError("parent: its pure translations are not commensurate with its cell")
-    H = hermite_normal_form(M)
+    from hsnf import row_style_hermite_normal_form  # only for a parent's lattice
+
+    H, _ = row_style_hermite_normal_form(M)
     return H[:3] / n
 
 
