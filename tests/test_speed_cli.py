@@ -55,23 +55,14 @@ def test_bad_values_keep_typers_messages():
         assert f"Invalid value for '{flag}'" in result.output and words in result.output
 
 
-PROBE = """
-import runpy, sys
-sys.argv = ["symcheck", *sys.argv[1:]]
-try:
-    runpy.run_module("symcheck", run_name="__main__")
-except SystemExit as exc:
-    assert not exc.code, exc.code
-print("pydantic" in sys.modules)
-"""
-
-
 @pytest.mark.parametrize("args", [
     ["analyze", str(EXAMPLES / "square.xyz"), str(EXAMPLES / "rectangle.xyz"), "--tol", "0.01",
      "--feature-lmax", "3", "--setting", "atoms", "--encoding", "signal"],
     ["group", str(EXAMPLES / "square.xyz"), "--tol", "1e-2"],
 ])
 def test_commands_with_plain_values_do_not_import_pydantic(args):
+    from test_cold_start import PROBE
+
     run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "False"
