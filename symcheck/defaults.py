@@ -26,6 +26,10 @@ SIGNAL_LMAX = 5
 #: largest entry (``analyze(target_rtol=)``, --target-rtol); relative, so without units.
 TARGET_RTOL = 1e-3
 
+#: Displacements (Å) no larger than this are rounding, not a distortion: the same structure written
+#: by two programs differs by ~1e-15 Å, and a target that small keeps the input's whole group.
+ROUNDING_DISPLACEMENT = 1e-9
+
 #: ``scan`` flags a label when ‖y − P_G y‖ exceeds this fraction of ‖y‖ (``label_rtol=``, --label-rtol);
 #: relative, so without units.
 LABEL_RTOL = 0.01

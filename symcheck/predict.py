@@ -8,7 +8,7 @@ import numpy as np
 
 from .breaking import Suggestion, neumann_table, suggest
 from .compat import renamed_keyword
-from .defaults import FEATURE_LMAX, TARGET_RTOL
+from .defaults import FEATURE_LMAX, ROUNDING_DISPLACEMENT, TARGET_RTOL
 from .fixed import one_torch_thread, project
 from .groups import DEFAULT_TOL, PointGroup, check_tolerance, symmetry_group
 from .groups.naming import kind_family
@@ -271,6 +271,9 @@ def _analyze(task: Task, tol: float, so3: bool, feature_lmax: int, near_tol: flo
     # the target is compared relative to its own size: its units are not Å, and a small target
     # must not count as symmetric just for being small
     ytol = target_rtol * float(np.max(np.abs(y), initial=0.0))
+    rounding = task.end is not None and float(np.max(np.abs(task.displacements), initial=0.0)) <= ROUNDING_DISPLACEMENT
+    if rounding:  # no entry of the target can change by more than twice its largest: every operation keeps it
+        ytol = 2 * float(np.max(np.abs(y), initial=0.0))
     H = stabilizer(G, s, y, task.irreps, task.per_point, ytol)
     best = project(G, task.irreps, y, task.per_point)
     floor = float(np.mean((y - best) ** 2))
@@ -290,5 +293,9 @@ def _analyze(task: Task, tol: float, so3: bool, feature_lmax: int, near_tol: flo
             end_group = proper_part(end_group, task.end)
     near = near_symmetry(task, G, tol, near_tol, reuse) if not so3 else None
     warnings = (near.warning,) if near is not None else ()
+    if rounding and np.any(task.displacements):  # exactly zero has its own warning
+        warnings += (f"the displacements are rounding, not a distortion (largest "
+                     f"{float(np.max(np.abs(task.displacements))):.2g} Å ≤ {ROUNDING_DISPLACEMENT:g} Å): the target "
+                     "counts as zero and keeps the input's group",)
     return Analysis(task, G, H, learnable, floor, task.mean_square, best, end_group, obstructions,
                     suggestions, neumann_table(G, feature_lmax), so3, tol, near, warnings)

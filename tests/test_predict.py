@@ -765,3 +765,24 @@ def test_setting_reaches_the_suggestions(tutorial_task):
     assert report.setting == "bonds" and report.suggestions
     with pytest.raises(SymcheckError, match="setting"):
         sc.analyze(tutorial_task, setting="sideways")
+
+
+def test_a_structure_written_by_two_programs_is_no_distortion(tmp_path):
+    """ASE's CIF and POSCAR of one Cu 4×4×4 cell differ by ~1e-15 Å: that target was judged against its
+    own (rounding-level) size and came out NOT LEARNABLE (R3m) with a per-site fix; rounding is no
+    distortion, and it says so."""
+    import ase.io
+    from ase.build import bulk
+
+    cu = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((4, 4, 4))
+    ase.io.write(tmp_path / "cu.cif", cu)
+    ase.io.write(tmp_path / "POSCAR", cu, format="vasp")
+    task = sc.Task.from_files(tmp_path / "cu.cif", tmp_path / "POSCAR")
+    assert 0 < np.abs(task.displacements).max() <= 1e-9
+    a = sc.analyze(task)
+    assert a.learnable and a.target_group.name == "Fm-3m" and a.suggestions == ()
+    assert any("rounding" in w for w in a.warnings)
+    moved = cu.copy()
+    moved.positions[5] += [0.0, 0.0, 1e-4]  # a real (if small) displacement still breaks the group
+    ase.io.write(tmp_path / "moved.cif", moved)
+    assert not sc.analyze(sc.Task.from_files(tmp_path / "cu.cif", tmp_path / "moved.cif")).learnable
